@@ -1,0 +1,11 @@
+DROP TABLE equipment;
+DROP TABLE gear_catalog;
+DROP TABLE gear_brands;
+DROP TABLE gear_categories;
+DROP TABLE notes;
+DROP TABLE postprod_tasks;
+DROP TABLE shots;
+DROP TABLE project_members;
+DROP TABLE projects;
+DROP TABLE api_tokens;
+DROP TABLE users;

@@ -1,0 +1,302 @@
+// Beast session state machine, per connection:
+//
+//   WaitFirstByte --(byte within idle/request timeout)--> ReadRequest
+//   ReadRequest   --(headers+body within request_timeout)--> Respond
+//   ReadRequest   --(limit exceeded / malformed)--> Respond error, then Close
+//   Respond       --(keep-alive)--> WaitFirstByte
+//   Respond       --(close)--> Close
+//   any state     --(timeout / peer reset)--> Close
+//
+// Waiting for the first byte uses the idle timeout; from the first byte on, the
+// whole request must arrive within request_timeout, which is what drops a
+// slowloris client that trickles its headers.
+#include "server/http_server.h"
+
+#include <sodium.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <optional>
+#include <thread>
+
+#include "core/error.h"
+
+namespace vemakin::server {
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+std::string HttpRequest::Header(const std::string& name) const {
+  for (const auto& [k, v] : headers) {
+    if (beast::iequals(k, name)) return v;
+  }
+  return {};
+}
+
+HttpResponse HttpResponse::Json(int status, const std::string& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body;
+  return r;
+}
+
+std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= listen.size()) {
+    throw Error(ErrorCode::kInvalidArgument, "listen address must be HOST:PORT, got '" + listen + "'");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid port in listen address '" + listen + "'");
+  }
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  HttpHandler handler;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<std::uint64_t> request_counter{0};
+  std::string id_prefix;
+  std::uint16_t bound_port = 0;
+  bool running = false;
+
+  Impl(HttpServerOptions o, HttpHandler h)
+      : options(std::move(o)), handler(std::move(h)), ioc(std::max(1, options.io_threads)) {
+    unsigned char rnd[4];
+    randombytes_buf(rnd, sizeof rnd);
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+    id_prefix = buf;
+  }
+
+  std::string NextRequestId() {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s-%llu", id_prefix.c_str(),
+                  static_cast<unsigned long long>(++request_counter));
+    return buf;
+  }
+
+  void Accept();
+};
+
+namespace {
+
+std::string ErrorBody(const std::string& detail) {
+  return nlohmann::json{{"detail", detail}}.dump();
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  void Run() {
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    WaitFirstByte(server_.options.request_timeout);
+  }
+
+ private:
+  void WaitFirstByte(std::chrono::milliseconds timeout) {
+    if (buffer_.size() > 0) {  // pipelined bytes already buffered
+      ReadRequest();
+      return;
+    }
+    stream_.expires_after(timeout);
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->Close();
+          self->buffer_.commit(n);
+          self->ReadRequest();
+        });
+  }
+
+  void ReadRequest() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    stream_.expires_after(server_.options.request_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    const auto start = std::chrono::steady_clock::now();
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof) {
+      return Close();
+    }
+    if (ec) {
+      int status = 400;
+      std::string detail = "malformed HTTP request";
+      if (ec == http::error::body_limit) {
+        status = 413;
+        detail = "request body too large";
+      } else if (ec == http::error::header_limit) {
+        status = 431;
+        detail = "request headers too large";
+      }
+      return Reply(MakeError(status, detail, start), false);
+    }
+    const auto& req = parser_->get();
+    if (req.target().size() > server_.options.max_url_bytes) {
+      return Reply(MakeError(414, "URL too long", start), false);
+    }
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    const size_t q = request.target.find('?');
+    request.path = request.target.substr(0, q);
+    request.query = q == std::string::npos ? "" : request.target.substr(q + 1);
+    for (const auto& field : req) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.body = req.body();
+    request.remote_address = remote_;
+    request.request_id = server_.NextRequestId();
+    HttpResponse response;
+    try {
+      response = server_.handler(request);
+    } catch (const std::exception& e) {
+      server_.options.logger->Log(LogLevel::kError, "http", "handler failed",
+                                  {{"request_id", request.request_id}, {"error", e.what()}});
+      response = HttpResponse::Json(500, ErrorBody("internal server error"));
+    }
+    Reply(Build(response, request.request_id, start, req.version()), req.keep_alive());
+  }
+
+  http::response<http::string_body> Build(const HttpResponse& r, const std::string& request_id,
+                                          std::chrono::steady_clock::time_point start,
+                                          unsigned version) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "vemakin");
+    res.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.set("X-Request-Id", request_id);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", ms);
+    res.set("X-Request-Time", buf);
+    res.body() = r.body;
+    res.prepare_payload();
+    return res;
+  }
+
+  http::response<http::string_body> MakeError(int status, const std::string& detail,
+                                              std::chrono::steady_clock::time_point start) {
+    return Build(HttpResponse::Json(status, ErrorBody(detail)), server_.NextRequestId(), start,
+                 11);
+  }
+
+  void Reply(http::response<http::string_body> res, bool keep_alive) {
+    res.keep_alive(keep_alive);
+    response_ = std::move(res);
+    stream_.expires_after(server_.options.request_timeout);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->WaitFirstByte(self->server_.options.idle_timeout);
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::string remote_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+    if (!ec) {
+      beast::error_code opt_ec;
+      socket.set_option(tcp::no_delay(true), opt_ec);
+      std::make_shared<Session>(std::move(socket), *this)->Run();
+    }
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler) {
+  if (!options.logger) options.logger = DefaultLogger();
+  if (sodium_init() < 0) throw Error(ErrorCode::kInternal, "libsodium failed to initialise");
+  impl_ = std::make_unique<Impl>(std::move(options), std::move(handler));
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Start() {
+  if (impl_->running) return;
+  beast::error_code ec;
+  const auto address = net::ip::make_address(impl_->options.host, ec);
+  if (ec) throw Error(ErrorCode::kInvalidArgument, "invalid listen host: " + impl_->options.host);
+  const tcp::endpoint endpoint(address, impl_->options.port);
+  impl_->acceptor.emplace(impl_->ioc);
+  impl_->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor->bind(endpoint, ec);
+  if (!ec) impl_->acceptor->listen(impl_->options.listen_backlog, ec);
+  if (ec) {
+    impl_->acceptor.reset();
+    throw Error(ErrorCode::kUnavailable, "cannot listen on " + impl_->options.host + ":" +
+                                             std::to_string(impl_->options.port) + ": " +
+                                             ec.message());
+  }
+  impl_->bound_port = impl_->acceptor->local_endpoint().port();
+  impl_->running = true;
+  impl_->Accept();
+  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->options.logger->Log(LogLevel::kInfo, "http", "listening",
+                             {{"host", impl_->options.host}, {"port", impl_->bound_port}});
+}
+
+void HttpServer::Stop() {
+  if (!impl_ || !impl_->running) return;
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor->close(ec);
+  });
+  impl_->ioc.stop();
+  for (std::thread& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->running = false;
+}
+
+std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+}  // namespace vemakin::server

@@ -1,0 +1,93 @@
+// The HTTP/1.1 listener (SPEC.md "HTTP listener"): Boost.Beast on Boost.Asio,
+// asynchronous accept/read/write so an idle keep-alive connection costs a
+// socket and a buffer, never a thread. Every read has a deadline (headers and
+// body together), the parser caps header and body size, ambiguous framing is
+// refused by Beast's parser, and responses carry X-Request-Id and
+// X-Request-Time.
+//
+// The handler is called on an I/O thread. Handlers that block (database work)
+// run on the bounded worker pool that the API layer adds on top (issue #3);
+// the foundation's only route, /health, is one short query.
+//
+// Thread-safety: Start/Stop from one owner thread; the handler is called
+// concurrently from `io_threads` threads.
+#ifndef VEMAKIN_SERVER_HTTP_SERVER_H_
+#define VEMAKIN_SERVER_HTTP_SERVER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/log.h"
+
+namespace vemakin::server {
+
+struct HttpRequest {
+  std::string method;  // "GET", ...
+  std::string target;  // path + query as received
+  std::string path;    // decoded path without the query
+  std::string query;   // raw query string without '?'
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_address;
+  std::string request_id;
+
+  // Case-insensitive header lookup; empty when absent.
+  std::string Header(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static HttpResponse Json(int status, const std::string& body);
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000;  // 0 = any free port (see HttpServer::port())
+  int io_threads = 2;
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  std::size_t max_url_bytes = 4096;
+  std::chrono::milliseconds request_timeout{15000};  // headers + body of one request
+  std::chrono::milliseconds idle_timeout{75000};     // between keep-alive requests
+  int listen_backlog = 1024;
+  std::shared_ptr<Logger> logger;  // null = DefaultLogger()
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();  // stops
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds (without SO_REUSEPORT: a second server on the port fails here) and
+  // starts the I/O threads. Throws Error(kUnavailable) when the address is taken.
+  void Start();
+  // Closes the listener and every connection, joins the threads. Idempotent.
+  void Stop();
+  // The bound port (useful with port 0).
+  std::uint16_t port() const;
+
+  struct Impl;  // opaque: defined in http_server.cc, shared with its sessions
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// "HOST:PORT" -> (host, port); throws Error(kInvalidArgument) when malformed.
+std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& listen);
+
+}  // namespace vemakin::server
+
+#endif  // VEMAKIN_SERVER_HTTP_SERVER_H_

@@ -1,0 +1,161 @@
+// vemakin-admin: database operations (SPEC.md section 5). Parses flags and
+// calls server/ (Migrator, SeedCatalog); prints tables for people.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "server/catalog_seed.h"
+#include "server/migrator.h"
+#include "server/server.h"
+
+namespace {
+
+using vemakin::server::Migrator;
+
+void PrintTable(const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  auto print_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  };
+  print_row(header);
+  for (const auto& row : rows) print_row(row);
+}
+
+std::unique_ptr<pqxx::connection> Connect(const std::string& url, const std::string& schema) {
+  auto conn = std::make_unique<pqxx::connection>(vemakin::server::WithConnectionSettings(
+      url, std::chrono::seconds(10), std::chrono::milliseconds(0)));
+  if (!schema.empty()) {
+    pqxx::nontransaction tx(*conn);
+    tx.exec("SET search_path TO " + tx.quote_name(schema));
+  }
+  return conn;
+}
+
+int MigrateStatus(Migrator& m) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : m.Status()) {
+    rows.push_back({std::to_string(s.version), s.name,
+                    s.applied ? (s.checksum_ok ? "applied" : "applied (file changed since)")
+                              : "pending",
+                    s.applied_at});
+  }
+  PrintTable({"VERSION", "NAME", "STATE", "APPLIED AT"}, rows);
+  std::cout << "current version " << m.CurrentVersion() << " of " << m.LatestVersion() << "\n";
+  return 0;
+}
+
+int MigrateVerify(Migrator& m) {
+  std::vector<std::vector<std::string>> rows;
+  int bad = 0;
+  for (const auto& s : m.Verify()) {
+    const bool ok = s.exists && s.valid;
+    bad += ok ? 0 : 1;
+    rows.push_back({s.index.name, s.index.table, s.exists ? "yes" : "no",
+                    s.exists ? (s.valid ? "valid" : "INVALID") : "-"});
+  }
+  PrintTable({"INDEX", "TABLE", "EXISTS", "STATE"}, rows);
+  const int current = m.CurrentVersion();
+  if (current < m.LatestVersion()) {
+    std::cout << "schema at version " << current << ", " << m.LatestVersion() - current
+              << " migration(s) pending: run `vemakin-admin migrate up`\n";
+    return 1;
+  }
+  if (bad > 0) {
+    std::cout << bad << " index(es) missing or INVALID: `vemakin-admin migrate up` rebuilds them\n";
+    return 1;
+  }
+  std::cout << "all " << rows.size() << " indexes exist and are valid\n";
+  return 0;
+}
+
+int IndexUsage(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  const pqxx::result r = tx.exec(
+      "SELECT s.relname, s.indexrelname, s.idx_scan, s.idx_tup_read, s.idx_tup_fetch, "
+      "pg_size_pretty(pg_relation_size(s.indexrelid)) "
+      "FROM pg_stat_user_indexes s WHERE s.schemaname = current_schema() "
+      "ORDER BY s.relname, s.indexrelname");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& row : r) {
+    std::vector<std::string> cells;
+    for (const auto& f : row) cells.push_back(f.c_str());
+    rows.push_back(cells);
+  }
+  PrintTable({"TABLE", "INDEX", "SCANS", "TUPLES READ", "TUPLES FETCHED", "SIZE"}, rows);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vemakin-admin: migrations, index checks and data seeding for Vemakin Sync"};
+  app.require_subcommand(1);
+  std::string url;
+  std::string schema;
+  app.add_option("--database-url", url, "libpq URL; default: $DATABASE_URL, else the PG* variables")
+      ->envname("DATABASE_URL");
+  app.add_option("--schema", schema, "schema to work in (default: the connection's search_path)");
+
+  CLI::App* migrate = app.add_subcommand("migrate", "apply, revert or inspect migrations");
+  migrate->require_subcommand(1);
+  std::optional<int> up_target;
+  int down_steps = 1;
+  CLI::App* up = migrate->add_subcommand("up", "apply pending migrations (and repair indexes)");
+  up->add_option("VERSION", up_target, "stop at this version (default: latest)");
+  CLI::App* down = migrate->add_subcommand("down", "revert the newest migrations");
+  down->add_option("N", down_steps, "how many to revert (default 1)")->check(CLI::NonNegativeNumber);
+  CLI::App* status = migrate->add_subcommand("status", "list migrations and their state");
+  CLI::App* verify = migrate->add_subcommand("verify", "check every expected index exists and is valid");
+  CLI::App* usage = app.add_subcommand("index-usage", "index scans from pg_stat_user_indexes");
+  CLI::App* seed = app.add_subcommand("seed", "load the starter gear catalog (idempotent)");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    auto conn = Connect(url, schema);
+    Migrator migrator(*conn, vemakin::DefaultLogger());
+    if (*up) {
+      const int n = migrator.Up(up_target);
+      std::cout << "applied " << n << " migration(s); now at version " << migrator.CurrentVersion()
+                << "\n";
+      return 0;
+    }
+    if (*down) {
+      const int n = migrator.Down(down_steps);
+      std::cout << "reverted " << n << " migration(s); now at version "
+                << migrator.CurrentVersion() << "\n";
+      return 0;
+    }
+    if (*status) return MigrateStatus(migrator);
+    if (*verify) return MigrateVerify(migrator);
+    if (*usage) return IndexUsage(*conn);
+    if (*seed) {
+      const auto r = vemakin::server::SeedCatalog(*conn);
+      std::cout << "catalog: " << r.categories << " categories, " << r.brands << " brands, "
+                << r.items << " items\n";
+      return 0;
+    }
+  } catch (const pqxx::broken_connection& e) {
+    std::cerr << "error: cannot connect to PostgreSQL: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,126 @@
+// vemakin-server: builds ServerOptions from flags and environment (SPEC.md
+// section 2 "Configuration") and serves until SIGINT/SIGTERM. With --dev and
+// no database configured it first starts a private PostgreSQL cluster
+// (server/pg_cluster.h), migrates it and seeds the catalog.
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <pqxx/pqxx>
+
+#include "core/error.h"
+#include "server/catalog_seed.h"
+#include "server/migrator.h"
+#include "server/pg_cluster.h"
+#include "server/server.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path DefaultDevDataDir() {
+  if (geteuid() == 0) return "/var/lib/vemakin/dev";
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    return fs::path(xdg) / "vemakin" / "dev";
+  }
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : "/tmp") / ".local" / "share" / "vemakin" / "dev";
+}
+
+void PrepareDatabase(const std::string& url) {
+  pqxx::connection conn(url);
+  vemakin::server::Migrator migrator(conn, vemakin::DefaultLogger());
+  migrator.Up();
+  vemakin::server::SeedCatalog(conn);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vemakin-server: the Vemakin Sync REST and sync API"};
+  vemakin::server::ServerOptions options;
+  bool dev = false;
+  std::string data_dir;
+  std::string log_level = "info";
+  int connect_timeout_s = 10;
+  long statement_timeout_ms = 30000;
+  app.add_flag("--dev", dev,
+               "with no database configured, run a private PostgreSQL in --data-dir, migrated and "
+               "seeded");
+  app.add_option("--data-dir", data_dir, "where --dev keeps its PostgreSQL cluster")
+      ->envname("VEMAKIN_DEV_DATA_DIR");
+  app.add_option("--database-url", options.database_url, "libpq URL (the PG* variables also work)")
+      ->envname("DATABASE_URL");
+  app.add_option("--listen", options.listen, "HOST:PORT to listen on")
+      ->envname("VEMAKIN_LISTEN")
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "I/O threads")
+      ->envname("VEMAKIN_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--connect-timeout", connect_timeout_s, "seconds to wait for a connection")
+      ->envname("VEMAKIN_CONNECT_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--statement-timeout-ms", statement_timeout_ms, "statement_timeout of every session")
+      ->envname("VEMAKIN_STATEMENT_TIMEOUT_MS")
+      ->check(CLI::Range(0L, 86400000L))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", options.max_body_bytes, "largest accepted request body")
+      ->envname("VEMAKIN_MAX_BODY_BYTES")
+      ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(1) << 30))
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warning or error")
+      ->envname("VEMAKIN_LOG_LEVEL")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // Block the stop signals in every thread; main waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  try {
+    options.logger = std::make_shared<vemakin::StderrLogger>(vemakin::ParseLogLevel(log_level));
+    options.connect_timeout = std::chrono::seconds(connect_timeout_s);
+    options.statement_timeout = std::chrono::milliseconds(statement_timeout_ms);
+    std::optional<vemakin::server::PgCluster> cluster;
+    if (dev && options.database_url.empty()) {
+      vemakin::server::PgClusterOptions cluster_options;
+      cluster_options.root_dir = data_dir.empty() ? DefaultDevDataDir() : fs::path(data_dir);
+      cluster_options.logger = options.logger;
+      cluster.emplace(cluster_options);
+      cluster->Start();
+      options.database_url = cluster->ConnectionUrl();
+      // Other tools (vemakin-admin) find the dev database here; 0600, in a 0700 folder.
+      const fs::path url_file = cluster_options.root_dir / "database_url";
+      std::ofstream(url_file) << options.database_url << "\n";
+      fs::permissions(url_file, fs::perms::owner_read | fs::perms::owner_write);
+      PrepareDatabase(options.database_url);
+    } else if (dev) {
+      PrepareDatabase(options.database_url);
+    }
+    vemakin::server::Server server(options);
+    server.Start();
+    std::cerr << "vemakin-server listening on http://" << options.listen.substr(0, options.listen.rfind(':'))
+              << ":" << server.port() << std::endl;
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    options.logger->Log(vemakin::LogLevel::kInfo, "http", "stopping", {{"signal", sig}});
+    server.Stop();
+    if (cluster) cluster->Stop();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  }
+}
