@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 #include <regex>
+#include <thread>
 
 #include "core/error.h"
 #include "schema/embedded.h"
@@ -68,9 +69,25 @@ std::vector<Migration> LoadMigrations() {
 // Holds the migration advisory lock for the connection's current schema.
 class MigrationLock {
  public:
-  explicit MigrationLock(pqxx::connection& conn) : conn_(conn) {
-    pqxx::nontransaction tx(conn_);
-    tx.exec("SELECT pg_advisory_lock(hashtext('vemakin.migrate.' || current_schema()))");
+  // Polls pg_try_advisory_lock rather than blocking in pg_advisory_lock: a
+  // backend blocked inside a statement holds a snapshot, and CREATE INDEX
+  // CONCURRENTLY in the migrator that owns the lock waits for every older
+  // snapshot to end, so a blocking wait would deadlock the two migrators.
+  MigrationLock(pqxx::connection& conn, Logger& logger) : conn_(conn) {
+    bool announced = false;
+    for (;;) {
+      {
+        pqxx::nontransaction tx(conn_);
+        const pqxx::result r = tx.exec(
+            "SELECT pg_try_advisory_lock(hashtext('vemakin.migrate.' || current_schema()))");
+        if (r[0][0].as<bool>()) return;
+      }
+      if (!announced) {
+        logger.Log(LogLevel::kInfo, "schema", "waiting for another migrator to finish");
+        announced = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
   ~MigrationLock() {
     try {
@@ -272,7 +289,7 @@ int Migrator::Up(std::optional<int> target) {
                 "no migration " + std::to_string(goal) + " (latest is " +
                     std::to_string(LatestVersion()) + ")");
   }
-  MigrationLock lock(conn_);
+  MigrationLock lock(conn_, *logger_);
   EnsureBookkeeping();
   RepairIndexes();
   const int current = CurrentVersion();
@@ -287,7 +304,7 @@ int Migrator::Up(std::optional<int> target) {
 
 int Migrator::Down(int steps) {
   if (steps < 0) throw Error(ErrorCode::kInvalidArgument, "steps must be positive");
-  MigrationLock lock(conn_);
+  MigrationLock lock(conn_, *logger_);
   int reverted = 0;
   int current = CurrentVersion();
   while (reverted < steps && current > 0) {

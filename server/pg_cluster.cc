@@ -61,6 +61,26 @@ void ChownTree(const fs::path& root, const RunUser& user) {
   for (const auto& entry : fs::recursive_directory_iterator(root)) chown_one(entry.path());
 }
 
+// PostgreSQL, run as `user`, must be able to reach `dir` through each of its
+// ancestors: a root-owned 0700 folder on the way fails initdb obscurely.
+void CheckReachable(const fs::path& dir, const RunUser& user) {
+  for (fs::path p = fs::absolute(dir).parent_path(); !p.empty(); p = p.parent_path()) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0) {
+      const bool ok = (st.st_mode & S_IXOTH) || (st.st_uid == user.uid && (st.st_mode & S_IXUSR)) ||
+                      (st.st_gid == user.gid && (st.st_mode & S_IXGRP));
+      if (!ok) {
+        const passwd* pw = getpwuid(user.uid);
+        throw Error(ErrorCode::kFailedPrecondition,
+                    std::string("PostgreSQL runs as '") + (pw ? pw->pw_name : "?") +
+                        "', which cannot enter " + p.string() +
+                        "; choose a data folder it can reach (for example under /var/lib or /tmp)");
+      }
+    }
+    if (p == p.root_path()) break;
+  }
+}
+
 // Runs argv[0] with arguments, output appended to `log_file`, as `user` when
 // given. Returns the exit status (-1 if it did not exit normally).
 int Run(const std::vector<std::string>& argv, const std::optional<RunUser>& user,
@@ -226,6 +246,7 @@ void PgCluster::InitDb() {
   const std::optional<RunUser> user = UnprivilegedUser();
   options_.logger->Log(LogLevel::kInfo, "db", "creating PostgreSQL cluster",
                        {{"data_dir", pgdata.string()}});
+  if (user) CheckReachable(root, *user);
   WriteFile(pwfile, RandomPassword() + "\n", 0600);
   if (user) ChownTree(root, *user);
   const int rc = Run({(bin_dir_ / "initdb").string(), "-D", pgdata.string(), "-U",

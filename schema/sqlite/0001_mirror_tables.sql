@@ -30,7 +30,7 @@ CREATE TABLE shots (
   description            TEXT NOT NULL DEFAULT '' CHECK (length(description) <= 20000),
   status                 TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
   date                   TEXT CHECK (date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
-                                     AND date(date) = date),
+                                     AND date(date, '+0 days') = date),
   start_time             TEXT CHECK (start_time GLOB '[0-2][0-9]:[0-5][0-9]' AND start_time < '24:00'),
   duration               TEXT NOT NULL DEFAULT '' CHECK (length(duration) <= 100),
   location               TEXT NOT NULL DEFAULT '' CHECK (length(location) <= 500),
@@ -54,7 +54,7 @@ CREATE TABLE postprod_tasks (
   priority    TEXT NOT NULL DEFAULT 'medium'
                 CHECK (priority IN ('low', 'medium', 'high', 'critical')),
   due_date    TEXT CHECK (due_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
-                          AND date(due_date) = due_date),
+                          AND date(due_date, '+0 days') = due_date),
   description TEXT CHECK (length(description) <= 20000),
   created_at  TEXT NOT NULL,
   updated_at  TEXT NOT NULL

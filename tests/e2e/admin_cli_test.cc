@@ -1,0 +1,90 @@
+// vemakin-admin through the real binary against the test PostgreSQL.
+#include <gtest/gtest.h>
+
+#include "tests/support/pg_test.h"
+#include "tests/support/process.h"
+
+namespace vemakin {
+namespace {
+
+class AdminCli : public ::testing::Test {
+ protected:
+  testing::RunResult Admin(std::vector<std::string> args) {
+    std::vector<std::string> argv = {VEMAKIN_ADMIN_BIN, "--database-url",
+                                     testing::TestDatabaseUrl(), "--schema", schema_.name()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::Run(argv);
+  }
+  testing::TestSchema schema_;
+};
+
+TEST_F(AdminCli, MigrateUpThenVerifyListsTheTenIndexesAsValid) {
+  const auto up = Admin({"migrate", "up"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("now at version 3"), std::string::npos) << up.out;
+  const auto verify = Admin({"migrate", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  for (const char* name :
+       {"idx_projects_user_created", "idx_shots_project_status_date", "idx_shots_project_date_time",
+        "idx_equipment_user_status_category", "idx_notes_project_updated",
+        "idx_tasks_project_status_priority", "idx_gear_catalog_category_brand", "idx_shots_status",
+        "idx_tasks_status", "idx_tasks_priority"}) {
+    const size_t at = verify.out.find(std::string(name) + " ");
+    ASSERT_NE(at, std::string::npos) << name;
+    const std::string line = verify.out.substr(at, verify.out.find('\n', at) - at);
+    EXPECT_NE(line.find("yes"), std::string::npos) << line;
+    EXPECT_NE(line.find("valid"), std::string::npos) << line;
+    EXPECT_EQ(line.find("INVALID"), std::string::npos) << line;
+  }
+}
+
+TEST_F(AdminCli, VerifyFailsWhileMigrationsArePendingOrAnIndexIsMissing) {
+  ASSERT_EQ(Admin({"migrate", "up", "1"}).exit_code, 0);
+  const auto pending = Admin({"migrate", "verify"});
+  EXPECT_EQ(pending.exit_code, 1);
+  EXPECT_NE(pending.out.find("pending"), std::string::npos) << pending.out;
+  ASSERT_EQ(Admin({"migrate", "up"}).exit_code, 0);
+  {
+    auto conn = schema_.Connect();
+    pqxx::nontransaction tx(*conn);
+    tx.exec("DROP INDEX idx_tasks_priority");
+  }
+  const auto missing = Admin({"migrate", "verify"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("idx_tasks_priority"), std::string::npos);
+  ASSERT_EQ(Admin({"migrate", "up"}).exit_code, 0);
+  EXPECT_EQ(Admin({"migrate", "verify"}).exit_code, 0);
+}
+
+TEST_F(AdminCli, StatusSeedIndexUsageAndDown) {
+  ASSERT_EQ(Admin({"migrate", "up"}).exit_code, 0);
+  const auto status = Admin({"migrate", "status"});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_NE(status.out.find("core_tables"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("current version 3 of 3"), std::string::npos) << status.out;
+  const auto seed = Admin({"seed"});
+  EXPECT_EQ(seed.exit_code, 0) << seed.err;
+  EXPECT_NE(seed.out.find("catalog: 13 categories"), std::string::npos) << seed.out;
+  const auto usage = Admin({"index-usage"});
+  EXPECT_EQ(usage.exit_code, 0) << usage.err;
+  EXPECT_NE(usage.out.find("idx_shots_status"), std::string::npos);
+  const auto down = Admin({"migrate", "down", "3"});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_NE(down.out.find("now at version 0"), std::string::npos) << down.out;
+}
+
+TEST_F(AdminCli, ReportsAnUnreachableDatabaseClearly) {
+  const auto r = testing::Run({VEMAKIN_ADMIN_BIN, "--database-url",
+                               "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", "migrate",
+                               "status"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot connect to PostgreSQL"), std::string::npos) << r.err;
+}
+
+TEST_F(AdminCli, RejectsUnknownCommands) {
+  const auto r = Admin({"migrate", "sideways"});
+  EXPECT_NE(r.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace vemakin
