@@ -7,11 +7,10 @@
 #ifndef VEMAKIN_CORE_JSON_CODEC_H_
 #define VEMAKIN_CORE_JSON_CODEC_H_
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "core/model.h"
 

@@ -11,24 +11,35 @@ const std::vector<std::string> kTaskPriorities = {"low", "medium", "high", "crit
 const std::vector<std::string> kEquipmentCategories = {
     "Camera", "Lens",       "Light",    "Filter", "Audio", "Tripod", "Stabilizer",
     "Grip",   "Monitoring", "Wireless", "Drone",  "Props", "Other"};
-const std::vector<std::string> kEquipmentStatuses = {"operational", "maintenance", "broken",
-                                                     "lost", "sold"};
+const std::vector<std::string> kEquipmentStatuses = {"operational", "maintenance", "broken", "lost",
+                                                     "sold"};
 const std::vector<std::string> kRentalFrequencies = {"hour", "day", "week", "month", "year"};
 const std::vector<std::string> kMemberRoles = {"owner", "editor", "viewer"};
 
 std::string_view FieldTypeName(FieldType type) {
   switch (type) {
-    case FieldType::kUuid: return "uuid";
-    case FieldType::kText: return "string";
-    case FieldType::kEnum: return "enum";
-    case FieldType::kInteger: return "integer";
-    case FieldType::kNumber: return "number";
-    case FieldType::kBoolean: return "boolean";
-    case FieldType::kDate: return "date";
-    case FieldType::kTimeOfDay: return "time";
-    case FieldType::kTimestamp: return "timestamp";
-    case FieldType::kJsonObject: return "object";
-    case FieldType::kUuidArray: return "array";
+    case FieldType::kUuid:
+      return "uuid";
+    case FieldType::kText:
+      return "string";
+    case FieldType::kEnum:
+      return "enum";
+    case FieldType::kInteger:
+      return "integer";
+    case FieldType::kNumber:
+      return "number";
+    case FieldType::kBoolean:
+      return "boolean";
+    case FieldType::kDate:
+      return "date";
+    case FieldType::kTimeOfDay:
+      return "time";
+    case FieldType::kTimestamp:
+      return "timestamp";
+    case FieldType::kJsonObject:
+      return "object";
+    case FieldType::kUuidArray:
+      return "array";
   }
   return "string";
 }
@@ -95,58 +106,46 @@ std::vector<TableSpec> BuildSpecs() {
                 Text("image_url").Nullable().ReadOnly(),
                 F("specs", FieldType::kJsonObject).ReadOnly(), Stamp("created_at")},
                false});
-  t.push_back({Entity::kShot,
-               "shots",
-               {Id(),
-                Uuid("project_id").Required().CreateOnly(),
-                Text("title").Required().Length(1, 500),
-                Text("description").Length(0, 20000).Default(""),
-                Enum("status", kShotStatuses).Default("pending"),
-                F("date", FieldType::kDate).Nullable(),
-                F("start_time", FieldType::kTimeOfDay).Nullable(),
-                Text("duration").Length(0, 100).Default(""),
-                Text("location").Length(0, 500).Default(""),
-                F("location_lat", FieldType::kNumber).Nullable().Range(-90, 90),
-                F("location_lng", FieldType::kNumber).Nullable().Range(-180, 180),
-                Text("remarks").Nullable().Length(0, 20000),
-                Text("scene_number").Nullable().Length(0, 50),
-                IdList("equipment_ids"),
-                IdList("prepared_equipment_ids"),
-                Stamp("created_at"),
-                Stamp("updated_at")}});
-  t.push_back({Entity::kPostprodTask,
-               "postprod_tasks",
-               {Id(), Uuid("project_id").Required().CreateOnly(),
-                Enum("category", kTaskCategories).Required(),
-                Text("title").Required().Length(1, 500),
-                Enum("status", kTaskStatuses).Default("todo"),
-                Enum("priority", kTaskPriorities).Default("medium"),
-                F("due_date", FieldType::kDate).Nullable(),
-                Text("description").Nullable().Length(0, 20000), Stamp("created_at"),
-                Stamp("updated_at")}});
-  t.push_back({Entity::kNote,
-               "notes",
-               {Id(), Uuid("project_id").Required().CreateOnly(),
-                Text("title").Required().Length(1, 500), Text("content").Length(0, 100000).Default(""),
-                Uuid("shot_id").Nullable(), Uuid("task_id").Nullable(), Stamp("created_at"),
-                Stamp("updated_at")}});
-  t.push_back({Entity::kEquipment,
-               "equipment",
-               {Id(),
-                Uuid("user_id").ReadOnly(),
-                Text("name").Required().Length(1, 200),
-                Uuid("catalog_item_id").Nullable(),
-                Text("custom_name").Nullable().Length(0, 200),
-                Text("serial_number").Nullable().Length(0, 100),
-                Enum("category", kEquipmentCategories).Required(),
-                Money("price_per_day").Default(0),
-                Money("rental_price").Nullable(),
-                Enum("rental_frequency", kRentalFrequencies).Nullable(),
-                F("quantity", FieldType::kInteger).Range(1, 1000000).Default(1),
-                F("is_owned", FieldType::kBoolean).Default(true),
-                Enum("status", kEquipmentStatuses).Default("operational"),
-                Stamp("created_at"),
-                Stamp("updated_at")}});
+  t.push_back(
+      {Entity::kShot,
+       "shots",
+       {Id(), Uuid("project_id").Required().CreateOnly(), Text("title").Required().Length(1, 500),
+        Text("description").Length(0, 20000).Default(""),
+        Enum("status", kShotStatuses).Default("pending"), F("date", FieldType::kDate).Nullable(),
+        F("start_time", FieldType::kTimeOfDay).Nullable(),
+        Text("duration").Length(0, 100).Default(""), Text("location").Length(0, 500).Default(""),
+        F("location_lat", FieldType::kNumber).Nullable().Range(-90, 90),
+        F("location_lng", FieldType::kNumber).Nullable().Range(-180, 180),
+        Text("remarks").Nullable().Length(0, 20000), Text("scene_number").Nullable().Length(0, 50),
+        IdList("equipment_ids"), IdList("prepared_equipment_ids"), Stamp("created_at"),
+        Stamp("updated_at")}});
+  t.push_back(
+      {Entity::kPostprodTask,
+       "postprod_tasks",
+       {Id(), Uuid("project_id").Required().CreateOnly(),
+        Enum("category", kTaskCategories).Required(), Text("title").Required().Length(1, 500),
+        Enum("status", kTaskStatuses).Default("todo"),
+        Enum("priority", kTaskPriorities).Default("medium"),
+        F("due_date", FieldType::kDate).Nullable(), Text("description").Nullable().Length(0, 20000),
+        Stamp("created_at"), Stamp("updated_at")}});
+  t.push_back(
+      {Entity::kNote,
+       "notes",
+       {Id(), Uuid("project_id").Required().CreateOnly(), Text("title").Required().Length(1, 500),
+        Text("content").Length(0, 100000).Default(""), Uuid("shot_id").Nullable(),
+        Uuid("task_id").Nullable(), Stamp("created_at"), Stamp("updated_at")}});
+  t.push_back(
+      {Entity::kEquipment,
+       "equipment",
+       {Id(), Uuid("user_id").ReadOnly(), Text("name").Required().Length(1, 200),
+        Uuid("catalog_item_id").Nullable(), Text("custom_name").Nullable().Length(0, 200),
+        Text("serial_number").Nullable().Length(0, 100),
+        Enum("category", kEquipmentCategories).Required(), Money("price_per_day").Default(0),
+        Money("rental_price").Nullable(), Enum("rental_frequency", kRentalFrequencies).Nullable(),
+        F("quantity", FieldType::kInteger).Range(1, 1000000).Default(1),
+        F("is_owned", FieldType::kBoolean).Default(true),
+        Enum("status", kEquipmentStatuses).Default("operational"), Stamp("created_at"),
+        Stamp("updated_at")}});
   return t;
 }
 

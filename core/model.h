@@ -9,12 +9,11 @@
 #define VEMAKIN_CORE_MODEL_H_
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vemakin::core {
 
@@ -45,7 +44,7 @@ struct FieldSpec {
   std::string name;
   FieldType type = FieldType::kText;
   bool nullable = false;
-  bool required = false;             // must be given on create
+  bool required = false;  // must be given on create
   Access access = Access::kWritable;
   nlohmann::json default_value;      // used on create when absent and not required
   std::vector<std::string> allowed;  // kEnum
@@ -53,17 +52,40 @@ struct FieldSpec {
   std::size_t max_length = 0;        // kText, code points; 0 = unbounded
   std::optional<double> min_value;   // kInteger / kNumber
   std::optional<double> max_value;
-  int decimals = -1;                 // kNumber: digits kept after the point; -1 = all
-  std::size_t max_items = 0;         // kUuidArray
+  int decimals = -1;          // kNumber: digits kept after the point; -1 = all
+  std::size_t max_items = 0;  // kUuidArray
 
   // Builder helpers keep the table definitions readable.
-  FieldSpec& Required() { required = true; return *this; }
-  FieldSpec& Nullable() { nullable = true; return *this; }
-  FieldSpec& CreateOnly() { access = Access::kCreateOnly; return *this; }
-  FieldSpec& ReadOnly() { access = Access::kReadOnly; return *this; }
-  FieldSpec& Default(nlohmann::json v) { default_value = std::move(v); return *this; }
-  FieldSpec& Length(std::size_t lo, std::size_t hi) { min_length = lo; max_length = hi; return *this; }
-  FieldSpec& Range(double lo, double hi) { min_value = lo; max_value = hi; return *this; }
+  FieldSpec& Required() {
+    required = true;
+    return *this;
+  }
+  FieldSpec& Nullable() {
+    nullable = true;
+    return *this;
+  }
+  FieldSpec& CreateOnly() {
+    access = Access::kCreateOnly;
+    return *this;
+  }
+  FieldSpec& ReadOnly() {
+    access = Access::kReadOnly;
+    return *this;
+  }
+  FieldSpec& Default(nlohmann::json v) {
+    default_value = std::move(v);
+    return *this;
+  }
+  FieldSpec& Length(std::size_t lo, std::size_t hi) {
+    min_length = lo;
+    max_length = hi;
+    return *this;
+  }
+  FieldSpec& Range(double lo, double hi) {
+    min_value = lo;
+    max_value = hi;
+    return *this;
+  }
 };
 
 enum class Entity {
@@ -81,7 +103,7 @@ enum class Entity {
 
 struct TableSpec {
   Entity entity;
-  std::string name;           // SQL table name, also the sync table name
+  std::string name;  // SQL table name, also the sync table name
   std::vector<FieldSpec> fields;
   bool user_writable = true;  // false for the global catalog
   bool mirrored = true;       // held in the client's SQLite mirror

@@ -139,8 +139,7 @@ std::optional<UnixMicros> ParseTimestamp(std::string_view text) {
     return std::nullopt;
   }
   if (pos != text.size()) return std::nullopt;
-  const std::int64_t days =
-      DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const std::int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const std::int64_t seconds = days * kSecondsPerDay + h * 3600 + mi * 60 + s - offset_seconds;
   return seconds * kMicrosPerSecond + frac_micros;
 }

@@ -42,9 +42,9 @@ void CheckText(const FieldSpec& f, const std::string& s, const std::vector<std::
   const size_t n = Utf8Length(s);
   if (f.min_length > 0 && n < f.min_length) {
     errors->push_back({loc,
-                       f.min_length == 1 ? "must not be empty"
-                                         : "must be at least " + std::to_string(f.min_length) +
-                                               " characters",
+                       f.min_length == 1
+                           ? "must not be empty"
+                           : "must be at least " + std::to_string(f.min_length) + " characters",
                        "too_short"});
   } else if (f.min_length > 0 && s.find_first_not_of(" \t\r\n") == std::string::npos) {
     errors->push_back({loc, "must not be blank", "too_short"});

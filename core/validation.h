@@ -6,11 +6,10 @@
 #ifndef VEMAKIN_CORE_VALIDATION_H_
 #define VEMAKIN_CORE_VALIDATION_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/model.h"
 
@@ -44,7 +43,7 @@ enum class WriteKind { kCreate, kPatch };
 // The 422 body's "detail" array.
 nlohmann::json FieldErrorsToJson(const std::vector<FieldError>& errors);
 
-bool IsValidUuid(std::string_view text);      // 8-4-4-4-12 hex digits, any case
+bool IsValidUuid(std::string_view text);           // 8-4-4-4-12 hex digits, any case
 std::string NormalizeUuid(std::string_view text);  // lower case
 bool IsValidUtf8(std::string_view text);
 std::size_t Utf8Length(std::string_view text);  // code points; text must be valid UTF-8

@@ -47,7 +47,8 @@ HttpResponse HttpResponse::Json(int status, const std::string& body) {
 std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 >= listen.size()) {
-    throw Error(ErrorCode::kInvalidArgument, "listen address must be HOST:PORT, got '" + listen + "'");
+    throw Error(ErrorCode::kInvalidArgument,
+                "listen address must be HOST:PORT, got '" + listen + "'");
   }
   std::string host = listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
@@ -122,12 +123,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     stream_.expires_after(timeout);
-    stream_.async_read_some(
-        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
-          if (ec) return self->Close();
-          self->buffer_.commit(n);
-          self->ReadRequest();
-        });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->buffer_.commit(n);
+                              self->ReadRequest();
+                            });
   }
 
   void ReadRequest() {
@@ -135,10 +136,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
     stream_.expires_after(server_.options.request_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -207,8 +207,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   http::response<http::string_body> MakeError(int status, const std::string& detail,
                                               std::chrono::steady_clock::time_point start) {
-    return Build(HttpResponse::Json(status, ErrorBody(detail)), server_.NextRequestId(), start,
-                 11);
+    return Build(HttpResponse::Json(status, ErrorBody(detail)), server_.NextRequestId(), start, 11);
   }
 
   void Reply(http::response<http::string_body> res, bool keep_alive) {

@@ -285,9 +285,9 @@ int Migrator::RepairIndexes() {
 int Migrator::Up(std::optional<int> target) {
   const int goal = target.value_or(LatestVersion());
   if (goal < 0 || goal > LatestVersion()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "no migration " + std::to_string(goal) + " (latest is " +
-                    std::to_string(LatestVersion()) + ")");
+    throw Error(ErrorCode::kInvalidArgument, "no migration " + std::to_string(goal) +
+                                                 " (latest is " + std::to_string(LatestVersion()) +
+                                                 ")");
   }
   MigrationLock lock(conn_, *logger_);
   EnsureBookkeeping();

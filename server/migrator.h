@@ -22,10 +22,9 @@
 
 #include <memory>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "core/log.h"
 
@@ -45,22 +44,22 @@ struct Migration {
 struct ExpectedIndex {
   std::string name;
   std::string table;
-  int version = 0;         // the migration creating it
-  std::string statement;   // the statement that (re)builds it
+  int version = 0;        // the migration creating it
+  std::string statement;  // the statement that (re)builds it
 };
 
 struct MigrationStatus {
   int version = 0;
   std::string name;
   bool applied = false;
-  std::string applied_at;    // ISO timestamp, empty when pending
-  bool checksum_ok = true;   // false when the applied file has since changed
+  std::string applied_at;   // ISO timestamp, empty when pending
+  bool checksum_ok = true;  // false when the applied file has since changed
 };
 
 struct IndexState {
   ExpectedIndex index;
   bool exists = false;
-  bool valid = false;   // pg_index.indisvalid && indisready
+  bool valid = false;  // pg_index.indisvalid && indisready
 };
 
 // The embedded migrations, ordered by version. Throws Error(kInternal) on a

@@ -176,7 +176,8 @@ std::string ReadFile(const fs::path& p) {
 
 void WriteFile(const fs::path& p, const std::string& content, mode_t mode) {
   const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0 || ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+  if (fd < 0 ||
+      ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
     if (fd >= 0) ::close(fd);
     throw Error(ErrorCode::kFailedPrecondition, "cannot write " + p.string());
   }
@@ -234,8 +235,8 @@ PgCluster::~PgCluster() {
 std::string PgCluster::ConnectionUrl() const { return ConnectionUrl(options_.database); }
 
 std::string PgCluster::ConnectionUrl(const std::string& database) const {
-  return "postgresql://" + options_.superuser + ":" + password_ + "@127.0.0.1:" +
-         std::to_string(port_) + "/" + database;
+  return "postgresql://" + options_.superuser + ":" + password_ +
+         "@127.0.0.1:" + std::to_string(port_) + "/" + database;
 }
 
 void PgCluster::InitDb() {
@@ -249,15 +250,15 @@ void PgCluster::InitDb() {
   if (user) CheckReachable(root, *user);
   WriteFile(pwfile, RandomPassword() + "\n", 0600);
   if (user) ChownTree(root, *user);
-  const int rc = Run({(bin_dir_ / "initdb").string(), "-D", pgdata.string(), "-U",
-                      options_.superuser, "--pwfile=" + pwfile.string(),
-                      "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"},
-                     user, log);
+  const int rc =
+      Run({(bin_dir_ / "initdb").string(), "-D", pgdata.string(), "-U", options_.superuser,
+           "--pwfile=" + pwfile.string(), "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"},
+          user, log);
   if (rc != 0) {
     std::error_code ec;
     fs::remove_all(pgdata, ec);
-    throw Error(ErrorCode::kUnavailable, "initdb failed (exit " + std::to_string(rc) + "):" +
-                                             Tail(log));
+    throw Error(ErrorCode::kUnavailable,
+                "initdb failed (exit " + std::to_string(rc) + "):" + Tail(log));
   }
   // Loopback TCP only, no Unix socket (its path could exceed the 107-byte limit).
   std::ofstream conf(pgdata / "postgresql.conf", std::ios::app);
@@ -284,8 +285,8 @@ void PgCluster::Start() {
   if (fs::exists(pgdata / "postmaster.pid")) {
     // A previous run died without stopping it, or it still runs: stop it first
     // (pg_ctl removes a stale pid file itself).
-    Run({(bin_dir_ / "pg_ctl").string(), "stop", "-D", pgdata.string(), "-m", "fast", "-w"},
-        user, log);
+    Run({(bin_dir_ / "pg_ctl").string(), "stop", "-D", pgdata.string(), "-m", "fast", "-w"}, user,
+        log);
   }
   int preferred = 0;
   if (fs::exists(root / "port")) {
@@ -297,8 +298,8 @@ void PgCluster::Start() {
   }
   for (int attempt = 0; attempt < 3 && !running_; ++attempt) {
     port_ = attempt == 0 && preferred > 0 && PortIsFree(preferred) ? preferred : FreeLoopbackPort();
-    const int rc = Run({(bin_dir_ / "pg_ctl").string(), "start", "-D", pgdata.string(), "-w",
-                        "-t", "60", "-l", log.string(), "-o", "-p " + std::to_string(port_)},
+    const int rc = Run({(bin_dir_ / "pg_ctl").string(), "start", "-D", pgdata.string(), "-w", "-t",
+                        "60", "-l", log.string(), "-o", "-p " + std::to_string(port_)},
                        user, log);
     running_ = rc == 0;
   }
@@ -330,12 +331,11 @@ void PgCluster::StopAt(const fs::path& root_dir, const fs::path& bin_dir) {
   const fs::path pgdata = root_dir / "pgdata";
   if (!fs::exists(pgdata / "postmaster.pid")) return;
   const fs::path bin = bin_dir.empty() ? FindPostgresBinDir() : bin_dir;
-  const int rc = Run({(bin / "pg_ctl").string(), "stop", "-D", pgdata.string(), "-m", "fast",
-                      "-w", "-t", "60"},
-                     OwnerOf(pgdata), root_dir / "postgres.log");
+  const int rc = Run(
+      {(bin / "pg_ctl").string(), "stop", "-D", pgdata.string(), "-m", "fast", "-w", "-t", "60"},
+      OwnerOf(pgdata), root_dir / "postgres.log");
   if (rc != 0) {
-    throw Error(ErrorCode::kUnavailable,
-                "pg_ctl stop failed:" + Tail(root_dir / "postgres.log"));
+    throw Error(ErrorCode::kUnavailable, "pg_ctl stop failed:" + Tail(root_dir / "postgres.log"));
   }
 }
 

@@ -10,8 +10,8 @@ namespace vemakin::server {
 
 std::string WithConnectionSettings(const std::string& url, std::chrono::seconds connect_timeout,
                                    std::chrono::milliseconds statement_timeout) {
-  const std::string options = "-c statement_timeout=" + std::to_string(statement_timeout.count()) +
-                              " -c TimeZone=UTC";
+  const std::string options =
+      "-c statement_timeout=" + std::to_string(statement_timeout.count()) + " -c TimeZone=UTC";
   const std::string timeout = std::to_string(connect_timeout.count());
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
     // URL form: settings go in the query string, percent-encoded.

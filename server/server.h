@@ -15,13 +15,13 @@
 namespace vemakin::server {
 
 struct ServerOptions {
-  std::string database_url;                 // libpq URL or key=value string; "" = PG* variables
-  std::string listen = "127.0.0.1:8000";    // HOST:PORT; port 0 picks a free one
-  int threads = 2;                          // I/O threads
+  std::string database_url;               // libpq URL or key=value string; "" = PG* variables
+  std::string listen = "127.0.0.1:8000";  // HOST:PORT; port 0 picks a free one
+  int threads = 2;                        // I/O threads
   std::chrono::seconds connect_timeout{10};
   std::chrono::milliseconds statement_timeout{30000};
   std::size_t max_body_bytes = 1 << 20;
-  std::shared_ptr<Logger> logger;           // null = DefaultLogger()
+  std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
 
 class Server {

@@ -30,7 +30,8 @@ std::string Query(sqlite3* db, const std::string& sql) {
       db, sql.c_str(),
       [](void* acc, int n, char** values, char**) {
         auto* s = static_cast<std::string*>(acc);
-        for (int i = 0; i < n; ++i) *s += std::string(i ? "|" : "") + (values[i] ? values[i] : "NULL");
+        for (int i = 0; i < n; ++i)
+          *s += std::string(i ? "|" : "") + (values[i] ? values[i] : "NULL");
         *s += "\n";
         return 0;
       },
@@ -46,11 +47,12 @@ TEST(MirrorSchema, CreatesEveryTableAndRecordsTheVersion) {
   Db db = OpenMemory();
   EXPECT_EQ(ApplyMirrorSchema(db.get()), LatestMirrorVersion());
   EXPECT_EQ(Query(db.get(), "PRAGMA user_version"), std::to_string(LatestMirrorVersion()) + "\n");
-  EXPECT_EQ(Query(db.get(),
-                  "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-                  "ORDER BY name"),
-            "conflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nnotes\noutbox\n"
-            "postprod_tasks\nproject_members\nprojects\nshots\nsync_state\n");
+  EXPECT_EQ(
+      Query(db.get(),
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"),
+      "conflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nnotes\noutbox\n"
+      "postprod_tasks\nproject_members\nprojects\nshots\nsync_state\n");
 }
 
 TEST(MirrorSchema, IsIdempotent) {
@@ -108,9 +110,11 @@ TEST(MirrorSchema, EnforcesTheServersConstraints) {
             SQLITE_CONSTRAINT);
   EXPECT_EQ(Exec(db.get(), shot(id, "", "")), SQLITE_OK);
   // Foreign keys: a shot in a missing project, and the cascade on delete.
-  EXPECT_EQ(Exec(db.get(), "INSERT INTO shots (id, project_id, title, created_at, updated_at) "
-                           "VALUES ('21111111-2222-4333-8444-555555555555', "
-                           "'99999999-2222-4333-8444-555555555555', 'T', " + now + ", " + now + ")"),
+  EXPECT_EQ(Exec(db.get(),
+                 "INSERT INTO shots (id, project_id, title, created_at, updated_at) "
+                 "VALUES ('21111111-2222-4333-8444-555555555555', "
+                 "'99999999-2222-4333-8444-555555555555', 'T', " +
+                     now + ", " + now + ")"),
             SQLITE_CONSTRAINT);
   ASSERT_EQ(Exec(db.get(), "DELETE FROM projects"), SQLITE_OK);
   EXPECT_EQ(Query(db.get(), "SELECT count(*) FROM shots"), "0\n");

@@ -19,8 +19,7 @@ TEST(DecodeField, ReadsPostgresTextOutput) {
   EXPECT_EQ(DecodeField(Field(Entity::kEquipment, "quantity"), "3"), json(3));
   EXPECT_EQ(DecodeField(Field(Entity::kShot, "created_at"), "2026-11-26 14:34:09.5+00"),
             json("2026-11-26T14:34:09.500000Z"));
-  EXPECT_EQ(DecodeField(Field(Entity::kShot, "project_id"),
-                        "0B6C1F8E-54B1-4A0E-9A5C-2F0A5C1D9E01"),
+  EXPECT_EQ(DecodeField(Field(Entity::kShot, "project_id"), "0B6C1F8E-54B1-4A0E-9A5C-2F0A5C1D9E01"),
             json("0b6c1f8e-54b1-4a0e-9a5c-2f0a5c1d9e01"));
   EXPECT_EQ(DecodeField(Field(Entity::kShot, "equipment_ids"), "[]"), json::array());
   EXPECT_EQ(DecodeField(Field(Entity::kShot, "date"), "2026-12-01"), json("2026-12-01"));
@@ -55,7 +54,8 @@ TEST(EncodeField, RoundTripsEveryFieldTypeThroughDecode) {
                      {"equipment_ids", {"7D3F6A2B-1C4E-4F5A-8B9C-0D1E2F3A4B5C"}},
                      {"created_at", "2026-11-26T15:34:09+01:00"}};
   const json equipment = {{"price_per_day", 149.999}, {"quantity", 2}, {"is_owned", false}};
-  for (const auto& [entity, row] : {std::pair{Entity::kShot, shot}, {Entity::kEquipment, equipment}}) {
+  for (const auto& [entity, row] :
+       {std::pair{Entity::kShot, shot}, {Entity::kEquipment, equipment}}) {
     for (auto it = row.begin(); it != row.end(); ++it) {
       const FieldSpec& f = *Spec(entity).Find(it.key());
       const std::optional<std::string> text = EncodeField(f, it.value());
@@ -79,11 +79,12 @@ TEST(CompleteCreate, FillsDefaultsForAbsentFields) {
   const json body = {{"project_id", "0b6c1f8e-54b1-4a0e-9a5c-2f0a5c1d9e01"}, {"title", "T"}};
   ASSERT_TRUE(ValidateWrite(Spec(Entity::kShot), body, WriteKind::kCreate).empty());
   const json row = CompleteCreate(Spec(Entity::kShot), body);
-  EXPECT_EQ(row.dump(),
-            R"({"date":null,"description":"","duration":"","equipment_ids":[],)"
-            R"("location":"","location_lat":null,"location_lng":null,)"
-            R"("prepared_equipment_ids":[],"project_id":"0b6c1f8e-54b1-4a0e-9a5c-2f0a5c1d9e01",)"
-            R"("remarks":null,"scene_number":null,"start_time":null,"status":"pending","title":"T"})");
+  EXPECT_EQ(
+      row.dump(),
+      R"({"date":null,"description":"","duration":"","equipment_ids":[],)"
+      R"("location":"","location_lat":null,"location_lng":null,)"
+      R"("prepared_equipment_ids":[],"project_id":"0b6c1f8e-54b1-4a0e-9a5c-2f0a5c1d9e01",)"
+      R"("remarks":null,"scene_number":null,"start_time":null,"status":"pending","title":"T"})");
 }
 
 TEST(CompleteCreate, KeepsClientChosenId) {

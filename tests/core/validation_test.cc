@@ -62,9 +62,9 @@ TEST(ValidateWrite, PatchNeedsNoRequiredFields) {
 }
 
 TEST(ValidateWrite, ReportsAllProblemsAtOnce) {
-  const json body = {{"project_id", "nope"},   {"title", ""},       {"status", "wrapped"},
-                     {"date", "2026-02-30"},   {"start_time", "25:00"}, {"location_lat", 91},
-                     {"equipment_ids", {1}},   {"colour", "red"}};
+  const json body = {{"project_id", "nope"}, {"title", ""},           {"status", "wrapped"},
+                     {"date", "2026-02-30"}, {"start_time", "25:00"}, {"location_lat", 91},
+                     {"equipment_ids", {1}}, {"colour", "red"}};
   EXPECT_EQ(Render(ValidateWrite(Spec(Entity::kShot), body, WriteKind::kCreate)),
             "body.colour: unknown_field\n"
             "body.date: type\n"
@@ -78,8 +78,7 @@ TEST(ValidateWrite, ReportsAllProblemsAtOnce) {
 
 TEST(ValidateWrite, RefusesNonObjectBody) {
   for (const json& body : {json::array(), json("x"), json(3), json(nullptr)}) {
-    EXPECT_EQ(Render(ValidateWrite(Spec(Entity::kNote), body, WriteKind::kCreate)),
-              "body: type\n");
+    EXPECT_EQ(Render(ValidateWrite(Spec(Entity::kNote), body, WriteKind::kCreate)), "body: type\n");
   }
 }
 
@@ -177,14 +176,12 @@ TEST(ValidateValue, ChecksUuidsAndUuidArrays) {
   EXPECT_EQ(Render(ValidateValue(ids, many, {"e"})), "e: too_long\n");
   const FieldSpec& project = *shots.Find("project_id");
   EXPECT_TRUE(ValidateValue(project, "0B6C1F8E-54B1-4A0E-9A5C-2F0A5C1D9E01", {"p"}).empty());
-  EXPECT_EQ(Render(ValidateValue(project, "0b6c1f8e54b14a0e9a5c2f0a5c1d9e01", {"p"})),
-            "p: type\n");
+  EXPECT_EQ(Render(ValidateValue(project, "0b6c1f8e54b14a0e9a5c2f0a5c1d9e01", {"p"})), "p: type\n");
 }
 
 TEST(FieldErrorsToJson, MatchesTheApiDetailShape) {
   const json detail = FieldErrorsToJson({{{"body", "title"}, "field required", "missing"}});
-  EXPECT_EQ(detail.dump(),
-            R"([{"loc":["body","title"],"msg":"field required","type":"missing"}])");
+  EXPECT_EQ(detail.dump(), R"([{"loc":["body","title"],"msg":"field required","type":"missing"}])");
 }
 
 TEST(IsValidUtf8, RejectsOverlongSurrogatesAndTruncation) {

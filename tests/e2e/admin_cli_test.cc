@@ -74,9 +74,9 @@ TEST_F(AdminCli, StatusSeedIndexUsageAndDown) {
 }
 
 TEST_F(AdminCli, ReportsAnUnreachableDatabaseClearly) {
-  const auto r = testing::Run({VEMAKIN_ADMIN_BIN, "--database-url",
-                               "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", "migrate",
-                               "status"});
+  const auto r =
+      testing::Run({VEMAKIN_ADMIN_BIN, "--database-url",
+                    "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", "migrate", "status"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("cannot connect to PostgreSQL"), std::string::npos) << r.err;
 }

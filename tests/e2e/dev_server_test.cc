@@ -45,9 +45,9 @@ int ListeningPort(testing::ChildProcess& server) {
 
 TEST(DevServer, StartsItsOwnPostgresAndAnswersHealth) {
   TempDir data;
-  const std::vector<std::string> argv = {VEMAKIN_SERVER_BIN, "--dev", "--data-dir",
-                                         (data.path() / "dev").string(), "--listen",
-                                         "127.0.0.1:0"};
+  const std::vector<std::string> argv = {VEMAKIN_SERVER_BIN, "--dev",
+                                         "--data-dir",       (data.path() / "dev").string(),
+                                         "--listen",         "127.0.0.1:0"};
   {
     testing::ChildProcess server(argv);
     const int port = ListeningPort(server);
@@ -87,7 +87,7 @@ TEST(DevServer, StartsItsOwnPostgresAndAnswersHealth) {
 TEST(DevServer, HealthReportsAnUnreachableDatabaseAs503) {
   // Port 1 on loopback: nothing listens, the connection is refused at once.
   testing::ChildProcess server({VEMAKIN_SERVER_BIN, "--listen", "127.0.0.1:0", "--database-url",
-                               "postgresql://nobody@127.0.0.1:1/none", "--connect-timeout", "2"});
+                                "postgresql://nobody@127.0.0.1:1/none", "--connect-timeout", "2"});
   const int port = ListeningPort(server);
   ASSERT_GT(port, 0);
   httplib::Client http("127.0.0.1", port);
@@ -102,9 +102,9 @@ TEST(DevServer, ExplainsADataFolderPostgresCannotReach) {
   if (geteuid() != 0) GTEST_SKIP() << "only root hands the cluster to another account";
   TempDir data;
   fs::permissions(data.path(), fs::perms::owner_all);  // 0700, root-owned
-  const testing::RunResult r = testing::Run({VEMAKIN_SERVER_BIN, "--dev", "--data-dir",
-                                             (data.path() / "dev").string(), "--listen",
-                                             "127.0.0.1:0"});
+  const testing::RunResult r =
+      testing::Run({VEMAKIN_SERVER_BIN, "--dev", "--data-dir", (data.path() / "dev").string(),
+                    "--listen", "127.0.0.1:0"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot enter " + data.path().string()), std::string::npos) << r.err;
 }

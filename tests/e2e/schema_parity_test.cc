@@ -43,7 +43,8 @@ IndexMap PostgresIndexes(pqxx::connection& conn) {
   IndexMap out;
   for (const auto& row : r) {
     if (mirrored.count(row[1].as<std::string>())) {
-      out[row[0].as<std::string>()] = row[1].as<std::string>() + "(" + row[2].as<std::string>() + ")";
+      out[row[0].as<std::string>()] =
+          row[1].as<std::string>() + "(" + row[2].as<std::string>() + ")";
     }
   }
   return out;
@@ -87,7 +88,8 @@ IndexMap SqliteIndexes(const SqliteFile& f) {
                                  "WHERE type = 'index' AND sql IS NOT NULL")) {
     if (!mirrored.count(row[1])) continue;
     std::string cols;
-    for (const auto& c : f.Query("SELECT name FROM pragma_index_info('" + row[0] + "') ORDER BY seqno")) {
+    for (const auto& c :
+         f.Query("SELECT name FROM pragma_index_info('" + row[0] + "') ORDER BY seqno")) {
       cols += (cols.empty() ? "" : ",") + c[0];
     }
     out[row[0]] = row[1] + "(" + cols + ")";
@@ -127,13 +129,14 @@ TEST(SchemaParity, MirroredTablesHaveTheSameColumnsInBothEngines) {
   for (const std::string& table : MirroredTables()) {
     std::string pg_cols, lite_cols;
     pqxx::nontransaction tx(*conn);
-    for (const auto& row : tx.exec_params(
-             "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-             "current_schema() AND table_name = $1 ORDER BY ordinal_position",
-             table)) {
+    for (const auto& row :
+         tx.exec_params("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                        "current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                        table)) {
       pg_cols += row[0].as<std::string>() + ",";
     }
-    for (const auto& row : sqlite.Query("SELECT name FROM pragma_table_info('" + table + "') ORDER BY cid")) {
+    for (const auto& row :
+         sqlite.Query("SELECT name FROM pragma_table_info('" + table + "') ORDER BY cid")) {
       lite_cols += row[0] + ",";
     }
     EXPECT_EQ(lite_cols, pg_cols) << table;
@@ -149,10 +152,10 @@ TEST(SchemaParity, ModelFieldsAreThePostgresColumns) {
   for (const core::TableSpec* t : core::AllSpecs()) {
     std::set<std::string> pg_cols, model_cols;
     pqxx::nontransaction tx(*conn);
-    for (const auto& row : tx.exec_params(
-             "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-             "current_schema() AND table_name = $1",
-             t->name)) {
+    for (const auto& row :
+         tx.exec_params("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                        "current_schema() AND table_name = $1",
+                        t->name)) {
       pg_cols.insert(row[0].as<std::string>());
     }
     for (const core::FieldSpec& f : t->fields) model_cols.insert(f.name);

@@ -39,8 +39,10 @@ std::string IndexColumns(pqxx::connection& conn, const std::string& name) {
                "JOIN pg_namespace n ON n.oid = c.relnamespace "
                "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
                "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-               "WHERE n.nspname = current_schema() AND c.relname = '" + name + "' "
-               "GROUP BY t.relname");
+               "WHERE n.nspname = current_schema() AND c.relname = '" +
+                   name +
+                   "' "
+                   "GROUP BY t.relname");
 }
 
 TEST(Migrator, UpCreatesEveryTable) {
@@ -183,8 +185,9 @@ TEST(Migrator, UpRebuildsAnInvalidIndexLeftByAFailedConcurrentBuild) {
   EXPECT_TRUE(reported_invalid);
   m.Up();
   EXPECT_EQ(IndexColumns(*conn, "idx_shots_status"), "shots|status|valid\n");
-  EXPECT_EQ(Lines(*conn, "SELECT indisunique FROM pg_index WHERE indexrelid = "
-                         "to_regclass('idx_shots_status')"),
+  EXPECT_EQ(Lines(*conn,
+                  "SELECT indisunique FROM pg_index WHERE indexrelid = "
+                  "to_regclass('idx_shots_status')"),
             "f\n");
 }
 
@@ -198,7 +201,8 @@ TEST(Migrator, UpRebuildsAMissingIndex) {
     tx.exec("DROP INDEX idx_notes_project_updated");
   }
   EXPECT_EQ(m.RepairIndexes(), 1);
-  EXPECT_EQ(IndexColumns(*conn, "idx_notes_project_updated"), "notes|project_id,updated_at,id|valid\n");
+  EXPECT_EQ(IndexColumns(*conn, "idx_notes_project_updated"),
+            "notes|project_id,updated_at,id|valid\n");
 }
 
 TEST(Migrator, ConcurrentMigratorsApplyEachMigrationOnce) {

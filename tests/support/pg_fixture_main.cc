@@ -43,9 +43,9 @@ int main(int argc, char** argv) {
       cluster.Start();
       cluster.Detach();
       std::ofstream out(env_file);
-      out << "PGHOST=127.0.0.1\nPGPORT=" << cluster.port() << "\nPGUSER="
-          << options.superuser << "\nPGPASSWORD=" << cluster.password()
-          << "\nPGDATABASE=" << options.database << "\nVEMAKIN_TEST_PG_ROOT=" << tmpl << "\n";
+      out << "PGHOST=127.0.0.1\nPGPORT=" << cluster.port() << "\nPGUSER=" << options.superuser
+          << "\nPGPASSWORD=" << cluster.password() << "\nPGDATABASE=" << options.database
+          << "\nVEMAKIN_TEST_PG_ROOT=" << tmpl << "\n";
       std::cout << "test PostgreSQL on 127.0.0.1:" << cluster.port() << " in " << tmpl << "\n";
       return 0;
     }

@@ -8,9 +8,8 @@
 #define VEMAKIN_TESTS_SUPPORT_PG_TEST_H_
 
 #include <memory>
-#include <string>
-
 #include <pqxx/pqxx>
+#include <string>
 
 namespace vemakin::testing {
 

@@ -115,7 +115,8 @@ int ChildProcess::SignalAndWait(int sig) {
   kill(pid_, sig);
   if (err_fd_ >= 0) {
     char buf[4096];
-    for (ssize_t n; (n = read(err_fd_, buf, sizeof buf)) > 0;) err_.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = read(err_fd_, buf, sizeof buf)) > 0;)
+      err_.append(buf, static_cast<size_t>(n));
   }
   int status = 0;
   waitpid(pid_, &status, 0);

@@ -50,10 +50,10 @@ std::unique_ptr<pqxx::connection> Connect(const std::string& url, const std::str
 int MigrateStatus(Migrator& m) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : m.Status()) {
-    rows.push_back({std::to_string(s.version), s.name,
-                    s.applied ? (s.checksum_ok ? "applied" : "applied (file changed since)")
-                              : "pending",
-                    s.applied_at});
+    rows.push_back(
+        {std::to_string(s.version), s.name,
+         s.applied ? (s.checksum_ok ? "applied" : "applied (file changed since)") : "pending",
+         s.applied_at});
   }
   PrintTable({"VERSION", "NAME", "STATE", "APPLIED AT"}, rows);
   std::cout << "current version " << m.CurrentVersion() << " of " << m.LatestVersion() << "\n";
@@ -119,9 +119,11 @@ int main(int argc, char** argv) {
   CLI::App* up = migrate->add_subcommand("up", "apply pending migrations (and repair indexes)");
   up->add_option("VERSION", up_target, "stop at this version (default: latest)");
   CLI::App* down = migrate->add_subcommand("down", "revert the newest migrations");
-  down->add_option("N", down_steps, "how many to revert (default 1)")->check(CLI::NonNegativeNumber);
+  down->add_option("N", down_steps, "how many to revert (default 1)")
+      ->check(CLI::NonNegativeNumber);
   CLI::App* status = migrate->add_subcommand("status", "list migrations and their state");
-  CLI::App* verify = migrate->add_subcommand("verify", "check every expected index exists and is valid");
+  CLI::App* verify =
+      migrate->add_subcommand("verify", "check every expected index exists and is valid");
   CLI::App* usage = app.add_subcommand("index-usage", "index scans from pg_stat_user_indexes");
   CLI::App* seed = app.add_subcommand("seed", "load the starter gear catalog (idempotent)");
 
@@ -137,8 +139,8 @@ int main(int argc, char** argv) {
     }
     if (*down) {
       const int n = migrator.Down(down_steps);
-      std::cout << "reverted " << n << " migration(s); now at version "
-                << migrator.CurrentVersion() << "\n";
+      std::cout << "reverted " << n << " migration(s); now at version " << migrator.CurrentVersion()
+                << "\n";
       return 0;
     }
     if (*status) return MigrateStatus(migrator);

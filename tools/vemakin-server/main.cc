@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
       ->envname("VEMAKIN_CONNECT_TIMEOUT")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
-  app.add_option("--statement-timeout-ms", statement_timeout_ms, "statement_timeout of every session")
+  app.add_option("--statement-timeout-ms", statement_timeout_ms,
+                 "statement_timeout of every session")
       ->envname("VEMAKIN_STATEMENT_TIMEOUT_MS")
       ->check(CLI::Range(0L, 86400000L))
       ->capture_default_str();
@@ -111,8 +112,9 @@ int main(int argc, char** argv) {
     }
     vemakin::server::Server server(options);
     server.Start();
-    std::cerr << "vemakin-server listening on http://" << options.listen.substr(0, options.listen.rfind(':'))
-              << ":" << server.port() << std::endl;
+    std::cerr << "vemakin-server listening on http://"
+              << options.listen.substr(0, options.listen.rfind(':')) << ":" << server.port()
+              << std::endl;
     int sig = 0;
     sigwait(&stop_signals, &sig);
     options.logger->Log(vemakin::LogLevel::kInfo, "http", "stopping", {{"signal", sig}});

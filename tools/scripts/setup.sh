@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build and tests need (only those
+# missing), then configures and builds into ${VEMAKIN_BUILD_DIR:-build}.
+# Usage: bash tools/scripts/setup.sh [extra cmake -D options...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+packages=(
+  g++ cmake pkg-config make        # toolchain
+  libsqlite3-dev                   # client mirror
+  libpqxx-dev                      # server <-> PostgreSQL (6.4)
+  libcpp-httplib-dev               # HTTP client of the client library and tests
+  nlohmann-json3-dev               # JSON codec
+  libboost-dev                     # Asio + Beast: the server's HTTP listener
+  libsodium-dev                    # argon2id, random tokens
+  libcli11-dev                     # command-line parsing of the tools
+  libgtest-dev libgmock-dev        # test framework
+  postgresql                       # server binaries for --dev and the test cluster
+  clang-format                     # style check in the test run
+  curl                             # the demo's health probe
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "== installing Debian packages: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+build_dir=${VEMAKIN_BUILD_DIR:-build}
+echo "== configuring and building in $build_dir"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
