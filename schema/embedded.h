@@ -1,5 +1,5 @@
 // The SQL migrations and the starter gear catalog, embedded in the binaries at
-// build time (cmake/EmbedFiles.cmake) so that no program depends on finding the
+// build time (schema/embed_files.cmake) so that no program depends on finding the
 // source tree at run time. The files under schema/ are the single source; C++
 // never spells DDL itself. Pure data: no I/O, safe from any thread.
 #ifndef VEMAKIN_SCHEMA_EMBEDDED_H_
