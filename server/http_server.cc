@@ -77,6 +77,7 @@ struct HttpServer::Impl {
   std::atomic<std::uint64_t> request_counter{0};
   std::string id_prefix;
   std::uint16_t bound_port = 0;
+  std::atomic<int> open_connections{0};
   bool running = false;
 
   Impl(HttpServerOptions o, HttpHandler h)
@@ -107,7 +108,10 @@ std::string ErrorBody(const std::string& detail) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), server_(server) {
+    ++server_.open_connections;
+  }
+  ~Session() { --server_.open_connections; }
 
   void Run() {
     beast::error_code ec;
@@ -136,59 +140,115 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
     stream_.expires_after(server_.options.request_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  static bool IsDisconnect(const beast::error_code& ec) {
+    return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+           ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+           ec == net::error::eof || ec == net::error::broken_pipe;
+  }
+
+  void ReplyReadError(const beast::error_code& ec) {
+    int status = 400;
+    std::string detail = "malformed HTTP request";
+    if (ec == http::error::body_limit) {
+      status = 413;
+      detail = "request body too large";
+    } else if (ec == http::error::header_limit) {
+      status = 431;
+      detail = "request headers too large";
+    } else if (ec == http::error::bad_content_length || ec == http::error::bad_transfer_encoding) {
+      detail = "ambiguous or invalid message framing";
+    }
+    Reply(MakeError(status, detail), false);
+  }
+
+  void OnHeader(beast::error_code ec) {
+    start_ = std::chrono::steady_clock::now();
+    if (IsDisconnect(ec)) return Close();
+    if (ec) return ReplyReadError(ec);
+    const auto& req = parser_->get();
+    if (req.target().size() > server_.options.max_url_bytes) {
+      return Reply(MakeError(414, "URL too long"), false);
+    }
+    int content_lengths = 0, transfer_encodings = 0;
+    for (const auto& field : req) {
+      if (field.name() == http::field::content_length) ++content_lengths;
+      if (field.name() == http::field::transfer_encoding) ++transfer_encodings;
+    }
+    if (content_lengths > 1 || (content_lengths > 0 && transfer_encodings > 0)) {
+      return Reply(MakeError(400, "ambiguous message framing"), false);
+    }
+    const auto encoding = req[http::field::content_encoding];
+    if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
+      return Reply(MakeError(415, "compressed request bodies are not accepted"), false);
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      http::async_write(stream_, *cont,
+                        [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+                          if (wec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
   }
 
   void OnRead(beast::error_code ec) {
-    const auto start = std::chrono::steady_clock::now();
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
-        ec == net::error::eof) {
-      return Close();
-    }
-    if (ec) {
-      int status = 400;
-      std::string detail = "malformed HTTP request";
-      if (ec == http::error::body_limit) {
-        status = 413;
-        detail = "request body too large";
-      } else if (ec == http::error::header_limit) {
-        status = 431;
-        detail = "request headers too large";
-      }
-      return Reply(MakeError(status, detail, start), false);
-    }
-    const auto& req = parser_->get();
-    if (req.target().size() > server_.options.max_url_bytes) {
-      return Reply(MakeError(414, "URL too long", start), false);
-    }
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    const size_t q = request.target.find('?');
-    request.path = request.target.substr(0, q);
-    request.query = q == std::string::npos ? "" : request.target.substr(q + 1);
+    if (IsDisconnect(ec)) return Close();
+    if (ec) return ReplyReadError(ec);
+    auto req = parser_->release();
+    auto request = std::make_shared<HttpRequest>();
+    request->method = std::string(req.method_string());
+    request->target = std::string(req.target());
+    const size_t q = request->target.find('?');
+    request->path = request->target.substr(0, q);
+    request->query = q == std::string::npos ? "" : request->target.substr(q + 1);
     for (const auto& field : req) {
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      request->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
-    request.body = req.body();
-    request.remote_address = remote_;
-    request.request_id = server_.NextRequestId();
-    HttpResponse response;
-    try {
-      response = server_.handler(request);
-    } catch (const std::exception& e) {
-      server_.options.logger->Log(LogLevel::kError, "http", "handler failed",
-                                  {{"request_id", request.request_id}, {"error", e.what()}});
-      response = HttpResponse::Json(500, ErrorBody("internal server error"));
+    request->body = std::move(req.body());
+    request->remote_address = remote_;
+    request->request_id = server_.NextRequestId();
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    auto run = [self = shared_from_this(), request, keep_alive, version] {
+      HttpResponse response;
+      try {
+        response = self->server_.handler(*request);
+      } catch (const std::exception& e) {
+        self->server_.options.logger->Log(
+            LogLevel::kError, "http", "handler failed",
+            {{"request_id", request->request_id}, {"error", e.what()}});
+        response = HttpResponse::Json(500, ErrorBody("internal server error"));
+      }
+      auto res = std::make_shared<http::response<http::string_body>>(
+          self->Build(response, request->request_id, version));
+      net::post(self->stream_.get_executor(), [self, res, keep_alive] {
+        self->Reply(std::move(*res), keep_alive);
+      });
+    };
+    if (server_.options.workers == nullptr) return run();
+    if (!server_.options.workers->TrySubmit(run)) {
+      HttpResponse busy = HttpResponse::Json(503, ErrorBody("server busy; retry shortly"));
+      busy.headers.emplace_back("Retry-After", "1");
+      Reply(Build(busy, request->request_id, version), keep_alive);
     }
-    Reply(Build(response, request.request_id, start, req.version()), req.keep_alive());
   }
 
   http::response<http::string_body> Build(const HttpResponse& r, const std::string& request_id,
-                                          std::chrono::steady_clock::time_point start,
                                           unsigned version) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "vemakin");
@@ -196,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& [k, v] : r.headers) res.set(k, v);
     res.set("X-Request-Id", request_id);
     const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f", ms);
     res.set("X-Request-Time", buf);
@@ -205,9 +265,8 @@ class Session : public std::enable_shared_from_this<Session> {
     return res;
   }
 
-  http::response<http::string_body> MakeError(int status, const std::string& detail,
-                                              std::chrono::steady_clock::time_point start) {
-    return Build(HttpResponse::Json(status, ErrorBody(detail)), server_.NextRequestId(), start, 11);
+  http::response<http::string_body> MakeError(int status, const std::string& detail) {
+    return Build(HttpResponse::Json(status, ErrorBody(detail)), server_.NextRequestId(), 11);
   }
 
   void Reply(http::response<http::string_body> res, bool keep_alive) {
@@ -233,6 +292,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   std::string remote_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace
@@ -297,5 +357,7 @@ void HttpServer::Stop() {
 }
 
 std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+int HttpServer::open_connections() const { return impl_->open_connections.load(); }
 
 }  // namespace vemakin::server

@@ -5,9 +5,13 @@
 // refused by Beast's parser, and responses carry X-Request-Id and
 // X-Request-Time.
 //
-// The handler is called on an I/O thread. Handlers that block (database work)
-// run on the bounded worker pool that the API layer adds on top (issue #3);
-// the foundation's only route, /health, is one short query.
+// Framing is checked once the headers are in, before any body byte is read:
+// two Content-Length headers, or Content-Length with Transfer-Encoding, are
+// refused (400); a compressed body (Content-Encoding other than identity) is
+// refused (415), so no decompression bomb can be sent; bodies over the cap
+// get 413 whether announced by Content-Length or discovered while reading
+// chunks. The handler runs on the WorkerPool given in the options, never on
+// an I/O thread, so a slow database never stalls accepting or reading.
 //
 // Thread-safety: Start/Stop from one owner thread; the handler is called
 // concurrently from `io_threads` threads.
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "server/worker_pool.h"
 
 namespace vemakin::server {
 
@@ -61,6 +66,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_timeout{15000};  // headers + body of one request
   std::chrono::milliseconds idle_timeout{75000};     // between keep-alive requests
   int listen_backlog = 1024;
+  // Where handlers run. Null = on the I/O thread (only for handlers that never
+  // block). When the pool's queue is full the request gets 503 + Retry-After.
+  WorkerPool* workers = nullptr;
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
 
@@ -78,6 +86,8 @@ class HttpServer {
   void Stop();
   // The bound port (useful with port 0).
   std::uint16_t port() const;
+  // Connections currently open (idle keep-alive ones included).
+  int open_connections() const;
 
   struct Impl;  // opaque: defined in http_server.cc, shared with its sessions
 

@@ -1,17 +1,18 @@
 #include "server/server.h"
 
-#include <mutex>
-#include <optional>
-#include <pqxx/pqxx>
-
 #include "core/error.h"
+#include "server/api.h"
+#include "server/db.h"
+#include "server/metrics.h"
+#include "server/pg_pool.h"
+#include "server/worker_pool.h"
 
 namespace vemakin::server {
 
 std::string WithConnectionSettings(const std::string& url, std::chrono::seconds connect_timeout,
                                    std::chrono::milliseconds statement_timeout) {
-  const std::string options =
-      "-c statement_timeout=" + std::to_string(statement_timeout.count()) + " -c TimeZone=UTC";
+  const std::string options = "-c statement_timeout=" + std::to_string(statement_timeout.count()) +
+                              " -c TimeZone=UTC";
   const std::string timeout = std::to_string(connect_timeout.count());
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
     // URL form: settings go in the query string, percent-encoded.
@@ -32,60 +33,82 @@ std::string WithConnectionSettings(const std::string& url, std::chrono::seconds 
          "'";
 }
 
-// One connection for health checks, reopened after a failure. The pool of
-// issue #3 replaces it.
+// Destruction order matters: Stop() closes the listener (no new work); then the
+// workers drain (their replies go to the stopped listener's queue), then the
+// listener, the API, the Db and the pool go.
 struct Server::State {
-  std::mutex mu;
-  std::optional<pqxx::connection> conn;
+  std::unique_ptr<PgPool> pool;
+  std::unique_ptr<Db> db;
+  Metrics metrics;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<WorkerPool> workers;  // destroyed first: drains into a live listener
 };
 
 Server::Server(ServerOptions options) : options_(std::move(options)), state_(new State) {
   if (!options_.logger) options_.logger = DefaultLogger();
   const auto [host, port] = ParseListenAddress(options_.listen);
+  PgPoolOptions pool;
+  pool.conninfo = WithConnectionSettings(options_.database_url, options_.connect_timeout,
+                                         options_.statement_timeout);
+  pool.pool_size = options_.pool_size;
+  pool.max_overflow = options_.max_overflow;
+  pool.pool_timeout = options_.pool_timeout;
+  pool.pool_recycle = options_.pool_recycle;
+  pool.logger = options_.logger;
+  state_->pool = std::make_unique<PgPool>(pool);
+  DbOptions db;
+  db.slow_query = options_.slow_query;
+  db.logger = options_.logger;
+  state_->db = std::make_unique<Db>(*state_->pool, db);
+  ApiOptions api;
+  api.slow_request = options_.slow_request;
+  api.cors_origin = options_.cors_origin;
+  api.token_ttl = options_.token_ttl;
+  api.logger = options_.logger;
+  state_->api = std::make_unique<Api>(api, *state_->db, state_->metrics);
+  const int workers =
+      options_.workers > 0 ? options_.workers : options_.pool_size + options_.max_overflow;
+  state_->workers = std::make_unique<WorkerPool>(workers, options_.max_queue);
   HttpServerOptions http;
   http.host = host;
   http.port = port;
   http.io_threads = options_.threads;
   http.max_body_bytes = options_.max_body_bytes;
+  http.request_timeout = options_.request_timeout;
+  http.idle_timeout = options_.idle_timeout;
+  http.workers = state_->workers.get();
   http.logger = options_.logger;
-  http_ = std::make_unique<HttpServer>(http, [this](const HttpRequest& r) { return Handle(r); });
+  Api* api_ptr = state_->api.get();
+  state_->http = std::make_unique<HttpServer>(
+      http, [api_ptr](const HttpRequest& r) { return api_ptr->Handle(r); });
+  HttpServer* http_ptr = state_->http.get();
+  PgPool* pool_ptr = state_->pool.get();
+  WorkerPool* workers_ptr = state_->workers.get();
+  state_->api->SetConnectionGauge([http_ptr] { return http_ptr->open_connections(); });
+  state_->metrics.SetGaugeSource([pool_ptr, http_ptr, workers_ptr] {
+    const PoolStatus s = pool_ptr->Status();
+    return std::vector<std::pair<std::string, double>>{
+        {"vemakin_pool_size", s.size},
+        {"vemakin_pool_checked_in", s.checked_in},
+        {"vemakin_pool_checked_out", s.checked_out},
+        {"vemakin_pool_overflow", s.overflow},
+        {"vemakin_pool_waiters", s.waiters},
+        {"vemakin_pool_timeouts", static_cast<double>(s.timeouts)},
+        {"vemakin_http_open_connections", http_ptr->open_connections()},
+        {"vemakin_worker_queue", static_cast<double>(workers_ptr->queued())},
+        {"vemakin_worker_busy", workers_ptr->busy()}};
+  });
 }
 
 Server::~Server() { Stop(); }
 
-void Server::Start() { http_->Start(); }
+void Server::Start() { state_->http->Start(); }
+
 void Server::Stop() {
-  if (http_) http_->Stop();
-}
-std::uint16_t Server::port() const { return http_->port(); }
-
-HttpResponse Server::Handle(const HttpRequest& request) {
-  if (request.path == "/health") {
-    if (request.method != "GET" && request.method != "HEAD") {
-      HttpResponse r = HttpResponse::Json(405, R"({"detail":"method not allowed"})");
-      r.headers.emplace_back("Allow", "GET, HEAD");
-      return r;
-    }
-    return Health();
-  }
-  return HttpResponse::Json(404, R"({"detail":"not found"})");
+  if (state_ && state_->http) state_->http->Stop();
 }
 
-HttpResponse Server::Health() {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  try {
-    if (!state_->conn || !state_->conn->is_open()) {
-      state_->conn.emplace(WithConnectionSettings(options_.database_url, options_.connect_timeout,
-                                                  options_.statement_timeout));
-    }
-    pqxx::nontransaction tx(*state_->conn);
-    tx.exec("SELECT 1");
-    return HttpResponse::Json(200, R"({"status":"ok","database":"ok"})");
-  } catch (const std::exception& e) {
-    state_->conn.reset();
-    options_.logger->Log(LogLevel::kWarning, "db", "health check failed", {{"error", e.what()}});
-    return HttpResponse::Json(503, R"({"status":"unavailable","database":"unreachable"})");
-  }
-}
+std::uint16_t Server::port() const { return state_->http->port(); }
 
 }  // namespace vemakin::server

@@ -1,6 +1,5 @@
 // vemakin-server as a library: the options of SPEC.md section 2 and the
-// object that serves them. The foundation serves GET /health (liveness plus a
-// database round trip); the REST API of issue #3 plugs into the same router.
+// object that wires the pool, the worker threads, the API and the listener.
 // Thread-safety: Start/Stop from one owner thread.
 #ifndef VEMAKIN_SERVER_SERVER_H_
 #define VEMAKIN_SERVER_SERVER_H_
@@ -17,10 +16,22 @@ namespace vemakin::server {
 struct ServerOptions {
   std::string database_url;               // libpq URL or key=value string; "" = PG* variables
   std::string listen = "127.0.0.1:8000";  // HOST:PORT; port 0 picks a free one
-  int threads = 2;                        // I/O threads
+  int threads = 2;                        // I/O threads (accept, parse, write)
+  int workers = 0;                        // handler threads; 0 = pool_size + max_overflow
+  std::size_t max_queue = 1024;           // requests waiting for a worker before 503
+  int pool_size = 5;
+  int max_overflow = 10;
+  std::chrono::milliseconds pool_timeout{30000};
+  std::chrono::milliseconds pool_recycle{300000};
   std::chrono::seconds connect_timeout{10};
   std::chrono::milliseconds statement_timeout{30000};
+  std::chrono::milliseconds slow_query{1000};
+  std::chrono::milliseconds slow_request{1000};
   std::size_t max_body_bytes = 1 << 20;
+  std::chrono::milliseconds request_timeout{15000};  // headers + body of one request
+  std::chrono::milliseconds idle_timeout{75000};     // keep-alive idle
+  std::string cors_origin = "*";
+  std::chrono::hours token_ttl{24 * 30};
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
 
@@ -32,19 +43,15 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and serves in background threads. Throws Error on a bad address or a
-  // taken port.
+  // taken port. The database may be down at start: requests then get 503.
   void Start();
   void Stop();
   std::uint16_t port() const;
 
  private:
-  HttpResponse Handle(const HttpRequest& request);
-  HttpResponse Health();
-
   struct State;
   ServerOptions options_;
   std::unique_ptr<State> state_;
-  std::unique_ptr<HttpServer> http_;
 };
 
 // The libpq connection string for `url` with connect_timeout and the session's

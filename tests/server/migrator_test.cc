@@ -54,8 +54,8 @@ TEST(Migrator, UpCreatesEveryTable) {
   EXPECT_EQ(m.CurrentVersion(), m.LatestVersion());
   EXPECT_EQ(Tables(*conn),
             "api_tokens\nequipment\ngear_brands\ngear_catalog\ngear_categories\nnotes\n"
-            "postprod_tasks\nproject_members\nprojects\nschema_migrations\nshots\nsync_changes\n"
-            "sync_clock\nsync_mutations\nusers\n");
+            "postprod_tasks\nproject_members\nproject_stats\nprojects\nschema_migrations\nshots\n"
+            "sync_changes\nsync_clock\nsync_mutations\nuser_stats\nusers\n");
 }
 
 TEST(Migrator, UpCreatesTheTenSpecifiedIndexesValidWithTheirColumns) {

@@ -77,6 +77,40 @@ int main(int argc, char** argv) {
       ->envname("VEMAKIN_MAX_BODY_BYTES")
       ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(1) << 30))
       ->capture_default_str();
+  int pool_timeout_s = 30, pool_recycle_s = 300;
+  long slow_query_ms = 1000, slow_request_ms = 1000;
+  app.add_option("--pool-size", options.pool_size, "connections kept open")
+      ->envname("VEMAKIN_POOL_SIZE")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  app.add_option("--max-overflow", options.max_overflow, "extra connections under load")
+      ->envname("VEMAKIN_MAX_OVERFLOW")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  app.add_option("--pool-timeout", pool_timeout_s, "seconds a request waits for a connection")
+      ->envname("VEMAKIN_POOL_TIMEOUT")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  app.add_option("--pool-recycle", pool_recycle_s, "seconds before a connection is replaced")
+      ->envname("VEMAKIN_POOL_RECYCLE")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--slow-query-ms", slow_query_ms, "log queries slower than this")
+      ->envname("VEMAKIN_SLOW_QUERY_MS")
+      ->check(CLI::Range(0L, 86400000L))
+      ->capture_default_str();
+  app.add_option("--slow-request-ms", slow_request_ms, "log requests slower than this")
+      ->envname("VEMAKIN_SLOW_REQUEST_MS")
+      ->check(CLI::Range(0L, 86400000L))
+      ->capture_default_str();
+  app.add_option("--workers", options.workers,
+                 "handler threads (default pool size + max overflow)")
+      ->envname("VEMAKIN_WORKERS")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--cors-origin", options.cors_origin,
+                 "Access-Control-Allow-Origin for browser clients (empty: no CORS)")
+      ->envname("VEMAKIN_CORS_ORIGIN")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warning or error")
       ->envname("VEMAKIN_LOG_LEVEL")
       ->capture_default_str();
@@ -94,6 +128,10 @@ int main(int argc, char** argv) {
     options.logger = std::make_shared<vemakin::StderrLogger>(vemakin::ParseLogLevel(log_level));
     options.connect_timeout = std::chrono::seconds(connect_timeout_s);
     options.statement_timeout = std::chrono::milliseconds(statement_timeout_ms);
+    options.pool_timeout = std::chrono::seconds(pool_timeout_s);
+    options.pool_recycle = std::chrono::seconds(pool_recycle_s);
+    options.slow_query = std::chrono::milliseconds(slow_query_ms);
+    options.slow_request = std::chrono::milliseconds(slow_request_ms);
     std::optional<vemakin::server::PgCluster> cluster;
     if (dev && options.database_url.empty()) {
       vemakin::server::PgClusterOptions cluster_options;

@@ -1,0 +1,12 @@
+DROP TRIGGER equipment_count ON equipment;
+DROP TRIGGER tasks_count ON postprod_tasks;
+DROP TRIGGER notes_count ON notes;
+DROP TRIGGER shots_count ON shots;
+DROP TRIGGER users_stats_init ON users;
+DROP TRIGGER projects_stats_init ON projects;
+DROP FUNCTION vemakin_equipment_count();
+DROP FUNCTION vemakin_project_count();
+DROP FUNCTION vemakin_user_stats_init();
+DROP FUNCTION vemakin_project_stats_init();
+DROP TABLE user_stats;
+DROP TABLE project_stats;

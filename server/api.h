@@ -1,0 +1,55 @@
+// The REST API of SPEC.md section 2 on top of Db: routing, authentication,
+// the resources, the catalog cache, bulk reads and the operational routes.
+// `Handle` is the HttpServer's handler: it runs on a worker thread, never
+// throws, and maps every failure to a JSON error with the right status
+// (the HTTP boundary of STYLE.md's error rules).
+// Thread-safe.
+#ifndef VEMAKIN_SERVER_API_H_
+#define VEMAKIN_SERVER_API_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "server/auth.h"
+#include "server/db.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+
+namespace vemakin::server {
+
+struct ApiOptions {
+  std::chrono::hours token_ttl{24 * 30};
+  int max_concurrent_hashes = 2;
+  std::chrono::milliseconds slow_request{1000};
+  int max_json_depth = 64;
+  std::string cors_origin = "*";  // Access-Control-Allow-Origin; "" = no CORS headers
+  std::shared_ptr<Logger> logger;
+};
+
+class Api {
+ public:
+  // `db` and `metrics` must outlive the Api. Loads the catalog cache.
+  Api(ApiOptions options, Db& db, Metrics& metrics);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  HttpResponse Handle(const HttpRequest& request);
+  // Extra gauges for /metrics and /admin/pool-status (set by the Server).
+  void SetConnectionGauge(std::function<int()> open_connections);
+  // The OpenAPI document (also served at /openapi.json).
+  std::string OpenApiJson() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vemakin::server
+
+#endif  // VEMAKIN_SERVER_API_H_

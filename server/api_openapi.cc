@@ -1,0 +1,111 @@
+// /openapi.json, generated from the route table and the model so it cannot
+// drift from what the server does.
+#include "server/api_internal.h"
+
+namespace vemakin::server {
+namespace {
+
+json FieldSchema(const core::FieldSpec& f) {
+  json s;
+  switch (f.type) {
+    case core::FieldType::kUuid: s = {{"type", "string"}, {"format", "uuid"}}; break;
+    case core::FieldType::kText: s = {{"type", "string"}}; break;
+    case core::FieldType::kEnum: s = {{"type", "string"}, {"enum", f.allowed}}; break;
+    case core::FieldType::kInteger: s = {{"type", "integer"}}; break;
+    case core::FieldType::kNumber: s = {{"type", "number"}}; break;
+    case core::FieldType::kBoolean: s = {{"type", "boolean"}}; break;
+    case core::FieldType::kDate: s = {{"type", "string"}, {"format", "date"}}; break;
+    case core::FieldType::kTimeOfDay:
+      s = {{"type", "string"}, {"pattern", "^([01][0-9]|2[0-3]):[0-5][0-9]$"}};
+      break;
+    case core::FieldType::kTimestamp: s = {{"type", "string"}, {"format", "date-time"}}; break;
+    case core::FieldType::kJsonObject: s = {{"type", "object"}}; break;
+    case core::FieldType::kUuidArray:
+      s = {{"type", "array"}, {"items", {{"type", "string"}, {"format", "uuid"}}}};
+      break;
+  }
+  if (f.max_length > 0) s["maxLength"] = f.max_length;
+  if (f.min_length > 0) s["minLength"] = f.min_length;
+  if (f.min_value) s["minimum"] = *f.min_value;
+  if (f.max_value) s["maximum"] = *f.max_value;
+  if (f.nullable) s["nullable"] = true;
+  if (!f.default_value.is_null()) s["default"] = f.default_value;
+  if (f.access == core::Access::kReadOnly) s["readOnly"] = true;
+  return s;
+}
+
+json TableSchema(const core::TableSpec& t) {
+  json props = json::object();
+  json required = json::array();
+  for (const core::FieldSpec& f : t.fields) {
+    props[f.name] = FieldSchema(f);
+    if (f.required) required.push_back(f.name);
+  }
+  json s = {{"type", "object"}, {"properties", props}};
+  if (!required.empty()) s["required"] = required;
+  return s;
+}
+
+}  // namespace
+
+json Api::Impl::OpenApi() const {
+  json paths = json::object();
+  for (const Route& r : routes) {
+    json op = {{"summary", r.summary}, {"responses", json::object()}};
+    json params = json::array();
+    for (const std::string& seg : r.segments) {
+      if (!seg.empty() && seg.front() == '{') {
+        params.push_back({{"name", seg.substr(1, seg.size() - 2)},
+                          {"in", "path"},
+                          {"required", true},
+                          {"schema", {{"type", "string"}}}});
+      }
+    }
+    for (const ResourceDef& d : resources) {
+      if (r.method == "GET" && r.pattern == d.path) {
+        if (d.project_scoped) {
+          params.push_back({{"name", "project_id"}, {"in", "query"}, {"required", true},
+                            {"schema", {{"type", "string"}, {"format", "uuid"}}}});
+        }
+        for (const std::string& f : d.filters) {
+          params.push_back({{"name", f}, {"in", "query"}, {"schema", FieldSchema(*d.spec->Find(f))}});
+        }
+        for (const char* p : {"skip", "limit", "cursor"}) {
+          params.push_back({{"name", p}, {"in", "query"},
+                            {"schema", {{"type", std::string(p) == "cursor" ? "string" : "integer"}}}});
+        }
+      }
+      if ((r.method == "POST" && r.pattern == d.path) ||
+          (r.method == "PATCH" && r.pattern == d.path + "/{id}")) {
+        op["requestBody"] = {
+            {"required", true},
+            {"content",
+             {{"application/json",
+               {{"schema", {{"$ref", "#/components/schemas/" + d.spec->name}}}}}}}};
+      }
+    }
+    if (!params.empty()) op["parameters"] = params;
+    const bool open = r.pattern.rfind("/api/auth/register", 0) == 0 ||
+                      r.pattern.rfind("/api/auth/login", 0) == 0 || r.pattern.rfind("/api", 0) != 0;
+    if (!open) op["security"] = json::array({{{"bearer", json::array()}}});
+    op["responses"]["default"] = {
+        {"description", "error: {\"detail\": ...}"},
+        {"content",
+         {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+    op["responses"]["200"] = {{"description", "success"}};
+    std::string method = r.method;
+    for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    paths[r.pattern][method] = op;
+  }
+  json schemas = json::object();
+  for (const core::TableSpec* t : core::AllSpecs()) schemas[t->name] = TableSchema(*t);
+  schemas["Error"] = {{"type", "object"}, {"properties", {{"detail", json::object()}}}};
+  return {{"openapi", "3.0.3"},
+          {"info", {{"title", "Vemakin Sync API"}, {"version", "0.1.0"}}},
+          {"paths", paths},
+          {"components",
+           {{"schemas", schemas},
+            {"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}}};
+}
+
+}  // namespace vemakin::server

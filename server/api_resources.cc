@@ -1,0 +1,586 @@
+// The resources: shots, notes, post-production tasks and inventory (one
+// generic implementation driven by ResourceDef and the model), projects and
+// their members. Membership is checked in the same statement that reads or
+// writes the data; a row the user may not see answers 404, exactly as a row
+// that does not exist.
+#include <sodium.h>
+
+#include "core/json_codec.h"
+#include "server/api_internal.h"
+
+namespace vemakin::server {
+namespace {
+
+using core::Access;
+using core::FieldSpec;
+using core::TableSpec;
+
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  r.body.clear();
+  return r;
+}
+
+// Pieces of a paged SELECT over `spec` (alias t).
+struct PagedSelect {
+  std::string sql;    // the page subquery
+  Params params;      // parameters after the caller's own, numbered from first_param
+};
+
+// Builds "SELECT cols FROM <from> WHERE <where> ... ORDER BY ... LIMIT $L [OFFSET $S]"
+// (or the keyset union when the page has a cursor). `where` may use parameters
+// below first_param; `extra_where` is appended to every branch.
+PagedSelect BuildPage(const TableSpec& spec, const std::string& from, const std::string& where,
+                      const std::vector<OrderKey>& keys, const Page& page, int first_param) {
+  PagedSelect out;
+  int n = first_param;
+  const std::string limit = "$" + std::to_string(n++) + "::bigint";
+  out.params.push_back(std::to_string(page.limit + 1));  // one more: has_more
+  const std::string cols = ColumnList(spec, "t");
+  if (!page.cursor) {
+    const std::string offset = "$" + std::to_string(n++) + "::bigint";
+    out.params.push_back(std::to_string(page.skip));
+    out.sql = "SELECT " + cols + " FROM " + from + " WHERE " + where + " ORDER BY " +
+              OrderBy(keys, "t") + " LIMIT " + limit + " OFFSET " + offset;
+    return out;
+  }
+  const std::vector<std::optional<std::string>>& values = *page.cursor;
+  if (values.size() != keys.size()) {
+    throw HttpError::Field({"query", "cursor"}, "is not a cursor of this list", "cursor");
+  }
+  std::vector<bool> nulls;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    nulls.push_back(!values[i].has_value());
+    if (values[i]) {
+      // The value must be one the column can hold (else PostgreSQL refuses it).
+      const FieldSpec& f = *spec.Find(keys[i].column);
+      json probe = *values[i];
+      if (f.type == core::FieldType::kTimestamp || f.type == core::FieldType::kUuid ||
+          f.type == core::FieldType::kDate || f.type == core::FieldType::kTimeOfDay) {
+        if (!core::ValidateValue(f, probe, {"cursor"}).empty()) {
+          throw HttpError::Field({"query", "cursor"}, "is not a cursor of this list", "cursor");
+        }
+      }
+      out.params.push_back(*values[i]);
+    } else if (!keys[i].nullable) {
+      throw HttpError::Field({"query", "cursor"}, "is not a cursor of this list", "cursor");
+    }
+  }
+  const std::vector<std::string> branches = KeysetBranches(spec, keys, nulls, "t", n);
+  if (branches.empty()) {
+    out.sql = "SELECT " + cols + " FROM " + from + " WHERE false";
+    return out;
+  }
+  std::string u;
+  for (const std::string& b : branches) {
+    if (!u.empty()) u += " UNION ALL ";
+    u += "(SELECT " + cols + " FROM " + from + " WHERE " + where + " AND " + b + " ORDER BY " +
+         OrderBy(keys, "t") + " LIMIT " + limit + ")";
+  }
+  out.sql = "SELECT t.* FROM (" + u + ") t ORDER BY " + OrderBy(keys, "t") + " LIMIT " + limit;
+  return out;
+}
+
+// Parses and validates the list filters of `def` from the query string.
+std::map<std::string, std::string> ParseFilters(const ResourceDef& def, const Ctx& ctx) {
+  std::map<std::string, std::string> out;
+  std::vector<core::FieldError> errors;
+  for (const std::string& name : def.filters) {
+    std::optional<std::string> v = ctx.Query(name);
+    if (!v) continue;
+    for (auto& e : core::ValidateValue(*def.spec->Find(name), json(*v), {"query", name})) {
+      errors.push_back(e);
+    }
+    out[name] = *v;
+  }
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  return out;
+}
+
+json CompleteWithId(const TableSpec& spec, const json& body) {
+  json row = core::CompleteCreate(spec, body);
+  if (!row.contains("id")) row["id"] = NewUuid();
+  return row;
+}
+
+// True when `existing` already holds every value of `wanted` (an idempotent repeat).
+bool SameValues(const json& existing, const json& wanted) {
+  for (auto it = wanted.begin(); it != wanted.end(); ++it) {
+    if (!existing.contains(it.key()) || existing.at(it.key()) != it.value()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const ResourceDef& Api::Impl::Resource(const std::string& name) const {
+  for (const ResourceDef& d : resources) {
+    if (d.name == name) return d;
+  }
+  throw Error(ErrorCode::kInternal, "no resource " + name);
+}
+
+json Api::Impl::ResourcePage(Session& s, const ResourceDef& def, const std::string& scope_id,
+                             const std::string& user_id,
+                             const std::map<std::string, std::string>& filters, const Page& page,
+                             bool* found) {
+  const TableSpec& spec = *def.spec;
+  const std::string scope_col = def.project_scoped ? "project_id" : "user_id";
+  Params params = {scope_id};
+  std::string head;
+  if (def.project_scoped) {
+    params.push_back(user_id);
+    head = " FROM project_members m JOIN project_stats ps ON ps.project_id = m.project_id";
+  } else {
+    head = " FROM user_stats ps";
+  }
+  std::string where = "t." + scope_col + " = $1::uuid";
+  std::string count_where = "f." + scope_col + " = $1::uuid";
+  int n = static_cast<int>(params.size()) + 1;
+  for (const auto& [name, value] : filters) {
+    const std::string ph = Placeholder(*spec.Find(name), n++);
+    where += " AND t." + name + " = " + ph;
+    count_where += " AND f." + name + " = " + ph;
+    params.push_back(value);
+  }
+  const PagedSelect sel = BuildPage(spec, spec.name + " t", where, def.order, page, n);
+  params.insert(params.end(), sel.params.begin(), sel.params.end());
+  const std::string total = filters.empty()
+                                ? "ps." + def.counter
+                                : "(SELECT count(*) FROM " + spec.name + " f WHERE " +
+                                      count_where + ")";
+  const std::string sql =
+      "SELECT " + std::string(def.project_scoped ? "m.role" : "NULL::text") + ", " + total +
+      ", x.* " + head + " LEFT JOIN LATERAL (" + sel.sql + ") x ON true WHERE " +
+      (def.project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
+                          : "ps.user_id = $1::uuid");
+  const pqxx::result r = s.Exec(Stmt(sql), params);
+  *found = !r.empty();
+  json items = json::array();
+  long long total_rows = 0;
+  for (const auto& row : r) {
+    total_rows = row[1].as<long long>();
+    if (row[2].is_null()) continue;  // the member row alone: no items on this page
+    items.push_back(RowJson(spec, row, 2));
+  }
+  const bool has_more = static_cast<long long>(items.size()) > page.limit;
+  if (has_more) items.erase(items.size() - 1);
+  std::optional<std::string> next;
+  if (has_more) next = EncodeCursor(CursorValues(spec, def.order, items.back()));
+  return Envelope(std::move(items), total_rows, page, has_more, next);
+}
+
+HttpResponse Api::Impl::ListResource(const ResourceDef& def, Ctx& ctx) {
+  std::string scope_id;
+  if (def.project_scoped) {
+    std::optional<std::string> p = ctx.Query("project_id");
+    if (!p) throw HttpError::Field({"query", "project_id"}, "field required", "missing");
+    scope_id = RequireUuid(*p, {"query", "project_id"});
+  }
+  const std::map<std::string, std::string> filters = ParseFilters(def, ctx);
+  const Page page = ParsePage(ctx);
+  return ReadAuthed(ctx, [&](Session& s) {
+    bool found = false;
+    json out = ResourcePage(s, def, def.project_scoped ? scope_id : ctx.user_id, ctx.user_id,
+                            filters, page, &found);
+    if (!found) throw HttpError::Detail(404, "project not found");
+    return JsonResponse(200, out);
+  });
+}
+
+HttpResponse Api::Impl::CreateResource(const ResourceDef& def, Ctx& ctx) {
+  const TableSpec& spec = *def.spec;
+  const json body = ParseBody(ctx, options.max_json_depth);
+  const std::vector<core::FieldError> errors =
+      core::ValidateWrite(spec, body, core::WriteKind::kCreate);
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  const json row = CompleteWithId(spec, body);
+  std::string cols, values;
+  Params params;
+  int n = 1;
+  for (const FieldSpec& f : spec.fields) {
+    if (f.access == Access::kReadOnly || !row.contains(f.name)) continue;
+    cols += (cols.empty() ? "" : ", ") + f.name;
+    values += (values.empty() ? "" : ", ") + Placeholder(f, n++);
+    params.push_back(core::EncodeField(f, row.at(f.name)));
+  }
+  if (!def.project_scoped) {
+    cols += ", user_id";
+    values += ", $" + std::to_string(n++) + "::uuid";
+  }
+  const std::string insert = "INSERT INTO " + spec.name + " AS t (" + cols + ") VALUES (" + values +
+                             ") ON CONFLICT (id) DO NOTHING RETURNING " + ColumnList(spec, "t");
+  return WriteAuthed(ctx, [&](Session& s) {
+    if (def.project_scoped) {
+      const std::optional<std::string> role = Role(s, row.at("project_id"), ctx.user_id);
+      if (!role) throw HttpError::Detail(404, "project not found");
+      if (*role == "viewer") throw HttpError::Detail(403, "viewers cannot change this project");
+    } else {
+      params.push_back(ctx.user_id);
+    }
+    const pqxx::result r = s.Exec(Stmt(insert), params);
+    if (!r.empty()) return JsonResponse(201, RowJson(spec, r[0], 0));
+    // The id exists: an idempotent repeat returns the row; anything else conflicts.
+    const std::string scope_check = def.project_scoped
+                                        ? "t.project_id = $2::uuid"
+                                        : "t.user_id = $2::uuid";
+    const pqxx::result existing =
+        s.Exec(Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name +
+                    " t WHERE t.id = $1::uuid AND " + scope_check),
+               {row.at("id").get<std::string>(),
+                def.project_scoped ? row.at("project_id").get<std::string>() : ctx.user_id});
+    if (!existing.empty()) {
+      const json current = RowJson(spec, existing[0], 0);
+      if (SameValues(current, row)) return JsonResponse(200, current);
+    }
+    throw HttpError::Detail(409, "a row with this id already exists");
+  });
+}
+
+HttpResponse Api::Impl::GetResource(const ResourceDef& def, Ctx& ctx) {
+  const TableSpec& spec = *def.spec;
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  const std::string sql =
+      "SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t " +
+      (def.project_scoped ? "JOIN project_members m ON m.project_id = t.project_id AND m.user_id "
+                            "= $2::uuid WHERE t.id = $1::uuid"
+                          : "WHERE t.id = $1::uuid AND t.user_id = $2::uuid");
+  return ReadAuthed(ctx, [&](Session& s) {
+    const pqxx::result r = s.Exec(Stmt(sql), {id, ctx.user_id});
+    if (r.empty()) throw HttpError::Detail(404, "not found");
+    return JsonResponse(200, RowJson(spec, r[0], 0));
+  });
+}
+
+namespace {
+
+// Why a write on a project-scoped row matched nothing: 403 for a viewer, else 404.
+[[noreturn]] void ExplainMiss(Api::Impl& impl, Session& s, const TableSpec& spec,
+                              const std::string& id, const std::string& user_id) {
+  const pqxx::result r = s.Exec(
+      impl.Stmt("SELECT m.role FROM " + spec.name +
+                " t JOIN project_members m ON m.project_id = t.project_id AND m.user_id = "
+                "$2::uuid WHERE t.id = $1::uuid"),
+      {id, user_id});
+  if (!r.empty()) throw HttpError::Detail(403, "viewers cannot change this project");
+  throw HttpError::Detail(404, "not found");
+}
+
+std::string AccessClause(const ResourceDef& def) {
+  return def.project_scoped ? "m.project_id = t.project_id AND m.user_id = $2::uuid AND m.role <> "
+                              "'viewer'"
+                            : "t.user_id = $2::uuid";
+}
+
+}  // namespace
+
+HttpResponse Api::Impl::PatchResource(const ResourceDef& def, Ctx& ctx) {
+  const TableSpec& spec = *def.spec;
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  const json body = ParseBody(ctx, options.max_json_depth);
+  const std::vector<core::FieldError> errors =
+      core::ValidateWrite(spec, body, core::WriteKind::kPatch);
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  const json patch = core::CanonicalPatch(spec, body);
+  // One statement per table: each writable column is set only when its flag is true.
+  std::string sets;
+  Params params = {id, ctx.user_id};
+  int n = 3;
+  for (const FieldSpec& f : spec.fields) {
+    if (f.access != Access::kWritable) continue;
+    const bool given = patch.contains(f.name);
+    sets += f.name + " = CASE WHEN $" + std::to_string(n) + "::boolean THEN " +
+            Placeholder(f, n + 1) + " ELSE t." + f.name + " END, ";
+    params.push_back(given ? "true" : "false");
+    params.push_back(given ? core::EncodeField(f, patch.at(f.name)) : std::nullopt);
+    n += 2;
+  }
+  sets.erase(sets.size() - 2);
+  if (spec.Find("updated_at")) sets += ", updated_at = now()";
+  const std::string sql = "UPDATE " + spec.name + " t SET " + sets +
+                          (def.project_scoped ? " FROM project_members m" : "") +
+                          " WHERE t.id = $1::uuid AND " + AccessClause(def) + " RETURNING " +
+                          ColumnList(spec, "t");
+  return WriteAuthed(ctx, [&](Session& s) {
+    const pqxx::result r = s.Exec(Stmt(sql), params);
+    if (r.empty()) {
+      if (def.project_scoped) ExplainMiss(*this, s, spec, id, ctx.user_id);
+      throw HttpError::Detail(404, "not found");
+    }
+    return JsonResponse(200, RowJson(spec, r[0], 0));
+  });
+}
+
+HttpResponse Api::Impl::DeleteResource(const ResourceDef& def, Ctx& ctx) {
+  const TableSpec& spec = *def.spec;
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  const std::string sql = "DELETE FROM " + spec.name + " t" +
+                          (def.project_scoped ? " USING project_members m" : "") +
+                          " WHERE t.id = $1::uuid AND " + AccessClause(def) + " RETURNING t.id";
+  return WriteAuthed(ctx, [&](Session& s) {
+    const pqxx::result r = s.Exec(Stmt(sql), {id, ctx.user_id});
+    if (r.empty()) {
+      if (def.project_scoped) ExplainMiss(*this, s, spec, id, ctx.user_id);
+      throw HttpError::Detail(404, "not found");
+    }
+    return NoContent();
+  });
+}
+
+// ---------------------------------------------------------------- projects
+
+namespace {
+
+const std::vector<OrderKey> kProjectOrder = {{"created_at", true, false}, {"id", false, false}};
+
+}  // namespace
+
+json Api::Impl::ProjectsPage(Session& s, const std::string& user_id, const Page& page) {
+  const TableSpec& spec = core::Spec(core::Entity::kProject);
+  const PagedSelect sel = BuildPage(
+      spec, "projects t JOIN project_members m ON m.project_id = t.id AND m.user_id = $1::uuid",
+      "true", kProjectOrder, page, 2);
+  Params params = {user_id};
+  params.insert(params.end(), sel.params.begin(), sel.params.end());
+  const pqxx::result total =
+      s.Exec(Stmt("SELECT count(*) FROM project_members WHERE user_id = $1::uuid"), {user_id});
+  json items = json::array();
+  for (const auto& row : s.Exec(Stmt(sel.sql), params)) items.push_back(RowJson(spec, row, 0));
+  const bool has_more = static_cast<long long>(items.size()) > page.limit;
+  if (has_more) items.erase(items.size() - 1);
+  std::optional<std::string> next;
+  if (has_more) next = EncodeCursor(CursorValues(spec, kProjectOrder, items.back()));
+  return Envelope(std::move(items), total[0][0].as<long long>(), page, has_more, next);
+}
+
+HttpResponse Api::Impl::ListProjects(Ctx& ctx) {
+  const Page page = ParsePage(ctx);
+  return ReadAuthed(ctx,
+                    [&](Session& s) { return JsonResponse(200, ProjectsPage(s, ctx.user_id, page)); });
+}
+
+HttpResponse Api::Impl::CreateProject(Ctx& ctx) {
+  const TableSpec& spec = core::Spec(core::Entity::kProject);
+  const json body = ParseBody(ctx, options.max_json_depth);
+  const std::vector<core::FieldError> errors =
+      core::ValidateWrite(spec, body, core::WriteKind::kCreate);
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  const json row = CompleteWithId(spec, body);
+  return WriteAuthed(ctx, [&](Session& s) {
+    const pqxx::result r =
+        s.Exec(Stmt("INSERT INTO projects AS t (id, user_id, name) VALUES ($1::uuid, $2::uuid, $3) "
+                    "ON CONFLICT (id) DO NOTHING RETURNING " +
+                    ColumnList(spec, "t")),
+               {row.at("id").get<std::string>(), ctx.user_id, row.at("name").get<std::string>()});
+    if (r.empty()) {
+      const pqxx::result existing = s.Exec(
+          Stmt("SELECT " + ColumnList(spec, "t") +
+               " FROM projects t WHERE t.id = $1::uuid AND t.user_id = $2::uuid"),
+          {row.at("id").get<std::string>(), ctx.user_id});
+      if (!existing.empty()) {
+        const json current = RowJson(spec, existing[0], 0);
+        if (SameValues(current, row)) return JsonResponse(200, current);
+      }
+      throw HttpError::Detail(409, "a project with this id already exists");
+    }
+    s.Exec(Stmt("INSERT INTO project_members (project_id, user_id, role) "
+                "VALUES ($1::uuid, $2::uuid, 'owner')"),
+           {row.at("id").get<std::string>(), ctx.user_id});
+    return JsonResponse(201, RowJson(spec, r[0], 0));
+  });
+}
+
+HttpResponse Api::Impl::GetProject(Ctx& ctx) {
+  const TableSpec& spec = core::Spec(core::Entity::kProject);
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  return ReadAuthed(ctx, [&](Session& s) {
+    const pqxx::result r = s.Exec(
+        Stmt("SELECT " + ColumnList(spec, "t") +
+             " FROM projects t JOIN project_members m ON m.project_id = t.id AND m.user_id = "
+             "$2::uuid WHERE t.id = $1::uuid"),
+        {id, ctx.user_id});
+    if (r.empty()) throw HttpError::Detail(404, "not found");
+    return JsonResponse(200, RowJson(spec, r[0], 0));
+  });
+}
+
+HttpResponse Api::Impl::PatchProject(Ctx& ctx) {
+  const TableSpec& spec = core::Spec(core::Entity::kProject);
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  const json body = ParseBody(ctx, options.max_json_depth);
+  const std::vector<core::FieldError> errors =
+      core::ValidateWrite(spec, body, core::WriteKind::kPatch);
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  return WriteAuthed(ctx, [&](Session& s) {
+    const std::optional<std::string> role = Role(s, id, ctx.user_id);
+    if (!role) throw HttpError::Detail(404, "not found");
+    if (*role == "viewer") throw HttpError::Detail(403, "viewers cannot change this project");
+    const pqxx::result r = s.Exec(
+        Stmt("UPDATE projects t SET name = COALESCE($2, t.name), updated_at = now() "
+             "WHERE t.id = $1::uuid RETURNING " +
+             ColumnList(spec, "t")),
+        {id, body.contains("name") ? Param(body.at("name").get<std::string>()) : std::nullopt});
+    return JsonResponse(200, RowJson(spec, r[0], 0));
+  });
+}
+
+HttpResponse Api::Impl::DeleteProject(Ctx& ctx) {
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  return WriteAuthed(ctx, [&](Session& s) {
+    const std::optional<std::string> role = Role(s, id, ctx.user_id);
+    if (!role) throw HttpError::Detail(404, "not found");
+    if (*role != "owner") throw HttpError::Detail(403, "only the owner can delete a project");
+    s.Exec(Stmt("DELETE FROM projects WHERE id = $1::uuid"), {id});
+    return NoContent();
+  });
+}
+
+// ---------------------------------------------------------------- members
+
+json Api::Impl::MembersJson(Session& s, const std::string& project_id) {
+  json items = json::array();
+  for (const auto& r : s.Exec(
+           Stmt("SELECT m.project_id, m.user_id, u.email, u.name, m.role, m.created_at "
+                "FROM project_members m JOIN users u ON u.id = m.user_id "
+                "WHERE m.project_id = $1::uuid ORDER BY m.created_at, m.user_id"),
+           {project_id})) {
+    const core::TableSpec& ms = core::Spec(core::Entity::kProjectMember);
+    items.push_back({{"project_id", r[0].c_str()},
+                     {"user_id", r[1].c_str()},
+                     {"email", r[2].c_str()},
+                     {"name", r[3].c_str()},
+                     {"role", r[4].c_str()},
+                     {"created_at", core::DecodeField(*ms.Find("created_at"), r[5].c_str())}});
+  }
+  return items;
+}
+
+HttpResponse Api::Impl::ListMembers(Ctx& ctx) {
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  return ReadAuthed(ctx, [&](Session& s) {
+    if (!Role(s, id, ctx.user_id)) throw HttpError::Detail(404, "not found");
+    json items = MembersJson(s, id);
+    Page page;
+    page.limit = 1000;
+    const long long total = static_cast<long long>(items.size());
+    return JsonResponse(200, Envelope(std::move(items), total, page, false, std::nullopt));
+  });
+}
+
+HttpResponse Api::Impl::AddMember(Ctx& ctx) {
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  const json body = ParseBody(ctx, options.max_json_depth);
+  std::vector<core::FieldError> errors;
+  if (!body.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
+  if (!body.contains("email") || !body.at("email").is_string()) {
+    errors.push_back({{"body", "email"}, "field required (a string)", "missing"});
+  }
+  const json role = body.value("role", json("viewer"));
+  if (!role.is_string() || (role != "editor" && role != "viewer")) {
+    errors.push_back({{"body", "role"}, "must be one of 'editor' or 'viewer'", "enum"});
+  }
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() != "email" && it.key() != "role") {
+      errors.push_back({{"body", it.key()}, "is not a field of a member", "unknown_field"});
+    }
+  }
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  const std::string email = body.at("email").get<std::string>();
+  if (!core::IsValidUtf8(email) || email.find('\0') != std::string::npos) {
+    throw HttpError::Field({"body", "email"}, "must be an email address");
+  }
+  return WriteAuthed(ctx, [&](Session& s) {
+    const std::optional<std::string> my_role = Role(s, id, ctx.user_id);
+    if (!my_role) throw HttpError::Detail(404, "not found");
+    if (*my_role != "owner") throw HttpError::Detail(403, "only the owner manages members");
+    const pqxx::result u =
+        s.Exec(Stmt("SELECT id FROM users WHERE lower(email) = lower($1)"), {email});
+    if (u.empty()) throw HttpError::Detail(404, "no account with this email");
+    const std::string user_id = u[0][0].c_str();
+    if (user_id == ctx.user_id) throw HttpError::Detail(409, "the owner is already a member");
+    const pqxx::result r = s.Exec(
+        Stmt("INSERT INTO project_members (project_id, user_id, role) "
+             "VALUES ($1::uuid, $2::uuid, $3) ON CONFLICT (project_id, user_id) "
+             "DO UPDATE SET role = EXCLUDED.role RETURNING (xmax = 0)"),
+        {id, user_id, role.get<std::string>()});
+    const bool inserted = r[0][0].as<bool>();
+    for (const json& m : MembersJson(s, id)) {
+      if (m.at("user_id") == user_id) return JsonResponse(inserted ? 201 : 200, m);
+    }
+    throw Error(ErrorCode::kInternal, "member vanished");
+  });
+}
+
+HttpResponse Api::Impl::RemoveMember(Ctx& ctx) {
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  const std::string user_id = RequireUuid(ctx.path.at(1), {"path", "user_id"});
+  return WriteAuthed(ctx, [&](Session& s) {
+    const std::optional<std::string> my_role = Role(s, id, ctx.user_id);
+    if (!my_role) throw HttpError::Detail(404, "not found");
+    if (*my_role != "owner") throw HttpError::Detail(403, "only the owner manages members");
+    if (user_id == ctx.user_id) throw HttpError::Detail(409, "the owner cannot be removed");
+    const pqxx::result r = s.Exec(Stmt("DELETE FROM project_members WHERE project_id = $1::uuid "
+                                       "AND user_id = $2::uuid RETURNING user_id"),
+                                  {id, user_id});
+    if (r.empty()) throw HttpError::Detail(404, "not a member");
+    return NoContent();
+  });
+}
+
+// ---------------------------------------------------------------- routes
+
+void Api::Impl::RegisterResourceRoutes() {
+  using core::Entity;
+  resources = {
+      {"shots", "/api/shots", &core::Spec(Entity::kShot), true, "shots", {"status", "date"},
+       {{"date", true, true}, {"start_time", false, true}, {"id", false, false}}},
+      {"notes", "/api/notes", &core::Spec(Entity::kNote), true, "notes", {"shot_id", "task_id"},
+       {{"updated_at", true, false}, {"id", false, false}}},
+      {"postprod", "/api/postprod", &core::Spec(Entity::kPostprodTask), true, "tasks",
+       {"status", "priority", "category"},
+       {{"status", false, false},
+        {"priority", false, false},
+        {"due_date", false, true},
+        {"id", false, false}}},
+      {"inventory", "/api/inventory", &core::Spec(Entity::kEquipment), false, "equipment",
+       {"status", "category"},
+       {{"category", false, false}, {"name", false, false}, {"id", false, false}}},
+  };
+  for (size_t i = 0; i < resources.size(); ++i) {
+    const std::string& base = resources[i].path;
+    const std::string& name = resources[i].name;
+    AddRoute("GET", base, [i](Impl& impl, Ctx& ctx) {
+      return impl.ListResource(impl.resources[i], ctx);
+    }, "List " + name);
+    AddRoute("POST", base, [i](Impl& impl, Ctx& ctx) {
+      return impl.CreateResource(impl.resources[i], ctx);
+    }, "Create " + name + " (idempotent with a client-chosen id)");
+    AddRoute("GET", base + "/{id}", [i](Impl& impl, Ctx& ctx) {
+      return impl.GetResource(impl.resources[i], ctx);
+    }, "One of " + name);
+    AddRoute("PATCH", base + "/{id}", [i](Impl& impl, Ctx& ctx) {
+      return impl.PatchResource(impl.resources[i], ctx);
+    }, "Change the given fields of one of " + name);
+    AddRoute("DELETE", base + "/{id}", [i](Impl& impl, Ctx& ctx) {
+      return impl.DeleteResource(impl.resources[i], ctx);
+    }, "Delete one of " + name);
+  }
+  auto route = [this](const char* method, const char* pattern, HttpResponse (Impl::*fn)(Ctx&),
+                      const char* summary) {
+    AddRoute(method, pattern, [fn](Impl& impl, Ctx& ctx) { return (impl.*fn)(ctx); }, summary);
+  };
+  route("GET", "/api/projects", &Impl::ListProjects, "Projects the user is a member of");
+  route("POST", "/api/projects", &Impl::CreateProject, "Create a project (the caller owns it)");
+  route("GET", "/api/projects/{id}", &Impl::GetProject, "One project");
+  route("PATCH", "/api/projects/{id}", &Impl::PatchProject, "Rename a project (owner, editor)");
+  route("DELETE", "/api/projects/{id}", &Impl::DeleteProject,
+        "Delete a project and its shots, notes and tasks (owner)");
+  route("GET", "/api/projects/{id}/members", &Impl::ListMembers, "The project's members");
+  route("POST", "/api/projects/{id}/members", &Impl::AddMember,
+        "Add a member by email with a role (owner)");
+  route("DELETE", "/api/projects/{id}/members/{user_id}", &Impl::RemoveMember,
+        "Remove a member (owner)");
+}
+
+}  // namespace vemakin::server

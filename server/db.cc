@@ -1,0 +1,109 @@
+#include "server/db.h"
+
+#include "core/error.h"
+
+namespace vemakin::server {
+namespace {
+
+std::vector<const char*> Pointers(const Params& params) {
+  std::vector<const char*> out;
+  out.reserve(params.size());
+  for (const Param& p : params) out.push_back(p ? p->c_str() : nullptr);
+  return out;
+}
+
+}  // namespace
+
+pqxx::result Session::Exec(const Statement& st, const Params& params) {
+  lease_.EnsurePrepared(st.name, st.sql);
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<const char*> args = Pointers(params);
+  pqxx::result r = tx_.exec_prepared(st.name, pqxx::prepare::make_dynamic_params(args));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  if (elapsed >= db_.options_.slow_query) {
+    // The statement text only: parameter values may hold personal data.
+    db_.options_.logger->Log(
+        LogLevel::kWarning, "db", "slow query",
+        {{"statement", st.name},
+         {"sql", st.sql},
+         {"duration_ms", std::chrono::duration<double, std::milli>(elapsed).count()}});
+  }
+  return r;
+}
+
+Db::Db(PgPool& pool, DbOptions options) : pool_(pool), options_(std::move(options)) {
+  if (!options_.logger) options_.logger = DefaultLogger();
+}
+
+template <class Tx>
+void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
+  for (int attempt = 1;; ++attempt) {
+    PgPool::Lease lease = pool_.Acquire();
+    try {
+      Tx tx(lease.conn());
+      Session session(lease, tx, *this);
+      fn(session);
+      if (commit) tx.commit();
+      return;
+    } catch (const pqxx::in_doubt_error&) {
+      lease.Invalidate();
+      options_.logger->Log(LogLevel::kError, "db", "connection lost during COMMIT");
+      throw Error(ErrorCode::kUnavailable,
+                  "the database connection was lost while committing; the outcome is unknown: "
+                  "retry with the same ids");
+    } catch (const pqxx::broken_connection& e) {
+      lease.Invalidate();
+      options_.logger->Log(LogLevel::kWarning, "db", "connection lost; retrying",
+                           {{"attempt", attempt}, {"error", e.what()}});
+      if (attempt >= options_.max_attempts) {
+        throw Error(ErrorCode::kUnavailable, "database unavailable");
+      }
+    } catch (const pqxx::transaction_rollback& e) {  // deadlock, serialization failure
+      options_.logger->Log(LogLevel::kInfo, "db", "transaction rolled back; retrying",
+                           {{"attempt", attempt}, {"error", e.what()}});
+      if (attempt >= options_.max_attempts) {
+        throw Error(ErrorCode::kAborted, "the database is busy; retry");
+      }
+    } catch (...) {
+      RethrowAsError(*options_.logger);
+    }
+  }
+}
+
+void Db::Write(const std::function<void(Session&)>& fn) const { Run<pqxx::work>(fn, true); }
+
+void Db::Read(const std::function<void(Session&)>& fn) const {
+  Run<pqxx::nontransaction>(fn, false);
+}
+
+void RethrowAsError(Logger& logger) {
+  try {
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const pqxx::unique_violation&) {
+    throw Error(ErrorCode::kAlreadyExists, "already exists");
+  } catch (const pqxx::foreign_key_violation&) {
+    throw Error(ErrorCode::kInvalidArgument, "refers to a row that does not exist");
+  } catch (const pqxx::integrity_constraint_violation&) {
+    throw Error(ErrorCode::kInvalidArgument, "violates a data constraint");
+  } catch (const pqxx::sql_error& e) {
+    const std::string& state = e.sqlstate();
+    if (state == "57014") throw Error(ErrorCode::kDeadlineExceeded, "the query took too long");
+    if (state.rfind("22", 0) == 0) throw Error(ErrorCode::kInvalidArgument, "invalid value");
+    if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P03" || state == "53300") {
+      throw Error(ErrorCode::kUnavailable, "database unavailable");
+    }
+    logger.Log(LogLevel::kError, "db", "SQL error",
+                                    {{"sqlstate", state}, {"error", e.what()}});
+    throw Error(ErrorCode::kInternal, "internal error");
+  } catch (const pqxx::broken_connection&) {
+    throw Error(ErrorCode::kUnavailable, "database unavailable");
+  } catch (const std::exception& e) {
+    logger.Log(LogLevel::kError, "db", "unexpected error",
+                                    {{"error", e.what()}});
+    throw Error(ErrorCode::kInternal, "internal error");
+  }
+}
+
+}  // namespace vemakin::server

@@ -1,0 +1,93 @@
+// Running SQL on the pool: one leased connection per unit of work (a request
+// never holds two), prepared statements, the slow-query log, bounded retries,
+// and the one place where libpqxx's errors become vemakin::Error codes:
+//
+//   pqxx::broken_connection (before COMMIT)  retried on a fresh connection, then kUnavailable
+//   pqxx::deadlock_detected, serialization   retried (bounded), then kAborted
+//   pqxx::in_doubt_error (lost during COMMIT) kUnavailable "outcome unknown": never success,
+//                                             never a blind failure; clients retry with
+//                                             the same ids, which makes the retry safe
+//   sql_error 57014 (statement timeout)      kDeadlineExceeded
+//   unique_violation                         kAlreadyExists
+//   foreign_key / check / not_null / 22xxx   kInvalidArgument
+//   anything else                            kInternal (logged; never shown to clients)
+//
+// Thread-safe: Db may be shared; a Session belongs to the thread running the
+// unit of work.
+#ifndef VEMAKIN_SERVER_DB_H_
+#define VEMAKIN_SERVER_DB_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "core/log.h"
+#include "server/pg_pool.h"
+
+namespace vemakin::server {
+
+// A named SQL statement; prepared once per connection on first use.
+struct Statement {
+  std::string name;
+  std::string sql;
+};
+
+using Param = std::optional<std::string>;  // nullopt = SQL NULL
+using Params = std::vector<Param>;
+
+class Session {
+ public:
+  // Executes `st` with `params`; logs it when slower than the threshold.
+  pqxx::result Exec(const Statement& st, const Params& params = {});
+  pqxx::transaction_base& tx() { return tx_; }
+
+ private:
+  friend class Db;
+  Session(PgPool::Lease& lease, pqxx::transaction_base& tx, const class Db& db)
+      : lease_(lease), tx_(tx), db_(db) {}
+  PgPool::Lease& lease_;
+  pqxx::transaction_base& tx_;
+  const Db& db_;
+};
+
+struct DbOptions {
+  std::chrono::milliseconds slow_query{1000};
+  int max_attempts = 3;  // per unit of work, for retryable failures
+  std::shared_ptr<Logger> logger;
+};
+
+class Db {
+ public:
+  // `pool` must outlive the Db.
+  Db(PgPool& pool, DbOptions options);
+
+  // Runs `fn` in a read-write transaction and commits it.
+  void Write(const std::function<void(Session&)>& fn) const;
+  // Runs `fn` without a transaction block (each statement autocommits):
+  // reads that need no snapshot across statements, at one round trip each.
+  void Read(const std::function<void(Session&)>& fn) const;
+
+  PgPool& pool() const { return pool_; }
+  const DbOptions& options() const { return options_; }
+
+ private:
+  friend class Session;
+  template <class Tx>
+  void Run(const std::function<void(Session&)>& fn, bool commit) const;
+
+  PgPool& pool_;
+  DbOptions options_;
+};
+
+// Converts a libpqxx exception to vemakin::Error (see the table above). Rethrows
+// vemakin::Error unchanged. Must be called inside a catch block.
+[[noreturn]] void RethrowAsError(Logger& logger);
+
+}  // namespace vemakin::server
+
+#endif  // VEMAKIN_SERVER_DB_H_

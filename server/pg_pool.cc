@@ -1,0 +1,134 @@
+#include "server/pg_pool.h"
+
+#include <poll.h>
+
+#include "core/error.h"
+
+namespace vemakin::server {
+
+PgPool::Lease::Lease(Lease&& other) noexcept
+    : pool_(other.pool_), entry_(std::move(other.entry_)), invalid_(other.invalid_) {
+  other.pool_ = nullptr;
+}
+
+PgPool::Lease::~Lease() {
+  if (pool_ && entry_) pool_->Release(std::move(entry_), invalid_);
+}
+
+void PgPool::Lease::EnsurePrepared(const std::string& name, const std::string& sql) {
+  if (entry_->prepared.count(name)) return;
+  entry_->conn->prepare(name, sql);
+  entry_->prepared.insert(name);
+}
+
+PgPool::PgPool(PgPoolOptions options) : options_(std::move(options)) {
+  if (!options_.logger) options_.logger = DefaultLogger();
+  if (options_.pool_size < 0 || options_.max_overflow < 0 ||
+      options_.pool_size + options_.max_overflow < 1) {
+    throw Error(ErrorCode::kInvalidArgument, "pool_size + max_overflow must be at least 1");
+  }
+}
+
+PgPool::~PgPool() {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.clear();
+}
+
+bool PgPool::Usable(const Entry& e, std::chrono::steady_clock::time_point now) const {
+  if (e.generation < generation_) return false;
+  if (now - e.opened_at > options_.pool_recycle) return false;
+  if (!e.conn->is_open()) return false;
+  // An idle connection has nothing to read; readable means the server closed
+  // it (EOF) or sent an error such as "terminating connection".
+  pollfd pfd{e.conn->sock(), POLLIN, 0};
+  if (pfd.fd < 0) return false;
+  const int rc = ::poll(&pfd, 1, 0);
+  return rc == 0;
+}
+
+PgPool::Lease PgPool::Acquire() {
+  const auto deadline = std::chrono::steady_clock::now() + options_.pool_timeout;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+      std::unique_ptr<Entry> e = std::move(idle_.back());
+      idle_.pop_back();
+      if (Usable(*e, now)) return Lease(this, std::move(e));
+      --open_;
+      ++invalidated_;
+      lock.unlock();
+      e.reset();  // closing may block briefly; not under the lock
+      lock.lock();
+    }
+    if (open_ < options_.pool_size + options_.max_overflow) {
+      ++open_;
+      const std::uint64_t generation = generation_;
+      lock.unlock();
+      try {
+        auto e = std::make_unique<Entry>();
+        e->conn = std::make_unique<pqxx::connection>(options_.conninfo);
+        e->opened_at = std::chrono::steady_clock::now();
+        e->generation = generation;
+        std::lock_guard<std::mutex> relock(mu_);
+        ++opened_;
+        return Lease(this, std::move(e));
+      } catch (const std::exception& ex) {
+        {
+          std::lock_guard<std::mutex> relock(mu_);
+          --open_;
+        }
+        cv_.notify_one();
+        options_.logger->Log(LogLevel::kError, "db", "cannot open a database connection",
+                             {{"error", ex.what()}});
+        throw Error(ErrorCode::kUnavailable, "database unavailable");
+      }
+    }
+    ++waiters_;
+    const bool signalled = cv_.wait_until(lock, deadline, [&] {
+      return !idle_.empty() || open_ < options_.pool_size + options_.max_overflow;
+    });
+    --waiters_;
+    if (!signalled) {
+      ++timeouts_;
+      throw Error(ErrorCode::kUnavailable, "no database connection available");
+    }
+  }
+}
+
+void PgPool::Release(std::unique_ptr<Entry> entry, bool invalid) {
+  std::unique_ptr<Entry> to_close;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (invalid) {
+      // Whatever killed this connection (a restart, a network cut) killed the
+      // idle ones opened before it too: retire them lazily at checkout.
+      if (entry->generation == generation_) ++generation_;
+      --open_;
+      ++invalidated_;
+      to_close = std::move(entry);
+    } else if (open_ > options_.pool_size) {
+      --open_;  // overflow connection: closed on return
+      to_close = std::move(entry);
+    } else {
+      idle_.push_back(std::move(entry));
+    }
+  }
+  cv_.notify_one();
+}
+
+PoolStatus PgPool::Status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  PoolStatus s;
+  s.size = options_.pool_size;
+  s.checked_in = static_cast<int>(idle_.size());
+  s.checked_out = open_ - s.checked_in;
+  s.overflow = open_ - options_.pool_size;
+  s.waiters = waiters_;
+  s.opened = opened_;
+  s.invalidated = invalidated_;
+  s.timeouts = timeouts_;
+  return s;
+}
+
+}  // namespace vemakin::server
