@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <cctype>
+
 #include "core/error.h"
 #include "server/api.h"
 #include "server/db.h"
@@ -10,9 +12,16 @@
 namespace vemakin::server {
 
 std::string WithConnectionSettings(const std::string& url, std::chrono::seconds connect_timeout,
-                                   std::chrono::milliseconds statement_timeout) {
-  const std::string options = "-c statement_timeout=" + std::to_string(statement_timeout.count()) +
-                              " -c TimeZone=UTC";
+                                   std::chrono::milliseconds statement_timeout,
+                                   const std::string& schema) {
+  for (char c : schema) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+      throw Error(ErrorCode::kInvalidArgument, "schema names are letters, digits and _");
+    }
+  }
+  std::string options = "-c statement_timeout=" + std::to_string(statement_timeout.count()) +
+                        " -c TimeZone=UTC";
+  if (!schema.empty()) options += " -c search_path=" + schema;
   const std::string timeout = std::to_string(connect_timeout.count());
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
     // URL form: settings go in the query string, percent-encoded.
@@ -50,7 +59,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   const auto [host, port] = ParseListenAddress(options_.listen);
   PgPoolOptions pool;
   pool.conninfo = WithConnectionSettings(options_.database_url, options_.connect_timeout,
-                                         options_.statement_timeout);
+                                         options_.statement_timeout, options_.schema);
   pool.pool_size = options_.pool_size;
   pool.max_overflow = options_.max_overflow;
   pool.pool_timeout = options_.pool_timeout;

@@ -15,6 +15,7 @@ namespace vemakin::server {
 
 struct ServerOptions {
   std::string database_url;               // libpq URL or key=value string; "" = PG* variables
+  std::string schema;                     // search_path of every session; "" = the role's default
   std::string listen = "127.0.0.1:8000";  // HOST:PORT; port 0 picks a free one
   int threads = 2;                        // I/O threads (accept, parse, write)
   int workers = 0;                        // handler threads; 0 = pool_size + max_overflow
@@ -57,7 +58,8 @@ class Server {
 // The libpq connection string for `url` with connect_timeout and the session's
 // statement_timeout/TimeZone appended (as libpq `options`).
 std::string WithConnectionSettings(const std::string& url, std::chrono::seconds connect_timeout,
-                                   std::chrono::milliseconds statement_timeout);
+                                   std::chrono::milliseconds statement_timeout,
+                                   const std::string& schema = "");
 
 }  // namespace vemakin::server
 

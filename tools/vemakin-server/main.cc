@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
       ->envname("VEMAKIN_DEV_DATA_DIR");
   app.add_option("--database-url", options.database_url, "libpq URL (the PG* variables also work)")
       ->envname("DATABASE_URL");
+  app.add_option("--schema", options.schema, "PostgreSQL schema (search_path) to use")
+      ->envname("VEMAKIN_DB_SCHEMA");
   app.add_option("--listen", options.listen, "HOST:PORT to listen on")
       ->envname("VEMAKIN_LISTEN")
       ->capture_default_str();
