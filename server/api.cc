@@ -16,16 +16,25 @@ namespace {
 
 int StatusFor(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return 422;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kAlreadyExists: return 409;
-    case ErrorCode::kFailedPrecondition: return 409;
-    case ErrorCode::kUnauthenticated: return 401;
-    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kInvalidArgument:
+      return 422;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kFailedPrecondition:
+      return 409;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
     case ErrorCode::kAborted:
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kDeadlineExceeded: return 504;
-    default: return 500;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kDeadlineExceeded:
+      return 504;
+    default:
+      return 500;
   }
 }
 
@@ -173,8 +182,8 @@ Page ParsePage(const Ctx& ctx) {
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
       throw HttpError::Field({"query", "cursor"}, "is not a cursor from this API", "cursor");
     }
-    const json values = json::parse(raw.begin(), raw.begin() + static_cast<long>(len), nullptr,
-                                    false);
+    const json values =
+        json::parse(raw.begin(), raw.begin() + static_cast<long>(len), nullptr, false);
     if (!values.is_array() || values.empty() || values.size() > 8) {
       throw HttpError::Field({"query", "cursor"}, "is not a cursor from this API", "cursor");
     }
@@ -300,10 +309,9 @@ HttpResponse Api::Impl::Dispatch(const HttpRequest& request, std::string* route_
 void Api::Impl::Authenticate(Session& s, Ctx& ctx) {
   const std::string header = ctx.http.Header("Authorization");
   const std::string prefix = "Bearer ";
-  if (header.size() <= prefix.size() || !std::equal(prefix.begin(), prefix.end(), header.begin(),
-                                                     [](char a, char b) {
-                                                       return std::tolower(a) == std::tolower(b);
-                                                     })) {
+  if (header.size() <= prefix.size() ||
+      !std::equal(prefix.begin(), prefix.end(), header.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
     HttpError e = HttpError::Detail(401, "not authenticated");
     e.headers.emplace_back("WWW-Authenticate", "Bearer");
     throw e;
@@ -370,38 +378,39 @@ void CheckCredentials(const json& body, bool need_name, std::string* email, std:
                       std::string* name) {
   std::vector<core::FieldError> errors;
   if (!body.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
-  auto text = [&](const char* key, bool required) -> std::string {
+  // Each field is checked on its own so that every problem is reported at once.
+  auto text = [&](const char* key, std::string* out) -> bool {
     auto it = body.find(key);
     if (it == body.end()) {
-      if (required) errors.push_back({{"body", key}, "field required", "missing"});
-      return "";
+      errors.push_back({{"body", key}, "field required", "missing"});
+      return false;
     }
     if (!it->is_string()) {
       errors.push_back({{"body", key}, "must be a string", "type"});
-      return "";
+      return false;
     }
-    return it->get<std::string>();
+    *out = it->get<std::string>();
+    return true;
   };
-  *email = NormalizeEmail(text("email", true));
-  *password = text("password", true);
-  if (need_name) *name = text("name", true);
-  if (errors.empty()) {
+  if (text("email", email)) {
+    *email = NormalizeEmail(*email);
     const size_t at = email->find('@');
     if (email->size() < 3 || email->size() > 320 || at == std::string::npos || at == 0 ||
-        at + 1 >= email->size() || email->find_first_of(" \t\r\n", 0) != std::string::npos ||
+        at + 1 >= email->size() || email->find_first_of(" \t\r\n") != std::string::npos ||
         !core::IsValidUtf8(*email) || email->find('\0') != std::string::npos) {
       errors.push_back({{"body", "email"}, "must be an email address", "value"});
     }
-    if (need_name) {
-      const core::FieldSpec& f = *core::Spec(core::Entity::kUser).Find("name");
-      for (auto& e : core::ValidateValue(f, *name, {"body", "name"})) errors.push_back(e);
-    }
+  }
+  if (text("password", password)) {
     if (need_name && (password->size() < 8 || password->size() > 1024)) {
       errors.push_back({{"body", "password"}, "must be 8 to 1024 characters", "value"});
-    }
-    if (password->find('\0') != std::string::npos) {
+    } else if (password->find('\0') != std::string::npos) {
       errors.push_back({{"body", "password"}, "must not contain NUL characters", "nul"});
     }
+  }
+  if (need_name && text("name", name)) {
+    const core::FieldSpec& f = *core::Spec(core::Entity::kUser).Find("name");
+    for (auto& e : core::ValidateValue(f, *name, {"body", "name"})) errors.push_back(e);
   }
   if (!errors.empty()) throw HttpError::Fields(errors);
 }
@@ -411,8 +420,8 @@ void CheckCredentials(const json& body, bool need_name, std::string* email, std:
 HttpResponse Api::Impl::Register(Ctx& ctx) {
   if (!register_per_address.Allow(ctx.http.remote_address)) {
     HttpError e = HttpError::Detail(429, "too many registrations from this address");
-    e.headers.emplace_back("Retry-After",
-                           std::to_string(register_per_address.RetryAfter(ctx.http.remote_address)));
+    e.headers.emplace_back(
+        "Retry-After", std::to_string(register_per_address.RetryAfter(ctx.http.remote_address)));
     throw e;
   }
   const json body = ParseBody(ctx, options.max_json_depth);
@@ -422,11 +431,11 @@ HttpResponse Api::Impl::Register(Ctx& ctx) {
   const std::string token = NewToken();
   json user;
   db.Write([&](Session& s) {
-    const pqxx::result r = s.Exec(
-        Stmt("INSERT INTO users AS u (id, email, name, password_hash) "
-             "VALUES ($1::uuid, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " +
-             std::string(kUserColumns)),
-        {NewUuid(), email, name, hash});
+    const pqxx::result r =
+        s.Exec(Stmt("INSERT INTO users AS u (id, email, name, password_hash) "
+                    "VALUES ($1::uuid, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " +
+                    std::string(kUserColumns)),
+               {NewUuid(), email, name, hash});
     if (r.empty()) throw HttpError::Detail(409, "an account with this email already exists");
     user = UserJson(r[0], 0);
     s.Exec(Stmt("INSERT INTO api_tokens (token_hash, user_id, expires_at) "
@@ -446,9 +455,9 @@ HttpResponse Api::Impl::Login(Ctx& ctx) {
   if (!address_ok || !login_per_email.Allow(email_key)) {
     HttpError e = HttpError::Detail(429, "too many sign-in attempts; retry later");
     e.headers.emplace_back(
-        "Retry-After", std::to_string(address_ok ? login_per_email.RetryAfter(email_key)
-                                                 : login_per_address.RetryAfter(
-                                                       ctx.http.remote_address)));
+        "Retry-After",
+        std::to_string(address_ok ? login_per_email.RetryAfter(email_key)
+                                  : login_per_address.RetryAfter(ctx.http.remote_address)));
     throw e;
   }
   std::optional<std::string> hash;
@@ -504,15 +513,15 @@ HttpResponse Api::Impl::PatchMe(Ctx& ctx) {
   if (!errors.empty()) throw HttpError::Fields(errors);
   return WriteAuthed(ctx, [&](Session& s) {
     const bool set_name = body.contains("name"), set_settings = body.contains("settings");
-    const pqxx::result r = s.Exec(
-        Stmt("UPDATE users u SET name = CASE WHEN $2::boolean THEN $3 ELSE u.name END, "
-             "settings = CASE WHEN $4::boolean THEN $5::jsonb ELSE u.settings END "
-             "WHERE u.id = $1::uuid RETURNING " +
-             std::string(kUserColumns)),
-        {ctx.user_id, set_name ? "true" : "false",
-         set_name ? Param(body.at("name").get<std::string>()) : Param("x"),
-         set_settings ? "true" : "false",
-         set_settings ? Param(body.at("settings").dump()) : Param("{}")});
+    const pqxx::result r =
+        s.Exec(Stmt("UPDATE users u SET name = CASE WHEN $2::boolean THEN $3 ELSE u.name END, "
+                    "settings = CASE WHEN $4::boolean THEN $5::jsonb ELSE u.settings END "
+                    "WHERE u.id = $1::uuid RETURNING " +
+                    std::string(kUserColumns)),
+               {ctx.user_id, set_name ? "true" : "false",
+                set_name ? Param(body.at("name").get<std::string>()) : Param("x"),
+                set_settings ? "true" : "false",
+                set_settings ? Param(body.at("settings").dump()) : Param("{}")});
     if (r.empty()) throw HttpError::Detail(401, "account no longer exists");
     return JsonResponse(200, UserJson(r[0], 0));
   });
@@ -532,8 +541,8 @@ void Api::Impl::EnsureCatalog() {
                                      " FROM gear_categories t ORDER BY t.name, t.id"))) {
       cats.push_back(RowJson(cs, r, 0));
     }
-    for (const auto& r :
-         s.Exec(Stmt("SELECT " + ColumnList(bs, "t") + " FROM gear_brands t ORDER BY t.name, t.id"))) {
+    for (const auto& r : s.Exec(
+             Stmt("SELECT " + ColumnList(bs, "t") + " FROM gear_brands t ORDER BY t.name, t.id"))) {
       brs.push_back(RowJson(bs, r, 0));
     }
     for (const auto& r : s.Exec(Stmt("SELECT " + ColumnList(is, "t") +
@@ -553,8 +562,8 @@ HttpResponse PageOf(const json& all, const Page& page) {
   json out = json::array();
   const long long total = static_cast<long long>(all.size());
   for (long long i = page.skip; i < total && i < page.skip + page.limit; ++i) out.push_back(all[i]);
-  return JsonResponse(200, Envelope(std::move(out), total, page, page.skip + page.limit < total,
-                                    std::nullopt));
+  return JsonResponse(
+      200, Envelope(std::move(out), total, page, page.skip + page.limit < total, std::nullopt));
 }
 
 Page OffsetOnly(const Ctx& ctx) {
@@ -628,19 +637,20 @@ HttpResponse Api::Impl::CatalogItem(Ctx& ctx) {
 HttpResponse Api::Impl::BulkInitial(Ctx& ctx) {
   EnsureCatalog();
   return ReadAuthed(ctx, [&](Session& s) {
-    const pqxx::result u = s.Exec(
-        Stmt("SELECT " + std::string(kUserColumns) + " FROM users u WHERE u.id = $1::uuid"),
-        {ctx.user_id});
+    const pqxx::result u =
+        s.Exec(Stmt("SELECT " + std::string(kUserColumns) + " FROM users u WHERE u.id = $1::uuid"),
+               {ctx.user_id});
     if (u.empty()) throw HttpError::Detail(401, "account no longer exists");
     Page page;
     page.limit = 1000;
     bool found = false;
-    json inventory = ResourcePage(s, Resource("inventory"), ctx.user_id, ctx.user_id, {}, page,
-                                  &found);
-    return JsonResponse(200, json{{"user", UserJson(u[0], 0)},
-                                  {"projects", ProjectsPage(s, ctx.user_id, page)},
-                                  {"inventory", std::move(inventory)},
-                                  {"catalog", {{"categories", catalog_categories}, {"brands", catalog_brands}}}});
+    json inventory =
+        ResourcePage(s, Resource("inventory"), ctx.user_id, ctx.user_id, {}, page, &found);
+    return JsonResponse(
+        200, json{{"user", UserJson(u[0], 0)},
+                  {"projects", ProjectsPage(s, ctx.user_id, page)},
+                  {"inventory", std::move(inventory)},
+                  {"catalog", {{"categories", catalog_categories}, {"brands", catalog_brands}}}});
   });
 }
 
@@ -683,17 +693,17 @@ HttpResponse Api::Impl::Health(Ctx&) {
 HttpResponse Api::Impl::PoolStatus(Ctx& ctx) {
   if (!IsLoopback(ctx.http.remote_address)) throw HttpError::Detail(404, "not found");
   const server::PoolStatus st = db.pool().Status();
-  return JsonResponse(200, json{{"size", st.size},
-                                {"checked_in", st.checked_in},
-                                {"checked_out", st.checked_out},
-                                {"overflow", st.overflow},
-                                {"max_overflow", db.pool().options().max_overflow},
-                                {"waiters", st.waiters},
-                                {"opened", st.opened},
-                                {"invalidated", st.invalidated},
-                                {"timeouts", st.timeouts},
-                                {"open_http_connections",
-                                 open_connections ? open_connections() : 0}});
+  return JsonResponse(200,
+                      json{{"size", st.size},
+                           {"checked_in", st.checked_in},
+                           {"checked_out", st.checked_out},
+                           {"overflow", st.overflow},
+                           {"max_overflow", db.pool().options().max_overflow},
+                           {"waiters", st.waiters},
+                           {"opened", st.opened},
+                           {"invalidated", st.invalidated},
+                           {"timeouts", st.timeouts},
+                           {"open_http_connections", open_connections ? open_connections() : 0}});
 }
 
 HttpResponse Api::Impl::MetricsText(Ctx&) {
@@ -708,7 +718,8 @@ HttpResponse Api::Impl::MetricsText(Ctx&) {
 void Api::Impl::RegisterRoutes() {
   auto route = [this](const char* method, const char* pattern, HttpResponse (Impl::*fn)(Ctx&),
                       const char* summary) {
-    AddRoute(method, pattern, [fn](Impl& impl, Ctx& ctx) { return (impl.*fn)(ctx); }, summary);
+    AddRoute(
+        method, pattern, [fn](Impl& impl, Ctx& ctx) { return (impl.*fn)(ctx); }, summary);
   };
   route("POST", "/api/auth/register", &Impl::Register, "Create an account; returns {user, token}");
   route("POST", "/api/auth/login", &Impl::Login, "Sign in; returns {user, token}");
@@ -727,9 +738,9 @@ void Api::Impl::RegisterRoutes() {
   route("GET", "/health", &Impl::Health, "Liveness and database check");
   route("GET", "/admin/pool-status", &Impl::PoolStatus, "Connection pool state (loopback only)");
   route("GET", "/metrics", &Impl::MetricsText, "Prometheus metrics");
-  AddRoute("GET", "/openapi.json",
-           [](Impl& impl, Ctx&) { return JsonResponse(200, impl.OpenApi()); },
-           "This API described (OpenAPI 3.0)");
+  AddRoute(
+      "GET", "/openapi.json", [](Impl& impl, Ctx&) { return JsonResponse(200, impl.OpenApi()); },
+      "This API described (OpenAPI 3.0)");
 }
 
 // ---------------------------------------------------------------- Api
@@ -761,8 +772,8 @@ HttpResponse Api::Handle(const HttpRequest& request) {
       response = JsonResponse(status, json{{"detail", "internal server error"}});
     } else if (status == 422) {
       response = JsonResponse(422, json{{"detail", json::array({{{"loc", json::array({"body"})},
-                                                                  {"msg", e.what()},
-                                                                  {"type", "value"}}})}});
+                                                                 {"msg", e.what()},
+                                                                 {"type", "value"}}})}});
     } else {
       response = JsonResponse(status, json{{"detail", e.what()}});
     }

@@ -24,8 +24,8 @@ HttpResponse NoContent() {
 
 // Pieces of a paged SELECT over `spec` (alias t).
 struct PagedSelect {
-  std::string sql;    // the page subquery
-  Params params;      // parameters after the caller's own, numbered from first_param
+  std::string sql;  // the page subquery
+  Params params;    // parameters after the caller's own, numbered from first_param
 };
 
 // Builds "SELECT cols FROM <from> WHERE <where> ... ORDER BY ... LIMIT $L [OFFSET $S]"
@@ -146,15 +146,14 @@ json Api::Impl::ResourcePage(Session& s, const ResourceDef& def, const std::stri
   }
   const PagedSelect sel = BuildPage(spec, spec.name + " t", where, def.order, page, n);
   params.insert(params.end(), sel.params.begin(), sel.params.end());
-  const std::string total = filters.empty()
-                                ? "ps." + def.counter
-                                : "(SELECT count(*) FROM " + spec.name + " f WHERE " +
-                                      count_where + ")";
-  const std::string sql =
-      "SELECT " + std::string(def.project_scoped ? "m.role" : "NULL::text") + ", " + total +
-      ", x.* " + head + " LEFT JOIN LATERAL (" + sel.sql + ") x ON true WHERE " +
-      (def.project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
-                          : "ps.user_id = $1::uuid");
+  const std::string total =
+      filters.empty() ? "ps." + def.counter
+                      : "(SELECT count(*) FROM " + spec.name + " f WHERE " + count_where + ")";
+  const std::string sql = "SELECT " + std::string(def.project_scoped ? "m.role" : "NULL::text") +
+                          ", " + total + ", x.* " + head + " LEFT JOIN LATERAL (" + sel.sql +
+                          ") x ON true WHERE " +
+                          (def.project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
+                                              : "ps.user_id = $1::uuid");
   const pqxx::result r = s.Exec(Stmt(sql), params);
   *found = !r.empty();
   json items = json::array();
@@ -222,9 +221,8 @@ HttpResponse Api::Impl::CreateResource(const ResourceDef& def, Ctx& ctx) {
     const pqxx::result r = s.Exec(Stmt(insert), params);
     if (!r.empty()) return JsonResponse(201, RowJson(spec, r[0], 0));
     // The id exists: an idempotent repeat returns the row; anything else conflicts.
-    const std::string scope_check = def.project_scoped
-                                        ? "t.project_id = $2::uuid"
-                                        : "t.user_id = $2::uuid";
+    const std::string scope_check =
+        def.project_scoped ? "t.project_id = $2::uuid" : "t.user_id = $2::uuid";
     const pqxx::result existing =
         s.Exec(Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name +
                     " t WHERE t.id = $1::uuid AND " + scope_check),
@@ -258,11 +256,11 @@ namespace {
 // Why a write on a project-scoped row matched nothing: 403 for a viewer, else 404.
 [[noreturn]] void ExplainMiss(Api::Impl& impl, Session& s, const TableSpec& spec,
                               const std::string& id, const std::string& user_id) {
-  const pqxx::result r = s.Exec(
-      impl.Stmt("SELECT m.role FROM " + spec.name +
-                " t JOIN project_members m ON m.project_id = t.project_id AND m.user_id = "
-                "$2::uuid WHERE t.id = $1::uuid"),
-      {id, user_id});
+  const pqxx::result r =
+      s.Exec(impl.Stmt("SELECT m.role FROM " + spec.name +
+                       " t JOIN project_members m ON m.project_id = t.project_id AND m.user_id = "
+                       "$2::uuid WHERE t.id = $1::uuid"),
+             {id, user_id});
   if (!r.empty()) throw HttpError::Detail(403, "viewers cannot change this project");
   throw HttpError::Detail(404, "not found");
 }
@@ -285,7 +283,7 @@ HttpResponse Api::Impl::PatchResource(const ResourceDef& def, Ctx& ctx) {
   const json patch = core::CanonicalPatch(spec, body);
   // One statement per table: each writable column is set only when its flag is true.
   std::string sets;
-  Params params = {id, ctx.user_id};
+  Params params = {id, std::nullopt};  // $2, the user, is known once authenticated
   int n = 3;
   for (const FieldSpec& f : spec.fields) {
     if (f.access != Access::kWritable) continue;
@@ -303,6 +301,7 @@ HttpResponse Api::Impl::PatchResource(const ResourceDef& def, Ctx& ctx) {
                           " WHERE t.id = $1::uuid AND " + AccessClause(def) + " RETURNING " +
                           ColumnList(spec, "t");
   return WriteAuthed(ctx, [&](Session& s) {
+    params[1] = ctx.user_id;
     const pqxx::result r = s.Exec(Stmt(sql), params);
     if (r.empty()) {
       if (def.project_scoped) ExplainMiss(*this, s, spec, id, ctx.user_id);
@@ -356,8 +355,8 @@ json Api::Impl::ProjectsPage(Session& s, const std::string& user_id, const Page&
 
 HttpResponse Api::Impl::ListProjects(Ctx& ctx) {
   const Page page = ParsePage(ctx);
-  return ReadAuthed(ctx,
-                    [&](Session& s) { return JsonResponse(200, ProjectsPage(s, ctx.user_id, page)); });
+  return ReadAuthed(
+      ctx, [&](Session& s) { return JsonResponse(200, ProjectsPage(s, ctx.user_id, page)); });
 }
 
 HttpResponse Api::Impl::CreateProject(Ctx& ctx) {
@@ -374,10 +373,10 @@ HttpResponse Api::Impl::CreateProject(Ctx& ctx) {
                     ColumnList(spec, "t")),
                {row.at("id").get<std::string>(), ctx.user_id, row.at("name").get<std::string>()});
     if (r.empty()) {
-      const pqxx::result existing = s.Exec(
-          Stmt("SELECT " + ColumnList(spec, "t") +
-               " FROM projects t WHERE t.id = $1::uuid AND t.user_id = $2::uuid"),
-          {row.at("id").get<std::string>(), ctx.user_id});
+      const pqxx::result existing =
+          s.Exec(Stmt("SELECT " + ColumnList(spec, "t") +
+                      " FROM projects t WHERE t.id = $1::uuid AND t.user_id = $2::uuid"),
+                 {row.at("id").get<std::string>(), ctx.user_id});
       if (!existing.empty()) {
         const json current = RowJson(spec, existing[0], 0);
         if (SameValues(current, row)) return JsonResponse(200, current);
@@ -440,11 +439,11 @@ HttpResponse Api::Impl::DeleteProject(Ctx& ctx) {
 
 json Api::Impl::MembersJson(Session& s, const std::string& project_id) {
   json items = json::array();
-  for (const auto& r : s.Exec(
-           Stmt("SELECT m.project_id, m.user_id, u.email, u.name, m.role, m.created_at "
-                "FROM project_members m JOIN users u ON u.id = m.user_id "
-                "WHERE m.project_id = $1::uuid ORDER BY m.created_at, m.user_id"),
-           {project_id})) {
+  for (const auto& r :
+       s.Exec(Stmt("SELECT m.project_id, m.user_id, u.email, u.name, m.role, m.created_at "
+                   "FROM project_members m JOIN users u ON u.id = m.user_id "
+                   "WHERE m.project_id = $1::uuid ORDER BY m.created_at, m.user_id"),
+              {project_id})) {
     const core::TableSpec& ms = core::Spec(core::Entity::kProjectMember);
     items.push_back({{"project_id", r[0].c_str()},
                      {"user_id", r[1].c_str()},
@@ -499,11 +498,11 @@ HttpResponse Api::Impl::AddMember(Ctx& ctx) {
     if (u.empty()) throw HttpError::Detail(404, "no account with this email");
     const std::string user_id = u[0][0].c_str();
     if (user_id == ctx.user_id) throw HttpError::Detail(409, "the owner is already a member");
-    const pqxx::result r = s.Exec(
-        Stmt("INSERT INTO project_members (project_id, user_id, role) "
-             "VALUES ($1::uuid, $2::uuid, $3) ON CONFLICT (project_id, user_id) "
-             "DO UPDATE SET role = EXCLUDED.role RETURNING (xmax = 0)"),
-        {id, user_id, role.get<std::string>()});
+    const pqxx::result r =
+        s.Exec(Stmt("INSERT INTO project_members (project_id, user_id, role) "
+                    "VALUES ($1::uuid, $2::uuid, $3) ON CONFLICT (project_id, user_id) "
+                    "DO UPDATE SET role = EXCLUDED.role RETURNING (xmax = 0)"),
+               {id, user_id, role.get<std::string>()});
     const bool inserted = r[0][0].as<bool>();
     for (const json& m : MembersJson(s, id)) {
       if (m.at("user_id") == user_id) return JsonResponse(inserted ? 201 : 200, m);
@@ -533,42 +532,66 @@ HttpResponse Api::Impl::RemoveMember(Ctx& ctx) {
 void Api::Impl::RegisterResourceRoutes() {
   using core::Entity;
   resources = {
-      {"shots", "/api/shots", &core::Spec(Entity::kShot), true, "shots", {"status", "date"},
+      {"shots",
+       "/api/shots",
+       &core::Spec(Entity::kShot),
+       true,
+       "shots",
+       {"status", "date"},
        {{"date", true, true}, {"start_time", false, true}, {"id", false, false}}},
-      {"notes", "/api/notes", &core::Spec(Entity::kNote), true, "notes", {"shot_id", "task_id"},
+      {"notes",
+       "/api/notes",
+       &core::Spec(Entity::kNote),
+       true,
+       "notes",
+       {"shot_id", "task_id"},
        {{"updated_at", true, false}, {"id", false, false}}},
-      {"postprod", "/api/postprod", &core::Spec(Entity::kPostprodTask), true, "tasks",
+      {"postprod",
+       "/api/postprod",
+       &core::Spec(Entity::kPostprodTask),
+       true,
+       "tasks",
        {"status", "priority", "category"},
        {{"status", false, false},
         {"priority", false, false},
         {"due_date", false, true},
         {"id", false, false}}},
-      {"inventory", "/api/inventory", &core::Spec(Entity::kEquipment), false, "equipment",
+      {"inventory",
+       "/api/inventory",
+       &core::Spec(Entity::kEquipment),
+       false,
+       "equipment",
        {"status", "category"},
        {{"category", false, false}, {"name", false, false}, {"id", false, false}}},
   };
   for (size_t i = 0; i < resources.size(); ++i) {
     const std::string& base = resources[i].path;
     const std::string& name = resources[i].name;
-    AddRoute("GET", base, [i](Impl& impl, Ctx& ctx) {
-      return impl.ListResource(impl.resources[i], ctx);
-    }, "List " + name);
-    AddRoute("POST", base, [i](Impl& impl, Ctx& ctx) {
-      return impl.CreateResource(impl.resources[i], ctx);
-    }, "Create " + name + " (idempotent with a client-chosen id)");
-    AddRoute("GET", base + "/{id}", [i](Impl& impl, Ctx& ctx) {
-      return impl.GetResource(impl.resources[i], ctx);
-    }, "One of " + name);
-    AddRoute("PATCH", base + "/{id}", [i](Impl& impl, Ctx& ctx) {
-      return impl.PatchResource(impl.resources[i], ctx);
-    }, "Change the given fields of one of " + name);
-    AddRoute("DELETE", base + "/{id}", [i](Impl& impl, Ctx& ctx) {
-      return impl.DeleteResource(impl.resources[i], ctx);
-    }, "Delete one of " + name);
+    AddRoute(
+        "GET", base,
+        [i](Impl& impl, Ctx& ctx) { return impl.ListResource(impl.resources[i], ctx); },
+        "List " + name);
+    AddRoute(
+        "POST", base,
+        [i](Impl& impl, Ctx& ctx) { return impl.CreateResource(impl.resources[i], ctx); },
+        "Create " + name + " (idempotent with a client-chosen id)");
+    AddRoute(
+        "GET", base + "/{id}",
+        [i](Impl& impl, Ctx& ctx) { return impl.GetResource(impl.resources[i], ctx); },
+        "One of " + name);
+    AddRoute(
+        "PATCH", base + "/{id}",
+        [i](Impl& impl, Ctx& ctx) { return impl.PatchResource(impl.resources[i], ctx); },
+        "Change the given fields of one of " + name);
+    AddRoute(
+        "DELETE", base + "/{id}",
+        [i](Impl& impl, Ctx& ctx) { return impl.DeleteResource(impl.resources[i], ctx); },
+        "Delete one of " + name);
   }
   auto route = [this](const char* method, const char* pattern, HttpResponse (Impl::*fn)(Ctx&),
                       const char* summary) {
-    AddRoute(method, pattern, [fn](Impl& impl, Ctx& ctx) { return (impl.*fn)(ctx); }, summary);
+    AddRoute(
+        method, pattern, [fn](Impl& impl, Ctx& ctx) { return (impl.*fn)(ctx); }, summary);
   };
   route("GET", "/api/projects", &Impl::ListProjects, "Projects the user is a member of");
   route("POST", "/api/projects", &Impl::CreateProject, "Create a project (the caller owns it)");

@@ -90,18 +90,20 @@ void RethrowAsError(Logger& logger) {
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
     if (state == "57014") throw Error(ErrorCode::kDeadlineExceeded, "the query took too long");
-    if (state.rfind("22", 0) == 0) throw Error(ErrorCode::kInvalidArgument, "invalid value");
+    if (state.rfind("22", 0) == 0) {
+      logger.Log(LogLevel::kDebug, "db", "invalid value",
+                 {{"sqlstate", state}, {"error", e.what()}});
+      throw Error(ErrorCode::kInvalidArgument, "invalid value");
+    }
     if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P03" || state == "53300") {
       throw Error(ErrorCode::kUnavailable, "database unavailable");
     }
-    logger.Log(LogLevel::kError, "db", "SQL error",
-                                    {{"sqlstate", state}, {"error", e.what()}});
+    logger.Log(LogLevel::kError, "db", "SQL error", {{"sqlstate", state}, {"error", e.what()}});
     throw Error(ErrorCode::kInternal, "internal error");
   } catch (const pqxx::broken_connection&) {
     throw Error(ErrorCode::kUnavailable, "database unavailable");
   } catch (const std::exception& e) {
-    logger.Log(LogLevel::kError, "db", "unexpected error",
-                                    {{"error", e.what()}});
+    logger.Log(LogLevel::kError, "db", "unexpected error", {{"error", e.what()}});
     throw Error(ErrorCode::kInternal, "internal error");
   }
 }

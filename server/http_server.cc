@@ -140,10 +140,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
     stream_.expires_after(server_.options.request_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   static bool IsDisconnect(const beast::error_code& ec) {
@@ -200,10 +199,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -236,9 +234,8 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       auto res = std::make_shared<http::response<http::string_body>>(
           self->Build(response, request->request_id, version));
-      net::post(self->stream_.get_executor(), [self, res, keep_alive] {
-        self->Reply(std::move(*res), keep_alive);
-      });
+      net::post(self->stream_.get_executor(),
+                [self, res, keep_alive] { self->Reply(std::move(*res), keep_alive); });
     };
     if (server_.options.workers == nullptr) return run();
     if (!server_.options.workers->TrySubmit(run)) {
@@ -256,7 +253,8 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& [k, v] : r.headers) res.set(k, v);
     res.set("X-Request-Id", request_id);
     const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+            .count();
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f", ms);
     res.set("X-Request-Time", buf);
@@ -275,9 +273,31 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(server_.options.request_timeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-                        if (ec || !keep_alive) return self->Close();
+                        if (ec) return self->Close();
+                        if (!keep_alive) return self->LingeringClose();
                         self->WaitFirstByte(self->server_.options.idle_timeout);
                       });
+  }
+
+  // After refusing a request whose body may still be arriving (413, 400),
+  // stop sending and read (and drop) what the client still sends, up to a cap
+  // and a deadline, before closing: closing with unread data would reset the
+  // connection and could destroy the error response before the client reads it.
+  void LingeringClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain(0);
+  }
+
+  void Drain(std::size_t drained) {
+    static constexpr std::size_t kMaxDrain = 16 << 20;
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 << 10),
+                            [self = shared_from_this(), drained](beast::error_code ec, size_t n) {
+                              if (ec || drained + n > kMaxDrain) return self->Close();
+                              self->Drain(drained + n);
+                            });
   }
 
   void Close() {

@@ -1,0 +1,73 @@
+// Support for the API suites: an in-process vemakin-server on 127.0.0.1 with
+// an OS-assigned port over a fresh schema of the test PostgreSQL, an HTTP
+// client that checks the headers every response must carry, and raw-socket
+// helpers for hostile clients.
+#ifndef VEMAKIN_TESTS_E2E_API_TEST_SUPPORT_H_
+#define VEMAKIN_TESTS_E2E_API_TEST_SUPPORT_H_
+
+#include <httplib.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "server/server.h"
+#include "tests/support/pg_test.h"
+
+namespace vemakin::testing {
+
+using nlohmann::json;
+
+struct Resp {
+  int status = 0;
+  json body;  // null when the body is not JSON
+  std::string raw;
+  httplib::Headers headers;
+};
+
+// A running server over its own migrated, catalog-seeded schema.
+class TestServer {
+ public:
+  explicit TestServer(server::ServerOptions options = {});
+  ~TestServer();
+  int port() const { return server_->port(); }
+  const std::string& schema() const { return schema_.name(); }
+  std::unique_ptr<pqxx::connection> Connect() const { return schema_.Connect(); }
+
+ private:
+  TestSchema schema_;
+  std::unique_ptr<server::Server> server_;
+};
+
+class ApiClient {
+ public:
+  explicit ApiClient(int port);
+  Resp Get(const std::string& path);
+  Resp Post(const std::string& path, const json& body);
+  Resp PostRaw(const std::string& path, const std::string& body);
+  Resp Patch(const std::string& path, const json& body);
+  Resp Delete(const std::string& path);
+  // Registers a fresh account (unique email) and keeps its token.
+  json Register(const std::string& name = "Crew Member");
+  std::string token;
+  std::string email;
+
+ private:
+  Resp Wrap(const httplib::Result& r);
+  httplib::Headers Headers() const;
+  httplib::Client http_;
+};
+
+// Sends `request` on a new connection and returns everything read until the
+// server closes the connection or `timeout_ms` passes.
+std::string RawExchange(int port, const std::string& request, int timeout_ms = 10000);
+// Opens a TCP connection to 127.0.0.1:port; -1 on failure.
+int ConnectTcp(int port);
+// A random version-4 UUID.
+std::string RandomUuid();
+// Resident memory of this process in KiB (VmRSS).
+long RssKiB();
+
+}  // namespace vemakin::testing
+
+#endif  // VEMAKIN_TESTS_E2E_API_TEST_SUPPORT_H_

@@ -1,0 +1,271 @@
+// Malformed and hostile input against a real listener: every answer is a
+// 4xx with a JSON body (never a 5xx, never a crash), slow clients are cut
+// off, and memory returns to normal afterwards.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/e2e/api_test_support.h"
+
+namespace vemakin::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+int StatusOf(const std::string& raw) {
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || raw.size() < 12) return -1;
+  return std::stoi(raw.substr(9, 3));
+}
+
+class Hostile : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server::ServerOptions o;
+    o.request_timeout = 1500ms;  // slowloris cut-off
+    o.max_body_bytes = 1 << 20;
+    server_ = new TestServer(o);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static int port() { return server_->port(); }
+  static TestServer* server_;
+};
+TestServer* Hostile::server_ = nullptr;
+
+class HostileApi : public Hostile {
+ protected:
+  void SetUp() override {
+    client_ = std::make_unique<ApiClient>(port());
+    client_->Register();
+    project_ = client_->Post("/api/projects", {{"name", "P"}}).body.at("id");
+  }
+  std::unique_ptr<ApiClient> client_;
+  std::string project_;
+};
+
+TEST_F(HostileApi, WrongTypesGet422ListingEveryField) {
+  const Resp r = client_->Post("/api/shots", {{"project_id", project_},
+                                              {"title", 42},
+                                              {"location_lat", "north"},
+                                              {"equipment_ids", "all"},
+                                              {"status", true}});
+  ASSERT_EQ(r.status, 422) << r.raw;
+  EXPECT_EQ(r.body.at("detail").size(), 4u);
+}
+
+TEST_F(HostileApi, MalformedJsonAndInvalidUtf8Get400) {
+  EXPECT_EQ(client_->PostRaw("/api/shots", "{\"title\": ").status, 400);
+  EXPECT_EQ(
+      client_->PostRaw("/api/shots", "{\"project_id\":\"" + project_ + "\",\"title\":\"\xff\xfe\"}")
+          .status,
+      400);
+  EXPECT_EQ(client_->PostRaw("/api/shots", "").status, 400);
+  EXPECT_EQ(client_->PostRaw("/api/shots", "[]").status, 422);
+}
+
+TEST_F(HostileApi, NulCharactersGet422) {
+  const Resp r = client_->PostRaw(
+      "/api/shots", "{\"project_id\":\"" + project_ + "\",\"title\":\"bad\\u0000title\"}");
+  EXPECT_EQ(r.status, 422) << r.raw;
+}
+
+TEST_F(HostileApi, DeeplyNestedJsonGets400) {
+  const std::string deep = std::string(10000, '[') + std::string(10000, ']');
+  EXPECT_EQ(client_->PostRaw("/api/shots", deep).status, 400);
+  const std::string deep_obj = "{\"project_id\":\"" + project_ +
+                               "\",\"title\":\"t\",\"x\":" + std::string(10000, '[') +
+                               std::string(10000, ']') + "}";
+  EXPECT_EQ(client_->PostRaw("/api/shots", deep_obj).status, 400);
+}
+
+TEST_F(HostileApi, SqlInjectionStringsAreStoredVerbatim) {
+  const std::string evil = "'; DROP TABLE shots; -- \" OR 1=1 /* $1 \\";
+  const Resp r = client_->Post("/api/shots", {{"project_id", project_}, {"title", evil}});
+  ASSERT_EQ(r.status, 201) << r.raw;
+  EXPECT_EQ(client_->Get("/api/shots/" + r.body.at("id").get<std::string>()).body.at("title"),
+            evil);
+  EXPECT_EQ(client_->Get("/api/shots?project_id=" + project_ + "&status=%27%20OR%201%3D1").status,
+            422);
+}
+
+TEST_F(Hostile, OversizedBodyGets413) {
+  ApiClient c(port());
+  c.Register();
+  const std::string body = "{\"name\":\"" + std::string(5 << 20, 'x') + "\"}";
+  EXPECT_EQ(c.PostRaw("/api/projects", body).status, 413);
+}
+
+TEST_F(Hostile, ChunkedHundredMegabyteBodyGets413) {
+  const int fd = ConnectTcp(port());
+  ASSERT_GE(fd, 0);
+  const std::string head =
+      "POST /api/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Type: application/json\r\n\r\n";
+  ASSERT_GT(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), 0);
+  const std::string chunk = "10000\r\n" + std::string(0x10000, 'a') + "\r\n";
+  std::string response;
+  for (size_t sent = 0; sent < (100u << 20) && response.empty(); sent += 0x10000) {
+    if (::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) break;
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 0) > 0) {
+      char buf[4096];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) response.assign(buf, static_cast<size_t>(n));
+    }
+  }
+  if (response.empty()) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 5000) > 0) {
+      char buf[4096];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) response.assign(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  EXPECT_EQ(StatusOf(response), 413) << response.substr(0, 200);
+}
+
+TEST_F(Hostile, AmbiguousFramingGets400) {
+  const std::string two_lengths =
+      "POST /api/projects HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}";
+  EXPECT_EQ(StatusOf(RawExchange(port(), two_lengths)), 400);
+  const std::string length_and_chunked =
+      "POST /api/projects HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+  EXPECT_EQ(StatusOf(RawExchange(port(), length_and_chunked)), 400);
+  EXPECT_EQ(StatusOf(RawExchange(port(), "GARBAGE\r\n\r\n")), 400);
+}
+
+TEST_F(Hostile, CompressedBodiesAreRefused) {
+  const std::string gz =
+      "POST /api/projects HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: "
+      "4\r\n\r\n"
+      "\x1f\x8b\x08\x00";
+  EXPECT_EQ(StatusOf(RawExchange(port(), gz)), 415);
+}
+
+TEST_F(Hostile, OversizedHeadersAndUrlsGet431And414) {
+  const std::string big_header =
+      "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
+  EXPECT_EQ(StatusOf(RawExchange(port(), big_header)), 431);
+  const std::string long_path =
+      "GET /api/" + std::string(8000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(StatusOf(RawExchange(port(), long_path)), 414);
+}
+
+TEST_F(Hostile, SlowlorisClientsAreDisconnected) {
+  const int fd = ConnectTcp(port());
+  ASSERT_GE(fd, 0);
+  const std::string start = "GET /health HTTP/1.1\r\nHost: x\r\n";
+  ::send(fd, start.data(), start.size(), MSG_NOSIGNAL);
+  bool closed = false;
+  // One header line every 250 ms, for at most 10 s; the deadline is 1.5 s.
+  for (int i = 0; i < 40 && !closed; ++i) {
+    const std::string line = "X-Slow-" + std::to_string(i) + ": y\r\n";
+    if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) <= 0) {
+      closed = true;
+      break;
+    }
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 250) > 0) {
+      char buf[256];
+      closed = ::recv(fd, buf, sizeof buf, 0) <= 0;
+    }
+  }
+  ::close(fd);
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(Hostile, ThousandIdleKeepAliveConnectionsDoNotBlockANewRequest) {
+  rlimit lim;
+  getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < 4096 && lim.rlim_max >= 4096) {
+    lim.rlim_cur = 4096;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  std::vector<int> idle;
+  const std::string req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 1000; ++i) {
+    const int fd = ConnectTcp(port());
+    ASSERT_GE(fd, 0) << "connection " << i;
+    ASSERT_GT(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
+    idle.push_back(fd);
+  }
+  // Each got its answer and now sits idle, kept alive.
+  int answered = 0;
+  for (int fd : idle) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 10000) > 0) {
+      char buf[1024];
+      if (::recv(fd, buf, sizeof buf, 0) > 0 && std::string(buf, 12) == "HTTP/1.1 200") ++answered;
+    }
+  }
+  EXPECT_EQ(answered, 1000);
+  ApiClient fresh(port());
+  EXPECT_EQ(fresh.Get("/health").status, 200);
+  for (int fd : idle) ::close(fd);
+}
+
+TEST_F(Hostile, MemoryReturnsToNormalAfterAbuse) {
+  ApiClient c(port());
+  c.Register();
+  const std::string big = "{\"name\":\"" + std::string(900 << 10, 'x') + "\"}";
+  c.PostRaw("/api/projects", big);  // warm up allocator pools
+  const long before = RssKiB();
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(c.PostRaw("/api/projects", big).status, 422);  // too long a name
+    EXPECT_EQ(c.PostRaw("/api/projects", std::string(2 << 20, '[')).status, 413);
+  }
+  const long after = RssKiB();
+  EXPECT_LT(after - before, 64 * 1024) << "RSS grew from " << before << " to " << after << " KiB";
+  EXPECT_EQ(c.Get("/health").status, 200);
+}
+
+// A database that cannot be reached gives 503, a statement timeout 504.
+TEST(ServerFailures, DatabaseDownGives503) {
+  server::ServerOptions o;
+  o.database_url = "postgresql://nobody@127.0.0.1:1/none";
+  o.connect_timeout = 2s;
+  o.listen = "127.0.0.1:0";
+  o.logger = std::make_shared<NullLogger>();
+  server::Server s(o);
+  s.Start();
+  httplib::Client http("127.0.0.1", s.port());
+  const auto r = http.Get("/api/projects", {{"Authorization", "Bearer x"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+  EXPECT_EQ(r->body.find("postgres"), std::string::npos);
+  const auto health = http.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 503);
+}
+
+TEST(ServerFailures, StatementTimeoutGives504) {
+  server::ServerOptions o;
+  o.statement_timeout = 300ms;
+  TestServer ts(o);
+  ApiClient c(ts.port());
+  c.Register();
+  const std::string p = c.Post("/api/projects", {{"name", "P"}}).body.at("id");
+  // Another session holds the project's counter row: the insert trigger waits on it.
+  auto conn = ts.Connect();
+  pqxx::work lock(*conn);
+  lock.exec_params("SELECT * FROM project_stats WHERE project_id = $1 FOR UPDATE", p);
+  httplib::Client http("127.0.0.1", ts.port());
+  const auto r =
+      http.Post("/api/shots", {{"Authorization", "Bearer " + c.token}},
+                json{{"project_id", p}, {"title", "Blocked"}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 504) << r->body;
+  EXPECT_EQ(json::parse(r->body).at("detail"), "the query took too long");
+  lock.abort();
+  EXPECT_EQ(c.Post("/api/shots", {{"project_id", p}, {"title", "Free"}}).status, 201);
+}
+
+}  // namespace
+}  // namespace vemakin::testing
