@@ -181,4 +181,137 @@ std::optional<nlohmann::json> ParseUntrustedJson(std::string_view text, int max_
   return v;
 }
 
+void AppendJsonString(std::string_view text, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t run = 0;  // start of the pending run of characters needing no escape
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(text.substr(run, i - run));
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
+    }
+  }
+  out->append(text.substr(run));
+  out->push_back('"');
+}
+
+namespace {
+
+// PostgreSQL's UTC output "YYYY-MM-DD HH:MM:SS[.f{1,6}]+00" rewritten to the
+// canonical form by hand (the common case); anything else takes the general path.
+bool AppendFastTimestamp(std::string_view s, std::string* out) {
+  if (s.size() < 22 || s[10] != ' ' || s.substr(s.size() - 3) != "+00") return false;
+  const std::string_view main = s.substr(0, 19);
+  std::string_view frac;
+  if (s.size() > 22) {
+    if (s[19] != '.') return false;
+    frac = s.substr(20, s.size() - 23);
+    if (frac.empty() || frac.size() > 6) return false;
+  } else if (s.size() != 22) {
+    return false;
+  }
+  for (char c : frac) {
+    if (c < '0' || c > '9') return false;
+  }
+  out->push_back('"');
+  out->append(main.substr(0, 10));
+  out->push_back('T');
+  out->append(main.substr(11));
+  out->push_back('.');
+  out->append(frac);
+  out->append(6 - frac.size(), '0');
+  out->append("Z\"");
+  return true;
+}
+
+}  // namespace
+
+void AppendFieldJson(const FieldSpec& f, std::optional<std::string_view> text, std::string* out) {
+  if (!text) {
+    out->append("null");
+    return;
+  }
+  const std::string_view s = *text;
+  switch (f.type) {
+    case FieldType::kText:
+    case FieldType::kEnum:
+      AppendJsonString(s, out);
+      return;
+    case FieldType::kUuid:
+      if (!IsValidUuid(s)) Undecodable(f);
+      AppendJsonString(NormalizeUuid(s), out);
+      return;
+    case FieldType::kDate:
+      if (!IsValidDate(s)) Undecodable(f);
+      AppendJsonString(s, out);
+      return;
+    case FieldType::kBoolean:
+      if (s == "t" || s == "true" || s == "1") {
+        out->append("true");
+      } else if (s == "f" || s == "false" || s == "0") {
+        out->append("false");
+      } else {
+        Undecodable(f);
+      }
+      return;
+    case FieldType::kInteger: {
+      const bool digits =
+          !s.empty() && s.find_first_not_of("-0123456789") == std::string_view::npos;
+      if (!digits) Undecodable(f);
+      out->append(s);
+      return;
+    }
+    case FieldType::kNumber: {
+      if (s.empty() || s.find_first_not_of("-+.0123456789eE") != std::string_view::npos) {
+        Undecodable(f);
+      }
+      std::string_view n = s;
+      if (n.find('.') != std::string_view::npos &&
+          n.find_first_of("eE") == std::string_view::npos) {
+        while (n.back() == '0') n.remove_suffix(1);
+        if (n.back() == '.') n.remove_suffix(1);
+      }
+      out->append(n);
+      return;
+    }
+    case FieldType::kTimestamp:
+      if (AppendFastTimestamp(s, out)) return;
+      break;
+    case FieldType::kJsonObject:
+    case FieldType::kUuidArray:
+      out->append(s);
+      return;
+    case FieldType::kTimeOfDay:
+      break;
+  }
+  out->append(DecodeField(f, s).dump());
+}
+
 }  // namespace vemakin::core

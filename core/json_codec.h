@@ -37,6 +37,33 @@ nlohmann::json CompleteCreate(const TableSpec& table, const nlohmann::json& body
 // A validated PATCH body with canonical values (fields not given stay absent).
 nlohmann::json CanonicalPatch(const TableSpec& table, const nlohmann::json& body);
 
+// Appends the canonical JSON text of one stored field value (as DecodeField
+// would produce, rendered) to `out`, without building a JSON tree: the hot path
+// of list responses. jsonb/JSON text from the store is trusted to be valid
+// JSON (PostgreSQL's jsonb output, the mirror's CHECKed text). Numbers are
+// written as stored with trailing fraction zeros removed ("12.50" -> "12.5").
+// Throws Error(kDataLoss) as DecodeField does.
+void AppendFieldJson(const FieldSpec& field, std::optional<std::string_view> text,
+                     std::string* out);
+
+// Appends {"field": value, ...} for a whole row; `get(i)` returns the stored
+// text of the i-th field of `table` (nullopt = NULL).
+template <class Get>
+void AppendRowJson(const TableSpec& table, Get&& get, std::string* out) {
+  out->push_back('{');
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    if (i) out->push_back(',');
+    out->push_back('"');
+    out->append(table.fields[i].name);
+    out->append("\":");
+    AppendFieldJson(table.fields[i], get(i), out);
+  }
+  out->push_back('}');
+}
+
+// Appends `text` as a JSON string literal (quotes and escapes included).
+void AppendJsonString(std::string_view text, std::string* out);
+
 // Parses untrusted JSON text, refusing documents nested deeper than
 // `max_depth` before the recursive parser sees them (nlohmann parses
 // recursively: 10,000 levels would exhaust the stack). Returns nullopt on

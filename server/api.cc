@@ -109,6 +109,41 @@ HttpResponse JsonResponse(int status, const json& body) {
   return HttpResponse::Json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+HttpResponse TextResponse(int status, std::string json_text) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(json_text);
+  return r;
+}
+
+std::string RowText(const core::TableSpec& spec, const pqxx::row& row, int offset) {
+  std::string out;
+  out.reserve(512);
+  core::AppendRowJson(
+      spec,
+      [&](size_t i) -> std::optional<std::string_view> {
+        const pqxx::field f = row[static_cast<pqxx::row::size_type>(offset + i)];
+        if (f.is_null()) return std::nullopt;
+        return std::string_view(f.c_str(), f.size());
+      },
+      &out);
+  return out;
+}
+
+std::string EnvelopeText(const PageText& p, const Page& page) {
+  std::string out = "{\"items\":" + p.items + ",\"total\":" + std::to_string(p.total) +
+                    ",\"skip\":" + std::to_string(page.skip) +
+                    ",\"limit\":" + std::to_string(page.limit) +
+                    ",\"has_more\":" + (p.has_more ? "true" : "false") + ",\"next_cursor\":";
+  if (p.next_cursor) {
+    core::AppendJsonString(*p.next_cursor, &out);
+  } else {
+    out += "null";
+  }
+  out += "}";
+  return out;
+}
+
 json RowJson(const core::TableSpec& spec, const pqxx::row& row, int offset) {
   json out = json::object();
   int i = offset;
@@ -644,13 +679,13 @@ HttpResponse Api::Impl::BulkInitial(Ctx& ctx) {
     Page page;
     page.limit = 1000;
     bool found = false;
-    json inventory =
+    const PageText inventory =
         ResourcePage(s, Resource("inventory"), ctx.user_id, ctx.user_id, {}, page, &found);
-    return JsonResponse(
-        200, json{{"user", UserJson(u[0], 0)},
-                  {"projects", ProjectsPage(s, ctx.user_id, page)},
-                  {"inventory", std::move(inventory)},
-                  {"catalog", {{"categories", catalog_categories}, {"brands", catalog_brands}}}});
+    return TextResponse(
+        200, "{\"user\":" + UserJson(u[0], 0).dump() +
+                 ",\"projects\":" + ProjectsPage(s, ctx.user_id, page).dump() +
+                 ",\"inventory\":" + EnvelopeText(inventory, page) + ",\"catalog\":" +
+                 json{{"categories", catalog_categories}, {"brands", catalog_brands}}.dump() + "}");
   });
 }
 
@@ -666,14 +701,15 @@ HttpResponse Api::Impl::BulkProject(Ctx& ctx) {
     if (p.empty()) throw HttpError::Detail(404, "not found");
     Page page;
     page.limit = 1000;
-    json out = {{"project", RowJson(ps, p[0], 1)},
-                {"role", p[0][0].c_str()},
-                {"members", MembersJson(s, id)}};
+    std::string out = "{\"project\":" + RowText(ps, p[0], 1) + ",\"role\":";
+    core::AppendJsonString(p[0][0].c_str(), &out);
+    out += ",\"members\":" + MembersJson(s, id).dump();
     for (const char* name : {"shots", "notes", "postprod"}) {
       bool found = false;
-      out[name] = ResourcePage(s, Resource(name), id, ctx.user_id, {}, page, &found);
+      out += std::string(",\"") + name + "\":" +
+             EnvelopeText(ResourcePage(s, Resource(name), id, ctx.user_id, {}, page, &found), page);
     }
-    return JsonResponse(200, out);
+    return TextResponse(200, out + "}");
   });
 }
 
@@ -761,6 +797,10 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   std::string route = "unmatched";
   HttpResponse response;
   try {
+    if (request.received_at.time_since_epoch().count() != 0 &&
+        start - request.received_at > impl_->options.queue_timeout) {
+      throw Error(ErrorCode::kUnavailable, "server busy; retry shortly");
+    }
     response = impl_->Dispatch(request, &route);
   } catch (const HttpError& e) {
     response = JsonResponse(e.status(), e.body());

@@ -27,6 +27,9 @@ struct ApiOptions {
   std::chrono::milliseconds slow_request{1000};
   int max_json_depth = 64;
   std::string cors_origin = "*";  // Access-Control-Allow-Origin; "" = no CORS headers
+  // A request that waited longer than this for a worker gets 503 (the pool
+  // timeout: waiting for a worker is waiting for a connection).
+  std::chrono::milliseconds queue_timeout{30000};
   std::shared_ptr<Logger> logger;
 };
 

@@ -67,16 +67,28 @@ struct Page {
 
 // A resource whose rows live in one table (shots, notes, tasks, inventory).
 struct ResourceDef {
-  std::string name;   // "shots"
-  std::string path;   // "/api/shots"
+  std::string name;  // "shots"
+  std::string path;  // "/api/shots"
   const core::TableSpec* spec;
-  bool project_scoped;           // else owned by the user (user_id)
-  std::string counter;           // column of project_stats / user_stats
+  bool project_scoped;  // else owned by the user (user_id)
+  std::string counter;  // column of project_stats / user_stats
   std::vector<std::string> filters;
-  std::vector<OrderKey> order;   // ends with id
+  std::vector<OrderKey> order;  // ends with id
 };
 
 HttpResponse JsonResponse(int status, const json& body);
+HttpResponse TextResponse(int status, std::string json_text);
+
+// A page rendered straight to JSON text (the list hot path).
+struct PageText {
+  std::string items = "[]";  // a JSON array
+  long long total = 0;
+  bool has_more = false;
+  std::optional<std::string> next_cursor;
+};
+std::string EnvelopeText(const PageText& page_text, const Page& page);
+// The row's JSON text, rendered without a JSON tree.
+std::string RowText(const core::TableSpec& spec, const pqxx::row& row, int offset);
 json RowJson(const core::TableSpec& spec, const pqxx::row& row, int offset);
 json ParseBody(const Ctx& ctx, int max_depth);
 std::string RequireUuid(const std::string& value, const std::vector<std::string>& loc);
@@ -162,10 +174,11 @@ struct Api::Impl {
   HttpResponse GetResource(const ResourceDef& def, Ctx& ctx);
   HttpResponse PatchResource(const ResourceDef& def, Ctx& ctx);
   HttpResponse DeleteResource(const ResourceDef& def, Ctx& ctx);
-  // One page of a resource, for lists and bulk reads: {items,total,has_more,next_cursor}.
-  json ResourcePage(Session& s, const ResourceDef& def, const std::string& scope_id,
-                    const std::string& user_id, const std::map<std::string, std::string>& filters,
-                    const Page& page, bool* found);
+  // One page of a resource, for lists and bulk reads.
+  PageText ResourcePage(Session& s, const ResourceDef& def, const std::string& scope_id,
+                        const std::string& user_id,
+                        const std::map<std::string, std::string>& filters, const Page& page,
+                        bool* found);
   HttpResponse ListProjects(Ctx& ctx);
   json ProjectsPage(Session& s, const std::string& user_id, const Page& page);
   HttpResponse CreateProject(Ctx& ctx);

@@ -121,10 +121,10 @@ const ResourceDef& Api::Impl::Resource(const std::string& name) const {
   throw Error(ErrorCode::kInternal, "no resource " + name);
 }
 
-json Api::Impl::ResourcePage(Session& s, const ResourceDef& def, const std::string& scope_id,
-                             const std::string& user_id,
-                             const std::map<std::string, std::string>& filters, const Page& page,
-                             bool* found) {
+PageText Api::Impl::ResourcePage(Session& s, const ResourceDef& def, const std::string& scope_id,
+                                 const std::string& user_id,
+                                 const std::map<std::string, std::string>& filters,
+                                 const Page& page, bool* found) {
   const TableSpec& spec = *def.spec;
   const std::string scope_col = def.project_scoped ? "project_id" : "user_id";
   Params params = {scope_id};
@@ -156,18 +156,27 @@ json Api::Impl::ResourcePage(Session& s, const ResourceDef& def, const std::stri
                                               : "ps.user_id = $1::uuid");
   const pqxx::result r = s.Exec(Stmt(sql), params);
   *found = !r.empty();
-  json items = json::array();
-  long long total_rows = 0;
-  for (const auto& row : r) {
-    total_rows = row[1].as<long long>();
+  PageText out;
+  out.items = "[";
+  long long rendered = 0;
+  std::optional<pqxx::result::size_type> last;
+  for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
+    const pqxx::row row = r[i];
+    out.total = row[1].as<long long>();
     if (row[2].is_null()) continue;  // the member row alone: no items on this page
-    items.push_back(RowJson(spec, row, 2));
+    if (rendered == page.limit) {
+      out.has_more = true;
+      break;
+    }
+    if (rendered++) out.items += ",";
+    out.items += RowText(spec, row, 2);
+    last = i;
   }
-  const bool has_more = static_cast<long long>(items.size()) > page.limit;
-  if (has_more) items.erase(items.size() - 1);
-  std::optional<std::string> next;
-  if (has_more) next = EncodeCursor(CursorValues(spec, def.order, items.back()));
-  return Envelope(std::move(items), total_rows, page, has_more, next);
+  out.items += "]";
+  if (out.has_more && last) {
+    out.next_cursor = EncodeCursor(CursorValues(spec, def.order, RowJson(spec, r[*last], 2)));
+  }
+  return out;
 }
 
 HttpResponse Api::Impl::ListResource(const ResourceDef& def, Ctx& ctx) {
@@ -181,10 +190,10 @@ HttpResponse Api::Impl::ListResource(const ResourceDef& def, Ctx& ctx) {
   const Page page = ParsePage(ctx);
   return ReadAuthed(ctx, [&](Session& s) {
     bool found = false;
-    json out = ResourcePage(s, def, def.project_scoped ? scope_id : ctx.user_id, ctx.user_id,
-                            filters, page, &found);
+    const PageText out = ResourcePage(s, def, def.project_scoped ? scope_id : ctx.user_id,
+                                      ctx.user_id, filters, page, &found);
     if (!found) throw HttpError::Detail(404, "project not found");
-    return JsonResponse(200, out);
+    return TextResponse(200, EnvelopeText(out, page));
   });
 }
 
@@ -247,7 +256,7 @@ HttpResponse Api::Impl::GetResource(const ResourceDef& def, Ctx& ctx) {
   return ReadAuthed(ctx, [&](Session& s) {
     const pqxx::result r = s.Exec(Stmt(sql), {id, ctx.user_id});
     if (r.empty()) throw HttpError::Detail(404, "not found");
-    return JsonResponse(200, RowJson(spec, r[0], 0));
+    return TextResponse(200, RowText(spec, r[0], 0));
   });
 }
 

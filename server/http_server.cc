@@ -220,6 +220,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request->body = std::move(req.body());
     request->remote_address = remote_;
     request->request_id = server_.NextRequestId();
+    request->received_at = std::chrono::steady_clock::now();
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
     auto run = [self = shared_from_this(), request, keep_alive, version] {

@@ -40,6 +40,7 @@ struct HttpRequest {
   std::string body;
   std::string remote_address;
   std::string request_id;
+  std::chrono::steady_clock::time_point received_at;  // when the request was fully read
 
   // Case-insensitive header lookup; empty when absent.
   std::string Header(const std::string& name) const;

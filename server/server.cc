@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "core/error.h"
@@ -19,8 +20,8 @@ std::string WithConnectionSettings(const std::string& url, std::chrono::seconds 
       throw Error(ErrorCode::kInvalidArgument, "schema names are letters, digits and _");
     }
   }
-  std::string options = "-c statement_timeout=" + std::to_string(statement_timeout.count()) +
-                        " -c TimeZone=UTC";
+  std::string options =
+      "-c statement_timeout=" + std::to_string(statement_timeout.count()) + " -c TimeZone=UTC";
   if (!schema.empty()) options += " -c search_path=" + schema;
   const std::string timeout = std::to_string(connect_timeout.count());
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
@@ -74,10 +75,14 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   api.slow_request = options_.slow_request;
   api.cors_origin = options_.cors_origin;
   api.token_ttl = options_.token_ttl;
+  api.queue_timeout = options_.pool_timeout;
   api.logger = options_.logger;
   state_->api = std::make_unique<Api>(api, *state_->db, state_->metrics);
-  const int workers =
-      options_.workers > 0 ? options_.workers : options_.pool_size + options_.max_overflow;
+  // One worker per kept connection by default: more workers than pool_size
+  // would keep overflow connections busy, and overflow connections are closed
+  // on return, so sustained load would open (and authenticate) a connection
+  // per request. Requests beyond pool_size wait in the bounded queue instead.
+  const int workers = options_.workers > 0 ? options_.workers : std::max(1, options_.pool_size);
   state_->workers = std::make_unique<WorkerPool>(workers, options_.max_queue);
   HttpServerOptions http;
   http.host = host;

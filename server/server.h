@@ -18,7 +18,7 @@ struct ServerOptions {
   std::string schema;                     // search_path of every session; "" = the role's default
   std::string listen = "127.0.0.1:8000";  // HOST:PORT; port 0 picks a free one
   int threads = 2;                        // I/O threads (accept, parse, write)
-  int workers = 0;                        // handler threads; 0 = pool_size + max_overflow
+  int workers = 0;                        // handler threads; 0 = pool_size
   std::size_t max_queue = 1024;           // requests waiting for a worker before 503
   int pool_size = 5;
   int max_overflow = 10;

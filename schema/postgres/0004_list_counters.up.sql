@@ -38,26 +38,51 @@ BEGIN
   RETURN NULL;
 END $$;
 
--- TG_ARGV[0] names the counter column; rows removed by a project's cascade
--- find no counter row (it is deleted with the project) and change nothing.
-CREATE FUNCTION vemakin_project_count() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Statement-level triggers over transition tables: one counter update per
+-- statement and project, so a bulk insert of 100,000 shots (an initial sync,
+-- a seed) updates the counter row once instead of 100,000 times.
+-- TG_ARGV[0] names the counter column. Rows removed by a project's cascade
+-- find no counter row (it goes with the project) and change nothing.
+CREATE FUNCTION vemakin_count_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    EXECUTE format('UPDATE project_stats SET %I = %I + 1 WHERE project_id = $1',
-                   TG_ARGV[0], TG_ARGV[0]) USING NEW.project_id;
+  IF TG_ARGV[0] = 'shots' THEN
+    UPDATE project_stats s SET shots = s.shots + d.n
+      FROM (SELECT project_id, count(*) AS n FROM changed_rows GROUP BY project_id) d
+      WHERE s.project_id = d.project_id;
+  ELSIF TG_ARGV[0] = 'notes' THEN
+    UPDATE project_stats s SET notes = s.notes + d.n
+      FROM (SELECT project_id, count(*) AS n FROM changed_rows GROUP BY project_id) d
+      WHERE s.project_id = d.project_id;
+  ELSIF TG_ARGV[0] = 'tasks' THEN
+    UPDATE project_stats s SET tasks = s.tasks + d.n
+      FROM (SELECT project_id, count(*) AS n FROM changed_rows GROUP BY project_id) d
+      WHERE s.project_id = d.project_id;
   ELSE
-    EXECUTE format('UPDATE project_stats SET %I = %I - 1 WHERE project_id = $1',
-                   TG_ARGV[0], TG_ARGV[0]) USING OLD.project_id;
+    UPDATE user_stats s SET equipment = s.equipment + d.n
+      FROM (SELECT user_id, count(*) AS n FROM changed_rows GROUP BY user_id) d
+      WHERE s.user_id = d.user_id;
   END IF;
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION vemakin_equipment_count() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION vemakin_count_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    UPDATE user_stats SET equipment = equipment + 1 WHERE user_id = NEW.user_id;
+  IF TG_ARGV[0] = 'shots' THEN
+    UPDATE project_stats s SET shots = s.shots - d.n
+      FROM (SELECT project_id, count(*) AS n FROM changed_rows GROUP BY project_id) d
+      WHERE s.project_id = d.project_id;
+  ELSIF TG_ARGV[0] = 'notes' THEN
+    UPDATE project_stats s SET notes = s.notes - d.n
+      FROM (SELECT project_id, count(*) AS n FROM changed_rows GROUP BY project_id) d
+      WHERE s.project_id = d.project_id;
+  ELSIF TG_ARGV[0] = 'tasks' THEN
+    UPDATE project_stats s SET tasks = s.tasks - d.n
+      FROM (SELECT project_id, count(*) AS n FROM changed_rows GROUP BY project_id) d
+      WHERE s.project_id = d.project_id;
   ELSE
-    UPDATE user_stats SET equipment = equipment - 1 WHERE user_id = OLD.user_id;
+    UPDATE user_stats s SET equipment = s.equipment - d.n
+      FROM (SELECT user_id, count(*) AS n FROM changed_rows GROUP BY user_id) d
+      WHERE s.user_id = d.user_id;
   END IF;
   RETURN NULL;
 END $$;
@@ -66,11 +91,19 @@ CREATE TRIGGER projects_stats_init AFTER INSERT ON projects
   FOR EACH ROW EXECUTE FUNCTION vemakin_project_stats_init();
 CREATE TRIGGER users_stats_init AFTER INSERT ON users
   FOR EACH ROW EXECUTE FUNCTION vemakin_user_stats_init();
-CREATE TRIGGER shots_count AFTER INSERT OR DELETE ON shots
-  FOR EACH ROW EXECUTE FUNCTION vemakin_project_count('shots');
-CREATE TRIGGER notes_count AFTER INSERT OR DELETE ON notes
-  FOR EACH ROW EXECUTE FUNCTION vemakin_project_count('notes');
-CREATE TRIGGER tasks_count AFTER INSERT OR DELETE ON postprod_tasks
-  FOR EACH ROW EXECUTE FUNCTION vemakin_project_count('tasks');
-CREATE TRIGGER equipment_count AFTER INSERT OR DELETE ON equipment
-  FOR EACH ROW EXECUTE FUNCTION vemakin_equipment_count();
+CREATE TRIGGER shots_added AFTER INSERT ON shots REFERENCING NEW TABLE AS changed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION vemakin_count_added('shots');
+CREATE TRIGGER shots_removed AFTER DELETE ON shots REFERENCING OLD TABLE AS changed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION vemakin_count_removed('shots');
+CREATE TRIGGER notes_added AFTER INSERT ON notes REFERENCING NEW TABLE AS changed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION vemakin_count_added('notes');
+CREATE TRIGGER notes_removed AFTER DELETE ON notes REFERENCING OLD TABLE AS changed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION vemakin_count_removed('notes');
+CREATE TRIGGER tasks_added AFTER INSERT ON postprod_tasks REFERENCING NEW TABLE AS changed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION vemakin_count_added('tasks');
+CREATE TRIGGER tasks_removed AFTER DELETE ON postprod_tasks REFERENCING OLD TABLE AS changed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION vemakin_count_removed('tasks');
+CREATE TRIGGER equipment_added AFTER INSERT ON equipment REFERENCING NEW TABLE AS changed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION vemakin_count_added('equipment');
+CREATE TRIGGER equipment_removed AFTER DELETE ON equipment REFERENCING OLD TABLE AS changed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION vemakin_count_removed('equipment');

@@ -125,3 +125,73 @@ TEST(ParseUntrustedJson, RefusesMalformedTextAndInvalidUtf8) {
 
 }  // namespace
 }  // namespace vemakin::core
+
+namespace vemakin::core {
+namespace {
+
+// The text fast path renders exactly the values DecodeField produces.
+TEST(AppendFieldJson, AgreesWithDecodeFieldOnEveryType) {
+  struct Case {
+    Entity entity;
+    const char* field;
+    std::optional<std::string> text;
+  };
+  const Case cases[] = {
+      {Entity::kShot, "title", "Quote \" backslash \\ newline \n tab \t ctrl \x01 \xc3\xa9"},
+      {Entity::kShot, "id", "0B6C1F8E-54B1-4A0E-9A5C-2F0A5C1D9E01"},
+      {Entity::kShot, "date", "2026-12-01"},
+      {Entity::kShot, "start_time", "06:30"},
+      {Entity::kShot, "location_lat", "43.2965"},
+      {Entity::kShot, "location_lng", "-5"},
+      {Entity::kShot, "equipment_ids", "[\"7d3f6a2b-1c4e-4f5a-8b9c-0d1e2f3a4b5c\"]"},
+      {Entity::kShot, "created_at", "2026-11-26 14:34:09.5+00"},
+      {Entity::kShot, "created_at", "2026-11-26 14:34:09+00"},
+      {Entity::kShot, "created_at", "2026-11-26 14:34:09.123456+00"},
+      {Entity::kShot, "updated_at", "2026-11-26T14:34:09.000001Z"},
+      {Entity::kShot, "remarks", std::nullopt},
+      {Entity::kEquipment, "price_per_day", "12.50"},
+      {Entity::kEquipment, "price_per_day", "0.00"},
+      {Entity::kEquipment, "quantity", "3"},
+      {Entity::kEquipment, "is_owned", "t"},
+      {Entity::kEquipment, "is_owned", "0"},
+      {Entity::kUser, "settings", "{\"theme\": \"dark\", \"n\": [1, 2]}"},
+  };
+  for (const Case& c : cases) {
+    const FieldSpec& f = *Spec(c.entity).Find(c.field);
+    std::string text;
+    AppendFieldJson(f, c.text ? std::optional<std::string_view>(*c.text) : std::nullopt, &text);
+    const json parsed = json::parse(text, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << c.field << ": " << text;
+    const json expected =
+        DecodeField(f, c.text ? std::optional<std::string_view>(*c.text) : std::nullopt);
+    if (expected.is_number()) {
+      EXPECT_DOUBLE_EQ(parsed.get<double>(), expected.get<double>()) << c.field;
+    } else {
+      EXPECT_EQ(parsed, expected) << c.field << ": " << text;
+    }
+  }
+}
+
+TEST(AppendFieldJson, RefusesCorruptText) {
+  std::string out;
+  EXPECT_THROW(AppendFieldJson(*Spec(Entity::kEquipment).Find("quantity"), "three", &out), Error);
+  EXPECT_THROW(AppendFieldJson(*Spec(Entity::kEquipment).Find("is_owned"), "yes", &out), Error);
+  EXPECT_THROW(AppendFieldJson(*Spec(Entity::kShot).Find("id"), "nope", &out), Error);
+}
+
+TEST(AppendRowJson, RendersAWholeRowAsAnObject) {
+  const TableSpec& spec = Spec(Entity::kGearBrand);
+  const std::vector<std::optional<std::string>> row = {"0b6c1f8e-54b1-4a0e-9a5c-2f0a5c1d9e01",
+                                                       "Sony"};
+  std::string out;
+  AppendRowJson(
+      spec,
+      [&](size_t i) -> std::optional<std::string_view> {
+        return row[i] ? std::optional<std::string_view>(*row[i]) : std::nullopt;
+      },
+      &out);
+  EXPECT_EQ(out, R"({"id":"0b6c1f8e-54b1-4a0e-9a5c-2f0a5c1d9e01","name":"Sony"})");
+}
+
+}  // namespace
+}  // namespace vemakin::core

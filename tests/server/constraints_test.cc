@@ -363,5 +363,32 @@ TEST_F(Constraints, DeletingAUserDeletesTheirProjectsAndInventory) {
             "0");
 }
 
+// List totals come from counters kept by statement-level triggers; they must
+// equal count(*) after bulk inserts, deletes and cascades.
+TEST_F(Constraints, ListCountersStayExact) {
+  pqxx::work tx(*conn_);
+  tx.exec(
+      Sub("INSERT INTO shots (id, project_id, title) SELECT gen_random_uuid(), {project}, "
+          "'S' || g FROM generate_series(1, 500) g"));
+  tx.exec(
+      Sub("INSERT INTO notes (id, project_id, title) SELECT gen_random_uuid(), {project}, "
+          "'N' || g FROM generate_series(1, 3) g"));
+  tx.exec(Sub("DELETE FROM shots WHERE id IN (SELECT id FROM shots WHERE id <> {shot} LIMIT 100)"));
+  tx.exec(
+      Sub("INSERT INTO equipment (id, user_id, name, category) SELECT gen_random_uuid(), "
+          "{user}, 'E' || g, 'Lens' FROM generate_series(1, 7) g"));
+  tx.exec(Sub("DELETE FROM postprod_tasks WHERE id = {task}"));
+  tx.commit();
+  EXPECT_EQ(Count("SELECT shots || '/' || notes || '/' || tasks FROM project_stats"),
+            Count("SELECT (SELECT count(*) FROM shots) || '/' || (SELECT count(*) FROM notes) || "
+                  "'/' || (SELECT count(*) FROM postprod_tasks)"));
+  EXPECT_EQ(Count("SELECT shots FROM project_stats"), "401");
+  EXPECT_EQ(Count("SELECT equipment FROM user_stats"), "7");
+  pqxx::work del(*conn_);
+  del.exec(Sub("DELETE FROM projects WHERE id = {project}"));
+  del.commit();
+  EXPECT_EQ(Count("SELECT count(*) FROM project_stats"), "0");
+}
+
 }  // namespace
 }  // namespace vemakin::server

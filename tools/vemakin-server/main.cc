@@ -105,8 +105,7 @@ int main(int argc, char** argv) {
       ->envname("VEMAKIN_SLOW_REQUEST_MS")
       ->check(CLI::Range(0L, 86400000L))
       ->capture_default_str();
-  app.add_option("--workers", options.workers,
-                 "handler threads (default pool size + max overflow)")
+  app.add_option("--workers", options.workers, "handler threads (default: the pool size)")
       ->envname("VEMAKIN_WORKERS")
       ->check(CLI::Range(0, 1024));
   app.add_option("--cors-origin", options.cors_origin,

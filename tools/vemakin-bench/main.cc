@@ -1,0 +1,301 @@
+// vemakin-bench: measurements, never assertions. `vemakin-bench api` seeds a
+// project with N shots (default 100,000), serves it with an in-process
+// vemakin-server and drives it with keep-alive HTTP connections, printing one
+// table of requests/s and latency percentiles per scenario and concurrency.
+// Without --database-url it runs its own throwaway PostgreSQL.
+#include <httplib.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <pqxx/pqxx>
+#include <random>
+#include <thread>
+
+#include "core/log.h"
+#include "server/catalog_seed.h"
+#include "server/migrator.h"
+#include "server/pg_cluster.h"
+#include "server/server.h"
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Result {
+  std::string scenario;
+  int connections = 0;
+  double rps = 0;
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  long errors = 0;
+  long requests = 0;
+};
+
+long RssKiB() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+std::string RandomUuid(std::mt19937_64& gen) {
+  char buf[40];
+  const unsigned long long a = gen(), b = gen();
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx", a >> 32,
+                (a >> 16) & 0xffff, a & 0xfff, (b >> 48) & 0xfff, b & 0xffffffffffffULL);
+  return buf;
+}
+
+// One request of a scenario: returns the HTTP status (0 = transport error).
+using Request = std::function<int(httplib::Client&, std::mt19937_64&)>;
+
+Result Drive(const std::string& name, int port, int connections, double seconds,
+             const Request& request) {
+  std::vector<std::vector<double>> latencies(connections);
+  std::vector<long> errors(connections, 0);
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  Clock::time_point end;
+  for (int i = 0; i < connections; ++i) {
+    threads.emplace_back([&, i] {
+      httplib::Client http("127.0.0.1", port);
+      http.set_keep_alive(true);
+      http.set_tcp_nodelay(true);
+      http.set_read_timeout(60, 0);
+      std::mt19937_64 gen(static_cast<unsigned long long>(i) * 7919 + 17);
+      latencies[i].reserve(100000);
+      while (!go.load()) std::this_thread::yield();
+      while (Clock::now() < end) {
+        const auto t0 = Clock::now();
+        const int status = request(http, gen);
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        if (status < 200 || status >= 300) ++errors[i];
+        latencies[i].push_back(ms);
+      }
+    });
+  }
+  const auto start = Clock::now();
+  end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  go = true;
+  for (std::thread& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  Result r;
+  r.scenario = name;
+  r.connections = connections;
+  for (int i = 0; i < connections; ++i) {
+    all.insert(all.end(), latencies[i].begin(), latencies[i].end());
+    r.errors += errors[i];
+  }
+  std::sort(all.begin(), all.end());
+  r.requests = static_cast<long>(all.size());
+  r.rps = all.size() / elapsed;
+  if (!all.empty()) {
+    r.p50_ms = all[all.size() / 2];
+    r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+    r.max_ms = all.back();
+  }
+  return r;
+}
+
+void Seed(const std::string& url, const std::string& user_id, const std::string& project_id,
+          int shots) {
+  pqxx::connection conn(url);
+  pqxx::work tx(conn);
+  // Realistic spread: 90 shooting days, a tenth unscheduled, several shots a slot.
+  tx.exec_params(
+      "INSERT INTO shots (id, project_id, title, description, status, date, start_time, location, "
+      "scene_number) "
+      "SELECT gen_random_uuid(), $1::uuid, 'Shot ' || g, 'Coverage for scene ' || (g % 300), "
+      "CASE WHEN g % 3 = 0 THEN 'done' ELSE 'pending' END, "
+      "CASE WHEN g % 10 = 0 THEN NULL ELSE DATE '2026-01-01' + (g % 90) END, "
+      "CASE WHEN g % 7 = 0 THEN NULL ELSE lpad(((g % 14) + 6)::text, 2, '0') || ':' || "
+      "lpad(((g % 4) * 15)::text, 2, '0') END, "
+      "'Stage ' || (g % 12), (g % 300)::text FROM generate_series(1, $2) g",
+      project_id, shots);
+  tx.exec("ANALYZE shots");
+  tx.commit();
+  (void)user_id;
+}
+
+struct BenchOptions {
+  std::string database_url;
+  int shots = 100000;
+  double seconds = 5;
+  std::vector<int> levels = {8, 64};
+  bool with_256 = true;
+  std::string only;  // run only scenarios whose name contains this
+  vemakin::server::ServerOptions server;
+};
+
+int RunApi(const BenchOptions& bo) {
+  const std::string& database_url_in = bo.database_url;
+  const int shots = bo.shots;
+  const double seconds = bo.seconds;
+  const std::vector<int>& levels = bo.levels;
+  const bool with_256 = bo.with_256;
+  std::optional<vemakin::server::PgCluster> cluster;
+  std::string url = database_url_in;
+  if (url.empty()) {
+    char tmpl[] = "/tmp/vemakin-bench-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    std::filesystem::permissions(tmpl, std::filesystem::perms::owner_all |
+                                           std::filesystem::perms::group_exec |
+                                           std::filesystem::perms::others_exec);
+    vemakin::server::PgClusterOptions o;
+    o.root_dir = std::string(tmpl) + "/pg";
+    o.logger = std::make_shared<vemakin::NullLogger>();
+    cluster.emplace(o);
+    cluster->Start();
+    url = cluster->ConnectionUrl();
+  }
+  {
+    pqxx::connection conn(url);
+    vemakin::server::Migrator(conn, std::make_shared<vemakin::NullLogger>()).Up();
+    vemakin::server::SeedCatalog(conn);
+  }
+  vemakin::server::ServerOptions options = bo.server;
+  options.database_url = url;
+  options.listen = "127.0.0.1:0";
+  options.logger = std::make_shared<vemakin::NullLogger>();
+  vemakin::server::Server server(options);
+  server.Start();
+  const int port = server.port();
+
+  httplib::Client http("127.0.0.1", port);
+  std::mt19937_64 gen(42);
+  const std::string email = "bench-" + RandomUuid(gen) + "@example.com";
+  auto reg =
+      http.Post("/api/auth/register",
+                json{{"email", email}, {"password", "benchmark pass"}, {"name", "Bench"}}.dump(),
+                "application/json");
+  if (!reg || reg->status != 201) throw std::runtime_error("register failed");
+  const json account = json::parse(reg->body);
+  const std::string token = account.at("token");
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  auto proj = http.Post("/api/projects", auth, json{{"name", "Benchmark feature"}}.dump(),
+                        "application/json");
+  const std::string project = json::parse(proj->body).at("id");
+  const auto seed_start = Clock::now();
+  Seed(url, account.at("user").at("id"), project, shots);
+  const double seed_s = std::chrono::duration<double>(Clock::now() - seed_start).count();
+  std::cerr << "seeded " << shots << " shots in " << seed_s << " s\n";
+
+  const std::string list = "/api/shots?project_id=" + project;
+  auto first = http.Get(list + "&limit=100", auth);
+  const long long total = json::parse(first->body).at("total");
+  const long long deep_skip = total / 2;
+  auto before_deep = http.Get(list + "&limit=1&skip=" + std::to_string(deep_skip - 1), auth);
+  const std::string deep_cursor = json::parse(before_deep->body).at("next_cursor");
+  std::vector<std::string> ids;
+  auto sample = http.Get(list + "&limit=1000&skip=1000", auth);
+  if (!sample || sample->status != 200) throw std::runtime_error("cannot list shots");
+  const json sample_page = json::parse(sample->body);
+  for (const json& s : sample_page.at("items")) ids.push_back(s.at("id"));
+  if (ids.empty()) throw std::runtime_error("no shots to fetch: " + sample->body.substr(0, 300));
+
+  struct Scenario {
+    std::string name;
+    Request request;
+  };
+  const std::vector<Scenario> scenarios = {
+      {"shots list, first page (100 rows)",
+       [&](httplib::Client& c, std::mt19937_64&) {
+         auto r = c.Get(list + "&limit=100", auth);
+         return r ? r->status : 0;
+       }},
+      {"shots list, deep page by skip (" + std::to_string(deep_skip) + ")",
+       [&](httplib::Client& c, std::mt19937_64&) {
+         auto r = c.Get(list + "&limit=100&skip=" + std::to_string(deep_skip), auth);
+         return r ? r->status : 0;
+       }},
+      {"shots list, deep page by cursor (row " + std::to_string(deep_skip) + ")",
+       [&](httplib::Client& c, std::mt19937_64&) {
+         auto r = c.Get(list + "&limit=100&cursor=" + deep_cursor, auth);
+         return r ? r->status : 0;
+       }},
+      {"one shot by id",
+       [&](httplib::Client& c, std::mt19937_64& g) {
+         auto r = c.Get("/api/shots/" + ids[g() % ids.size()], auth);
+         return r ? r->status : 0;
+       }},
+      {"create a shot",
+       [&](httplib::Client& c, std::mt19937_64& g) {
+         auto r = c.Post("/api/shots", auth,
+                         json{{"id", RandomUuid(g)},
+                              {"project_id", project},
+                              {"title", "New take"},
+                              {"date", "2026-03-01"},
+                              {"start_time", "10:00"}}
+                             .dump(),
+                         "application/json");
+         return r ? r->status : 0;
+       }},
+  };
+  std::vector<Result> results;
+  for (const Scenario& s : scenarios) {
+    if (!bo.only.empty() && s.name.find(bo.only) == std::string::npos) continue;
+    for (int level : levels) {
+      results.push_back(Drive(s.name, port, level, seconds, s.request));
+      std::cerr << "done: " << s.name << " @" << level << "\n";
+    }
+  }
+  if (with_256 && bo.only.empty()) {
+    results.push_back(Drive(scenarios[0].name, port, 256, seconds, scenarios[0].request));
+    results.push_back(Drive(scenarios[3].name, port, 256, seconds, scenarios[3].request));
+  }
+  const long rss = RssKiB();
+  std::printf("\n%-48s %5s %10s %9s %9s %9s %8s\n", "scenario", "conns", "req/s", "p50 ms",
+              "p99 ms", "max ms", "errors");
+  for (const Result& r : results) {
+    std::printf("%-48s %5d %10.0f %9.2f %9.2f %9.2f %8ld\n", r.scenario.c_str(), r.connections,
+                r.rps, r.p50_ms, r.p99_ms, r.max_ms, r.errors);
+  }
+  std::printf("\nshots in project: %lld; process RSS (server + load generator): %.1f MB\n", total,
+              rss / 1024.0);
+  server.Stop();
+  if (cluster) {
+    cluster->Stop();
+    std::filesystem::remove_all(cluster->options().root_dir.parent_path());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vemakin-bench: performance measurements for Vemakin Sync"};
+  app.require_subcommand(1);
+  BenchOptions bo;
+  CLI::App* api = app.add_subcommand("api", "REST API throughput and latency on a large project");
+  api->add_option("--database-url", bo.database_url,
+                  "use this database (default: a throwaway cluster)");
+  api->add_option("--shots", bo.shots, "shots in the benchmark project")->capture_default_str();
+  api->add_option("--seconds", bo.seconds, "duration of each measurement")->capture_default_str();
+  api->add_option("--connections", bo.levels, "concurrency levels")->capture_default_str();
+  api->add_flag("!--no-256", bo.with_256, "skip the 256-connection stall check");
+  api->add_option("--only", bo.only, "run only scenarios whose name contains this");
+  api->add_option("--pool-size", bo.server.pool_size, "server pool size")->capture_default_str();
+  api->add_option("--max-overflow", bo.server.max_overflow, "server max overflow")
+      ->capture_default_str();
+  api->add_option("--workers", bo.server.workers, "server worker threads (0 = default)");
+  api->add_option("--io-threads", bo.server.threads, "server I/O threads")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*api) return RunApi(bo);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
