@@ -8,18 +8,36 @@ namespace {
 json FieldSchema(const core::FieldSpec& f) {
   json s;
   switch (f.type) {
-    case core::FieldType::kUuid: s = {{"type", "string"}, {"format", "uuid"}}; break;
-    case core::FieldType::kText: s = {{"type", "string"}}; break;
-    case core::FieldType::kEnum: s = {{"type", "string"}, {"enum", f.allowed}}; break;
-    case core::FieldType::kInteger: s = {{"type", "integer"}}; break;
-    case core::FieldType::kNumber: s = {{"type", "number"}}; break;
-    case core::FieldType::kBoolean: s = {{"type", "boolean"}}; break;
-    case core::FieldType::kDate: s = {{"type", "string"}, {"format", "date"}}; break;
+    case core::FieldType::kUuid:
+      s = {{"type", "string"}, {"format", "uuid"}};
+      break;
+    case core::FieldType::kText:
+      s = {{"type", "string"}};
+      break;
+    case core::FieldType::kEnum:
+      s = {{"type", "string"}, {"enum", f.allowed}};
+      break;
+    case core::FieldType::kInteger:
+      s = {{"type", "integer"}};
+      break;
+    case core::FieldType::kNumber:
+      s = {{"type", "number"}};
+      break;
+    case core::FieldType::kBoolean:
+      s = {{"type", "boolean"}};
+      break;
+    case core::FieldType::kDate:
+      s = {{"type", "string"}, {"format", "date"}};
+      break;
     case core::FieldType::kTimeOfDay:
       s = {{"type", "string"}, {"pattern", "^([01][0-9]|2[0-3]):[0-5][0-9]$"}};
       break;
-    case core::FieldType::kTimestamp: s = {{"type", "string"}, {"format", "date-time"}}; break;
-    case core::FieldType::kJsonObject: s = {{"type", "object"}}; break;
+    case core::FieldType::kTimestamp:
+      s = {{"type", "string"}, {"format", "date-time"}};
+      break;
+    case core::FieldType::kJsonObject:
+      s = {{"type", "object"}};
+      break;
     case core::FieldType::kUuidArray:
       s = {{"type", "array"}, {"items", {{"type", "string"}, {"format", "uuid"}}}};
       break;
@@ -64,15 +82,20 @@ json Api::Impl::OpenApi() const {
     for (const ResourceDef& d : resources) {
       if (r.method == "GET" && r.pattern == d.path) {
         if (d.project_scoped) {
-          params.push_back({{"name", "project_id"}, {"in", "query"}, {"required", true},
+          params.push_back({{"name", "project_id"},
+                            {"in", "query"},
+                            {"required", true},
                             {"schema", {{"type", "string"}, {"format", "uuid"}}}});
         }
         for (const std::string& f : d.filters) {
-          params.push_back({{"name", f}, {"in", "query"}, {"schema", FieldSchema(*d.spec->Find(f))}});
+          params.push_back(
+              {{"name", f}, {"in", "query"}, {"schema", FieldSchema(*d.spec->Find(f))}});
         }
         for (const char* p : {"skip", "limit", "cursor"}) {
-          params.push_back({{"name", p}, {"in", "query"},
-                            {"schema", {{"type", std::string(p) == "cursor" ? "string" : "integer"}}}});
+          params.push_back(
+              {{"name", p},
+               {"in", "query"},
+               {"schema", {{"type", std::string(p) == "cursor" ? "string" : "integer"}}}});
         }
       }
       if ((r.method == "POST" && r.pattern == d.path) ||

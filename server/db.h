@@ -21,10 +21,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "core/log.h"
 #include "server/pg_pool.h"

@@ -54,8 +54,8 @@ std::string Metrics::RenderPrometheus() const {
     out += "# TYPE vemakin_http_requests_total counter\n";
     for (const auto& [key, n] : requests_) {
       out += "vemakin_http_requests_total{method=\"" + Label(std::get<0>(key)) + "\",route=\"" +
-             Label(std::get<1>(key)) + "\",status=\"" + std::to_string(std::get<2>(key)) +
-             "\"} " + std::to_string(n) + "\n";
+             Label(std::get<1>(key)) + "\",status=\"" + std::to_string(std::get<2>(key)) + "\"} " +
+             std::to_string(n) + "\n";
     }
     out += "# HELP vemakin_http_request_duration_seconds Request latency by route.\n";
     out += "# TYPE vemakin_http_request_duration_seconds histogram\n";

@@ -20,7 +20,7 @@ class Metrics {
  public:
   // Upper bounds in seconds of the latency histogram buckets.
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                     0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
   void RecordRequest(const std::string& method, const std::string& route, int status,
                      double seconds);

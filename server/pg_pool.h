@@ -24,11 +24,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <unordered_set>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "core/log.h"
 
@@ -44,11 +43,11 @@ struct PgPoolOptions {
 };
 
 struct PoolStatus {
-  int size = 0;         // pool_size
-  int checked_in = 0;   // idle connections
-  int checked_out = 0;  // leased connections
-  int overflow = 0;     // open connections beyond pool_size (negative while below)
-  int waiters = 0;      // checkouts waiting for a connection
+  int size = 0;                   // pool_size
+  int checked_in = 0;             // idle connections
+  int checked_out = 0;            // leased connections
+  int overflow = 0;               // open connections beyond pool_size (negative while below)
+  int waiters = 0;                // checkouts waiting for a connection
   std::uint64_t opened = 0;       // connections opened since start
   std::uint64_t invalidated = 0;  // connections discarded as dead or recycled
   std::uint64_t timeouts = 0;     // checkouts that gave up after pool_timeout

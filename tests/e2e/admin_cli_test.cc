@@ -64,7 +64,8 @@ TEST_F(AdminCli, StatusSeedIndexUsageAndDown) {
   const auto status = Admin({"migrate", "status"});
   EXPECT_EQ(status.exit_code, 0);
   EXPECT_NE(status.out.find("core_tables"), std::string::npos) << status.out;
-  EXPECT_NE(status.out.find("current version " + Latest() + " of " + Latest()), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("current version " + Latest() + " of " + Latest()), std::string::npos)
+      << status.out;
   const auto seed = Admin({"seed"});
   EXPECT_EQ(seed.exit_code, 0) << seed.err;
   EXPECT_NE(seed.out.find("catalog: 13 categories"), std::string::npos) << seed.out;

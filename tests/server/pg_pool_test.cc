@@ -167,8 +167,9 @@ TEST(PgPool, ReplacesConnectionsTerminatedByTheServer) {
     }
     ASSERT_TRUE(Eventually([&] {
       pqxx::nontransaction check(admin);
-      return check.exec_params("SELECT count(*) FROM pg_stat_activity WHERE pid IN ($1, $2)",
-                               pids[0], pids[1])[0][0]
+      return check
+                 .exec_params("SELECT count(*) FROM pg_stat_activity WHERE pid IN ($1, $2)",
+                              pids[0], pids[1])[0][0]
                  .as<int>() == 0;
     }));
   }
@@ -200,14 +201,18 @@ TEST(Db, StatementTimeoutCancelsTheQueryAndKeepsTheConnection) {
   PgPool pool(Options(1, 0, 200ms));
   Db db(pool, DbOptions{1000ms, 3, std::make_shared<NullLogger>()});
   int pid_before = 0, pid_after = 0;
-  db.Read([&](Session& s) { pid_before = s.Exec({"pid", "SELECT pg_backend_pid()"})[0][0].as<int>(); });
+  db.Read([&](Session& s) {
+    pid_before = s.Exec({"pid", "SELECT pg_backend_pid()"})[0][0].as<int>();
+  });
   try {
     db.Read([&](Session& s) { s.Exec({"sleep", "SELECT pg_sleep(1)"}); });
     FAIL() << "expected a statement timeout";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kDeadlineExceeded);  // the API answers 504
   }
-  db.Read([&](Session& s) { pid_after = s.Exec({"pid", "SELECT pg_backend_pid()"})[0][0].as<int>(); });
+  db.Read([&](Session& s) {
+    pid_after = s.Exec({"pid", "SELECT pg_backend_pid()"})[0][0].as<int>();
+  });
   EXPECT_EQ(pid_before, pid_after);
   EXPECT_EQ(pool.Status().opened, 1u);
 }
@@ -235,7 +240,9 @@ TEST(Db, MapsConstraintErrorsToCodes) {
   Db db(pool, DbOptions{1000ms, 3, std::make_shared<NullLogger>()});
   auto code_of = [&](const std::string& sql) {
     try {
-      db.Write([&](Session& s) { s.Exec({"q" + std::to_string(std::hash<std::string>()(sql)), sql}); });
+      db.Write([&](Session& s) {
+        s.Exec({"q" + std::to_string(std::hash<std::string>()(sql)), sql});
+      });
     } catch (const Error& e) {
       return e.code();
     }
