@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mutex>
+
 #include "tests/e2e/api_test_support.h"
 
 namespace vemakin::testing {
@@ -223,6 +225,43 @@ TEST_F(Hostile, MemoryReturnsToNormalAfterAbuse) {
   const long after = RssKiB();
   EXPECT_LT(after - before, 64 * 1024) << "RSS grew from " << before << " to " << after << " KiB";
   EXPECT_EQ(c.Get("/health").status, 200);
+}
+
+// One JSON access line per request; requests over the threshold are logged as slow.
+TEST(ServerLogs, WritesAnAccessLineAndFlagsSlowRequests) {
+  class Capture : public Logger {
+   public:
+    void Log(LogLevel level, std::string_view domain, std::string_view message,
+             const nlohmann::json& fields) override {
+      std::lock_guard<std::mutex> lock(mu);
+      lines.push_back(nlohmann::json::parse(FormatLogLine(level, domain, message, fields)));
+    }
+    bool Enabled(LogLevel) const override { return true; }
+    std::mutex mu;
+    std::vector<nlohmann::json> lines;
+  };
+  auto capture = std::make_shared<Capture>();
+  server::ServerOptions o;
+  o.logger = capture;
+  o.slow_request = 0ms;
+  {
+    TestServer ts(o);
+    ApiClient c(ts.port());
+    EXPECT_EQ(c.Get("/api/projects").status, 401);
+  }
+  bool found = false;
+  std::lock_guard<std::mutex> lock(capture->mu);
+  for (const nlohmann::json& line : capture->lines) {
+    if (line.value("route", "") != "/api/projects") continue;
+    found = true;
+    EXPECT_EQ(line.at("msg"), "slow request");
+    EXPECT_EQ(line.at("level"), "warning");
+    EXPECT_EQ(line.at("status"), 401);
+    EXPECT_FALSE(line.at("request_id").get<std::string>().empty());
+    EXPECT_TRUE(line.at("duration_ms").is_number());
+    EXPECT_TRUE(line.contains("time"));
+  }
+  EXPECT_TRUE(found);
 }
 
 // A database that cannot be reached gives 503, a statement timeout 504.

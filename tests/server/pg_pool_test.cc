@@ -197,6 +197,31 @@ TEST(Db, RetriesAReadWhoseConnectionDiesInUse) {
   EXPECT_EQ(answer, "ok");
 }
 
+TEST(Db, RetriesDeadlocksAndSerializationFailuresBoundedly) {
+  PgPool pool(Options(1, 0));
+  Db db(pool, DbOptions{1000ms, 3, std::make_shared<NullLogger>()});
+  int attempts = 0;
+  db.Write([&](Session& s) {
+    if (++attempts == 1) {
+      s.Exec(
+          {"deadlock", "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'deadlock_detected'; END $$"});
+    }
+  });
+  EXPECT_EQ(attempts, 2);
+  attempts = 0;
+  try {
+    db.Write([&](Session& s) {
+      ++attempts;
+      s.Exec({"serialization",
+              "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'serialization_failure'; END $$"});
+    });
+    FAIL() << "expected the retries to give up";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kAborted);
+  }
+  EXPECT_EQ(attempts, 3);
+}
+
 TEST(Db, StatementTimeoutCancelsTheQueryAndKeepsTheConnection) {
   PgPool pool(Options(1, 0, 200ms));
   Db db(pool, DbOptions{1000ms, 3, std::make_shared<NullLogger>()});
