@@ -211,42 +211,9 @@ Page ParsePage(const Ctx& ctx) {
     if (page.skip != 0) {
       throw HttpError::Field({"query", "skip"}, "cannot be combined with cursor", "conflict");
     }
-    std::vector<unsigned char> raw(c->size());
-    size_t len = 0;
-    if (sodium_base642bin(raw.data(), raw.size(), c->data(), c->size(), nullptr, &len, nullptr,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
-      throw HttpError::Field({"query", "cursor"}, "is not a cursor from this API", "cursor");
-    }
-    const json values =
-        json::parse(raw.begin(), raw.begin() + static_cast<long>(len), nullptr, false);
-    if (!values.is_array() || values.empty() || values.size() > 8) {
-      throw HttpError::Field({"query", "cursor"}, "is not a cursor from this API", "cursor");
-    }
-    std::vector<std::optional<std::string>> out;
-    for (const json& v : values) {
-      if (v.is_null()) {
-        out.push_back(std::nullopt);
-      } else if (v.is_string() && core::IsValidUtf8(v.get_ref<const std::string&>())) {
-        out.push_back(v.get<std::string>());
-      } else {
-        throw HttpError::Field({"query", "cursor"}, "is not a cursor from this API", "cursor");
-      }
-    }
-    page.cursor = std::move(out);
+    page.cursor = *c;
   }
   return page;
-}
-
-std::string EncodeCursor(const std::vector<std::optional<std::string>>& values) {
-  json arr = json::array();
-  for (const auto& v : values) arr.push_back(v ? json(*v) : json(nullptr));
-  const std::string text = arr.dump();
-  std::string out(sodium_base64_ENCODED_LEN(text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                  '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
-                    text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(std::strlen(out.c_str()));
-  return out;
 }
 
 std::vector<std::optional<std::string>> CursorValues(const core::TableSpec& spec,

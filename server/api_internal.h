@@ -62,7 +62,7 @@ struct Ctx {
 struct Page {
   long long skip = 0;
   long long limit = 100;
-  std::optional<std::vector<std::optional<std::string>>> cursor;  // key values as text
+  std::optional<std::string> cursor;  // as received; decoded against the list's keys
 };
 
 // A resource whose rows live in one table (shots, notes, tasks, inventory).
@@ -95,7 +95,6 @@ std::string RequireUuid(const std::string& value, const std::vector<std::string>
 Page ParsePage(const Ctx& ctx);
 json Envelope(json items, long long total, const Page& page, bool has_more,
               std::optional<std::string> next_cursor);
-std::string EncodeCursor(const std::vector<std::optional<std::string>>& values);
 std::string NewUuid();
 // Text forms of the order-key values of `item` (a row as JSON), for a cursor.
 std::vector<std::optional<std::string>> CursorValues(const core::TableSpec& spec,

@@ -42,32 +42,20 @@ PagedSelect BuildPage(const TableSpec& spec, const std::string& from, const std:
     const std::string offset = "$" + std::to_string(n++) + "::bigint";
     out.params.push_back(std::to_string(page.skip));
     out.sql = "SELECT " + cols + " FROM " + from + " WHERE " + where + " ORDER BY " +
-              OrderBy(keys, "t") + " LIMIT " + limit + " OFFSET " + offset;
+              core::OrderBy(keys, "t") + " LIMIT " + limit + " OFFSET " + offset;
     return out;
   }
-  const std::vector<std::optional<std::string>>& values = *page.cursor;
-  if (values.size() != keys.size()) {
+  const std::optional<core::CursorValues> values = core::DecodeCursor(*page.cursor, spec, keys);
+  if (!values) {
     throw HttpError::Field({"query", "cursor"}, "is not a cursor of this list", "cursor");
   }
   std::vector<bool> nulls;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    nulls.push_back(!values[i].has_value());
-    if (values[i]) {
-      // The value must be one the column can hold (else PostgreSQL refuses it).
-      const FieldSpec& f = *spec.Find(keys[i].column);
-      json probe = *values[i];
-      if (f.type == core::FieldType::kTimestamp || f.type == core::FieldType::kUuid ||
-          f.type == core::FieldType::kDate || f.type == core::FieldType::kTimeOfDay) {
-        if (!core::ValidateValue(f, probe, {"cursor"}).empty()) {
-          throw HttpError::Field({"query", "cursor"}, "is not a cursor of this list", "cursor");
-        }
-      }
-      out.params.push_back(*values[i]);
-    } else if (!keys[i].nullable) {
-      throw HttpError::Field({"query", "cursor"}, "is not a cursor of this list", "cursor");
-    }
+  for (const std::optional<std::string>& v : *values) {
+    nulls.push_back(!v.has_value());
+    if (v) out.params.push_back(*v);
   }
-  const std::vector<std::string> branches = KeysetBranches(spec, keys, nulls, "t", n);
+  const std::vector<std::string> branches =
+      core::KeysetBranches(spec, keys, nulls, "t", n, Placeholder);
   if (branches.empty()) {
     out.sql = "SELECT " + cols + " FROM " + from + " WHERE false";
     return out;
@@ -76,9 +64,10 @@ PagedSelect BuildPage(const TableSpec& spec, const std::string& from, const std:
   for (const std::string& b : branches) {
     if (!u.empty()) u += " UNION ALL ";
     u += "(SELECT " + cols + " FROM " + from + " WHERE " + where + " AND " + b + " ORDER BY " +
-         OrderBy(keys, "t") + " LIMIT " + limit + ")";
+         core::OrderBy(keys, "t") + " LIMIT " + limit + ")";
   }
-  out.sql = "SELECT t.* FROM (" + u + ") t ORDER BY " + OrderBy(keys, "t") + " LIMIT " + limit;
+  out.sql =
+      "SELECT t.* FROM (" + u + ") t ORDER BY " + core::OrderBy(keys, "t") + " LIMIT " + limit;
   return out;
 }
 
@@ -174,7 +163,7 @@ PageText Api::Impl::ResourcePage(Session& s, const ResourceDef& def, const std::
   }
   out.items += "]";
   if (out.has_more && last) {
-    out.next_cursor = EncodeCursor(CursorValues(spec, def.order, RowJson(spec, r[*last], 2)));
+    out.next_cursor = core::EncodeCursor(CursorValues(spec, def.order, RowJson(spec, r[*last], 2)));
   }
   return out;
 }
@@ -340,7 +329,7 @@ HttpResponse Api::Impl::DeleteResource(const ResourceDef& def, Ctx& ctx) {
 
 namespace {
 
-const std::vector<OrderKey> kProjectOrder = {{"created_at", true, false}, {"id", false, false}};
+const std::vector<OrderKey>& kProjectOrder = core::ListOrder(core::Entity::kProject);
 
 }  // namespace
 
@@ -358,7 +347,7 @@ json Api::Impl::ProjectsPage(Session& s, const std::string& user_id, const Page&
   const bool has_more = static_cast<long long>(items.size()) > page.limit;
   if (has_more) items.erase(items.size() - 1);
   std::optional<std::string> next;
-  if (has_more) next = EncodeCursor(CursorValues(spec, kProjectOrder, items.back()));
+  if (has_more) next = core::EncodeCursor(CursorValues(spec, kProjectOrder, items.back()));
   return Envelope(std::move(items), total[0][0].as<long long>(), page, has_more, next);
 }
 
@@ -541,37 +530,14 @@ HttpResponse Api::Impl::RemoveMember(Ctx& ctx) {
 void Api::Impl::RegisterResourceRoutes() {
   using core::Entity;
   resources = {
-      {"shots",
-       "/api/shots",
-       &core::Spec(Entity::kShot),
-       true,
-       "shots",
-       {"status", "date"},
-       {{"date", true, true}, {"start_time", false, true}, {"id", false, false}}},
-      {"notes",
-       "/api/notes",
-       &core::Spec(Entity::kNote),
-       true,
-       "notes",
-       {"shot_id", "task_id"},
-       {{"updated_at", true, false}, {"id", false, false}}},
-      {"postprod",
-       "/api/postprod",
-       &core::Spec(Entity::kPostprodTask),
-       true,
-       "tasks",
-       {"status", "priority", "category"},
-       {{"status", false, false},
-        {"priority", false, false},
-        {"due_date", false, true},
-        {"id", false, false}}},
-      {"inventory",
-       "/api/inventory",
-       &core::Spec(Entity::kEquipment),
-       false,
-       "equipment",
-       {"status", "category"},
-       {{"category", false, false}, {"name", false, false}, {"id", false, false}}},
+      {"shots", "/api/shots", &core::Spec(Entity::kShot), true, "shots",
+       core::ListFilters(Entity::kShot), core::ListOrder(Entity::kShot)},
+      {"notes", "/api/notes", &core::Spec(Entity::kNote), true, "notes",
+       core::ListFilters(Entity::kNote), core::ListOrder(Entity::kNote)},
+      {"postprod", "/api/postprod", &core::Spec(Entity::kPostprodTask), true, "tasks",
+       core::ListFilters(Entity::kPostprodTask), core::ListOrder(Entity::kPostprodTask)},
+      {"inventory", "/api/inventory", &core::Spec(Entity::kEquipment), false, "equipment",
+       core::ListFilters(Entity::kEquipment), core::ListOrder(Entity::kEquipment)},
   };
   for (size_t i = 0; i < resources.size(); ++i) {
     const std::string& base = resources[i].path;
