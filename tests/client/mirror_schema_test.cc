@@ -51,8 +51,8 @@ TEST(MirrorSchema, CreatesEveryTableAndRecordsTheVersion) {
       Query(db.get(),
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"),
-      "conflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nnotes\noutbox\n"
-      "postprod_tasks\nproject_members\nprojects\nshots\nsync_state\n");
+      "conflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nlist_counts\n"
+      "notes\noutbox\npostprod_tasks\nproject_members\nprojects\nshots\nsync_state\n");
 }
 
 TEST(MirrorSchema, IsIdempotent) {

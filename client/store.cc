@@ -1,0 +1,666 @@
+// The Store: local CRUD with the outbox, lists, catalog, guest set-up.
+#include "vemakin/client/store.h"
+
+#include <mutex>
+#include <random>
+
+#include "client/mirror_schema.h"
+#include "client/sqlite_db.h"
+#include "core/json_codec.h"
+#include "core/list_order.h"
+#include "core/time_format.h"
+#include "schema/embedded.h"
+
+namespace vemakin::client {
+
+using core::Access;
+using core::Entity;
+using core::FieldSpec;
+using core::TableSpec;
+using nlohmann::json;
+
+std::string_view CollectionName(Collection c) {
+  switch (c) {
+    case Collection::kProjects:
+      return "projects";
+    case Collection::kShots:
+      return "shots";
+    case Collection::kNotes:
+      return "notes";
+    case Collection::kTasks:
+      return "tasks";
+    case Collection::kInventory:
+      return "inventory";
+  }
+  return "projects";
+}
+
+namespace {
+
+Entity EntityOf(Collection c) {
+  switch (c) {
+    case Collection::kProjects:
+      return Entity::kProject;
+    case Collection::kShots:
+      return Entity::kShot;
+    case Collection::kNotes:
+      return Entity::kNote;
+    case Collection::kTasks:
+      return Entity::kPostprodTask;
+    case Collection::kInventory:
+      return Entity::kEquipment;
+  }
+  return Entity::kProject;
+}
+
+bool ProjectScoped(Collection c) {
+  return c == Collection::kShots || c == Collection::kNotes || c == Collection::kTasks;
+}
+
+std::string Now() { return FormatTimestamp(std::chrono::system_clock::now()); }
+
+std::string NewUuid() {
+  static std::mutex mu;
+  static std::random_device rd;  // /dev/urandom on Linux
+  std::lock_guard<std::mutex> lock(mu);
+  unsigned char b[16];
+  for (int i = 0; i < 16; i += 4) {
+    const unsigned v = rd();
+    for (int k = 0; k < 4; ++k) b[i + k] = static_cast<unsigned char>(v >> (8 * k));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 15]);
+  }
+  return out;
+}
+
+std::string Columns(const TableSpec& spec, const std::string& alias) {
+  std::string out;
+  for (const FieldSpec& f : spec.fields) out += (out.empty() ? "" : ", ") + alias + "." + f.name;
+  return out;
+}
+
+json RowFrom(const TableSpec& spec, const Query& q, int offset = 0) {
+  std::string text;
+  core::AppendRowJson(
+      spec, [&](size_t i) { return q.Text(offset + static_cast<int>(i)); }, &text);
+  return json::parse(text);
+}
+
+std::string Placeholder(const FieldSpec&, int n) { return "?" + std::to_string(n); }
+
+}  // namespace
+
+const core::TableSpec& CollectionSpec(Collection c) { return core::Spec(EntityOf(c)); }
+
+json ListPage::ToJson() const {
+  return {{"items", items},       {"total", total},
+          {"skip", skip},         {"limit", limit},
+          {"has_more", has_more}, {"next_cursor", next_cursor ? json(*next_cursor) : json()}};
+}
+
+json StoreStatus::ToJson() const {
+  auto opt = [](const std::optional<std::string>& v) { return v ? json(*v) : json(); };
+  return {{"client_id", client_id},
+          {"owner_id", owner_id},
+          {"mode", account ? "account" : "guest"},
+          {"account", opt(account)},
+          {"server_url", opt(server_url)},
+          {"pending_mutations", pending_mutations},
+          {"last_sync_at", opt(last_sync_at)},
+          {"cursor", opt(cursor)},
+          {"conflicts", conflicts}};
+}
+
+ValidationError::ValidationError(std::vector<core::FieldError> errors)
+    : Error(ErrorCode::kInvalidArgument,
+            [&] {
+              std::string msg = "invalid input:";
+              for (const core::FieldError& e : errors) {
+                std::string loc;
+                for (size_t i = 1; i < e.loc.size(); ++i)
+                  loc += (loc.empty() ? "" : ".") + e.loc[i];
+                msg += " " + (loc.empty() ? std::string("body") : loc) + " " + e.msg + ";";
+              }
+              msg.pop_back();
+              return msg;
+            }()),
+      errors_(std::move(errors)) {}
+
+// ------------------------------------------------------------------ Impl
+
+struct Store::Impl {
+  ClientOptions options;
+  std::recursive_mutex mu;
+  std::unique_ptr<SqliteDb> db;
+  int batch_depth = 0;  // > 0 inside Batch(): writes join its transaction
+  std::string client_id;
+  std::string owner_id;
+
+  std::optional<std::string> State(const std::string& key) {
+    Query q = db->Prepare("SELECT value FROM sync_state WHERE key = ?1", {Value::Text(key)});
+    if (!q.Step()) return std::nullopt;
+    return std::string(*q.Text(0));
+  }
+  void SetState(const std::string& key, const std::string& value) {
+    db->Prepare(
+          "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
+          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+          {Value::Text(key), Value::Text(value)})
+        .Run();
+  }
+
+  void Initialize();
+  void LoadStarterCatalog();
+
+  // Runs `fn` in a write transaction, or inside the open batch.
+  template <class F>
+  auto Write(F&& fn) {
+    std::lock_guard<std::recursive_mutex> lock(mu);
+    if (batch_depth > 0) return fn();
+    Transaction tx(*db);
+    auto result = fn();
+    tx.Commit();
+    return result;
+  }
+
+  void AppendOutbox(const std::string& table, const std::string& row_id, const std::string& op,
+                    const json& fields) {
+    db->Prepare(
+          "INSERT INTO outbox (mutation_id, table_name, row_id, op, fields, created_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+          {Value::Text(NewUuid()), Value::Text(table), Value::Text(row_id), Value::Text(op),
+           Value::Text(fields.dump()), Value::Text(Now())})
+        .Run();
+  }
+
+  std::optional<json> Find(const TableSpec& spec, const std::string& id) {
+    Query q =
+        db->Prepare("SELECT " + Columns(spec, "t") + " FROM " + spec.name + " t WHERE t.id = ?1",
+                    {Value::Text(id)});
+    if (!q.Step()) return std::nullopt;
+    return RowFrom(spec, q);
+  }
+
+  // The owner's role in a project, nullopt when not a member (or no project).
+  std::optional<std::string> Role(const std::string& project_id) {
+    Query q = db->Prepare("SELECT role FROM project_members WHERE project_id = ?1 AND user_id = ?2",
+                          {Value::Text(project_id), Value::Text(owner_id)});
+    if (!q.Step()) return std::nullopt;
+    return std::string(*q.Text(0));
+  }
+
+  void RequireWriter(const std::string& project_id) {
+    const std::optional<std::string> role = Role(project_id);
+    if (!role) throw Error(ErrorCode::kNotFound, "project not found: " + project_id);
+    if (*role == "viewer") {
+      throw Error(ErrorCode::kPermissionDenied, "viewers cannot change this project");
+    }
+  }
+
+  // A note's shot and task must belong to the note's project.
+  void CheckNoteLinks(const json& note) {
+    std::vector<core::FieldError> errors;
+    for (const char* link : {"shot_id", "task_id"}) {
+      if (!note.contains(link) || note.at(link).is_null()) continue;
+      const std::string table = std::string(link) == "shot_id" ? "shots" : "postprod_tasks";
+      Query q = db->Prepare("SELECT project_id FROM " + table + " WHERE id = ?1",
+                            {Value::Text(note.at(link).get<std::string>())});
+      if (!q.Step() || std::string(*q.Text(0)) != note.at("project_id").get<std::string>()) {
+        errors.push_back({{"body", link}, "refers to no row of this project", "reference"});
+      }
+    }
+    if (!errors.empty()) throw ValidationError(errors);
+  }
+
+  ListPage Page(const TableSpec& spec, const std::string& base_where, std::vector<Value> params,
+                const std::vector<core::OrderKey>& keys, const ListQuery& query,
+                const std::string& total_sql, const std::vector<Value>& total_params,
+                std::string* explain);
+};
+
+void Store::Impl::Initialize() {
+  db->Exec("PRAGMA foreign_keys = ON");
+  // WAL: readers never block the writer. synchronous=FULL: a commit is on disk
+  // before the write returns, so a power cut cannot lose an outbox entry the
+  // user was told is saved (NORMAL would survive process crashes only).
+  if (options.path != ":memory:") db->Exec("PRAGMA journal_mode = WAL");
+  db->Exec("PRAGMA synchronous = FULL");
+  sqlite3_busy_timeout(db->raw(), static_cast<int>(options.busy_timeout.count()));
+  ApplyMirrorSchema(db->raw());
+  Transaction tx(*db);
+  std::optional<std::string> id = State("client_id");
+  if (!id) {
+    SetState("client_id", NewUuid());
+    SetState("owner_id", NewUuid());  // the guest user until an account claims the data
+    SetState("created_at", Now());
+    LoadStarterCatalog();
+  }
+  tx.Commit();
+  client_id = *State("client_id");
+  owner_id = *State("owner_id");
+}
+
+void Store::Impl::LoadStarterCatalog() {
+  const json catalog = json::parse(schema::StarterCatalogJson());
+  const std::string stamp = "2026-01-01T00:00:00.000000Z";  // the catalog's edition
+  for (const json& c : catalog.at("categories")) {
+    db->Prepare("INSERT OR IGNORE INTO gear_categories (id, name, slug) VALUES (?1, ?2, ?3)",
+                {Value::Text(c.at("id")), Value::Text(c.at("name")), Value::Text(c.at("slug"))})
+        .Run();
+  }
+  for (const json& b : catalog.at("brands")) {
+    db->Prepare("INSERT OR IGNORE INTO gear_brands (id, name) VALUES (?1, ?2)",
+                {Value::Text(b.at("id")), Value::Text(b.at("name"))})
+        .Run();
+  }
+  for (const json& i : catalog.at("items")) {
+    db->Prepare(
+          "INSERT OR IGNORE INTO gear_catalog (id, category_id, brand_id, name, description, "
+          "image_url, specs, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+          {Value::Text(i.at("id")), Value::Text(i.at("category_id")), Value::Text(i.at("brand_id")),
+           Value::Text(i.at("name")),
+           i.contains("description") ? Value::Text(i.at("description")) : Value::Null(),
+           i.contains("image_url") ? Value::Text(i.at("image_url")) : Value::Null(),
+           Value::Text(i.value("specs", json::object()).dump()), Value::Text(stamp)})
+        .Run();
+  }
+}
+
+ListPage Store::Impl::Page(const TableSpec& spec, const std::string& base_where,
+                           std::vector<Value> params, const std::vector<core::OrderKey>& keys,
+                           const ListQuery& query, const std::string& total_sql,
+                           const std::vector<Value>& total_params, std::string* explain) {
+  if (query.skip < 0) {
+    throw ValidationError({{{"query", "skip"}, "must be at least 0", "range"}});
+  }
+  if (query.limit < 1) {
+    throw ValidationError({{{"query", "limit"}, "must be at least 1", "range"}});
+  }
+  ListPage page;
+  page.skip = query.skip;
+  page.limit = std::min<long long>(query.limit, 1000);
+  const std::string cols = Columns(spec, "t");
+  std::string sql;
+  if (query.cursor.empty()) {
+    const int n = static_cast<int>(params.size());
+    sql = "SELECT " + cols + " FROM " + spec.name + " t WHERE " + base_where + " ORDER BY " +
+          core::OrderBy(keys, "t") + " LIMIT ?" + std::to_string(n + 1) + " OFFSET ?" +
+          std::to_string(n + 2);
+    params.push_back(Value::Int(page.limit + 1));
+    params.push_back(Value::Int(page.skip));
+  } else {
+    if (query.skip != 0) {
+      throw ValidationError({{{"query", "skip"}, "cannot be combined with cursor", "conflict"}});
+    }
+    const std::optional<core::CursorValues> values = core::DecodeCursor(query.cursor, spec, keys);
+    if (!values) {
+      throw ValidationError({{{"query", "cursor"}, "is not a cursor of this list", "cursor"}});
+    }
+    std::vector<bool> nulls;
+    for (const auto& v : *values) {
+      nulls.push_back(!v);
+      if (v) params.push_back(Value::Text(*v));
+    }
+    const int limit_param = static_cast<int>(params.size()) + 1;
+    params.push_back(Value::Int(page.limit + 1));
+    const int first = static_cast<int>(params.size()) -
+                      static_cast<int>(std::count(nulls.begin(), nulls.end(), false));
+    const std::vector<std::string> branches =
+        core::KeysetBranches(spec, keys, nulls, "t", first, Placeholder);
+    const std::string limit = "?" + std::to_string(limit_param);
+    if (branches.empty()) {
+      sql = "SELECT " + cols + " FROM " + spec.name + " t WHERE 0";
+    } else {
+      std::string u;
+      for (const std::string& b : branches) {
+        u += std::string(u.empty() ? "" : " UNION ALL ") + "SELECT * FROM (SELECT " + cols +
+             " FROM " + spec.name + " t WHERE " + base_where + " AND " + b + " ORDER BY " +
+             core::OrderBy(keys, "t") + " LIMIT " + limit + ")";
+      }
+      sql = "SELECT * FROM (" + u + ") t ORDER BY " + core::OrderBy(keys, "t") + " LIMIT " + limit;
+    }
+  }
+  if (explain) {
+    Query q = db->Prepare("EXPLAIN QUERY PLAN " + sql, params);
+    while (q.Step()) *explain += std::string(*q.Text(3)) + "\n";
+    return page;
+  }
+  {
+    Query q = db->Prepare(sql, params);
+    while (q.Step()) {
+      if (static_cast<long long>(page.items.size()) == page.limit) {
+        page.has_more = true;
+        break;
+      }
+      page.items.push_back(RowFrom(spec, q));
+    }
+  }
+  if (page.has_more) {
+    core::CursorValues values;
+    for (const core::OrderKey& k : keys) {
+      values.push_back(core::EncodeField(*spec.Find(k.column), page.items.back().at(k.column)));
+    }
+    page.next_cursor = core::EncodeCursor(values);
+  }
+  Query t = db->Prepare(total_sql, total_params);
+  page.total = t.Step() ? t.Int(0) : 0;
+  return page;
+}
+
+// ------------------------------------------------------------------ Store
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+std::unique_ptr<Store> Store::Open(const ClientOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (!impl->options.logger) impl->options.logger = DefaultLogger();
+  impl->db = std::make_unique<SqliteDb>(options.path.string());
+  impl->Initialize();
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+json Store::Create(Collection c, const json& body) {
+  const TableSpec& spec = CollectionSpec(c);
+  std::vector<core::FieldError> errors = core::ValidateWrite(spec, body, core::WriteKind::kCreate);
+  if (!errors.empty()) throw ValidationError(errors);
+  json row = core::CompleteCreate(spec, body);
+  if (!row.contains("id")) row["id"] = NewUuid();
+  const std::string id = row.at("id");
+  return impl_->Write([&]() -> json {
+    if (ProjectScoped(c)) impl_->RequireWriter(row.at("project_id"));
+    if (c == Collection::kNotes) impl_->CheckNoteLinks(row);
+    if (std::optional<json> existing = impl_->Find(spec, id)) {
+      for (auto it = row.begin(); it != row.end(); ++it) {
+        if (existing->at(it.key()) != it.value()) {
+          throw Error(ErrorCode::kAlreadyExists, "a row with this id already exists");
+        }
+      }
+      return *existing;  // an idempotent repeat: nothing new to push
+    }
+    const std::string now = Now();
+    std::string cols, marks;
+    std::vector<Value> params;
+    for (const FieldSpec& f : spec.fields) {
+      json value;
+      if (row.contains(f.name)) {
+        value = row.at(f.name);
+      } else if (f.name == "user_id") {
+        value = impl_->owner_id;
+      } else if (f.name == "created_at" || f.name == "updated_at") {
+        value = now;
+      } else {
+        continue;
+      }
+      cols += (cols.empty() ? "" : ", ") + f.name;
+      marks += (marks.empty() ? "?" : ", ?") + std::to_string(params.size() + 1);
+      params.push_back(ToValue(f, value));
+    }
+    impl_->db
+        ->Prepare("INSERT INTO " + spec.name + " (" + cols + ") VALUES (" + marks + ")", params)
+        .Run();
+    if (c == Collection::kProjects) {
+      impl_->db
+          ->Prepare(
+              "INSERT INTO project_members (project_id, user_id, role, created_at) "
+              "VALUES (?1, ?2, 'owner', ?3)",
+              {Value::Text(id), Value::Text(impl_->owner_id), Value::Text(now)})
+          .Run();
+    }
+    impl_->AppendOutbox(spec.name, id, "create", row);
+    return *impl_->Find(spec, id);
+  });
+}
+
+json Store::Get(Collection c, const std::string& id) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  if (!core::IsValidUuid(id)) throw Error(ErrorCode::kNotFound, "not found: " + id);
+  std::optional<json> row = impl_->Find(CollectionSpec(c), core::NormalizeUuid(id));
+  if (!row) throw Error(ErrorCode::kNotFound, "not found: " + id);
+  return *row;
+}
+
+json Store::Update(Collection c, const std::string& id_in, const json& patch_in) {
+  const TableSpec& spec = CollectionSpec(c);
+  std::vector<core::FieldError> errors =
+      core::ValidateWrite(spec, patch_in, core::WriteKind::kPatch);
+  if (!errors.empty()) throw ValidationError(errors);
+  const json patch = core::CanonicalPatch(spec, patch_in);
+  if (!core::IsValidUuid(id_in)) throw Error(ErrorCode::kNotFound, "not found: " + id_in);
+  const std::string id = core::NormalizeUuid(id_in);
+  return impl_->Write([&]() -> json {
+    std::optional<json> existing = impl_->Find(spec, id);
+    if (!existing) throw Error(ErrorCode::kNotFound, "not found: " + id);
+    if (ProjectScoped(c)) impl_->RequireWriter(existing->at("project_id"));
+    if (c == Collection::kProjects) impl_->RequireWriter(id);
+    if (patch.empty()) return *existing;
+    if (c == Collection::kNotes) {
+      json merged = *existing;
+      merged.update(patch);
+      impl_->CheckNoteLinks(merged);
+    }
+    std::string sets;
+    std::vector<Value> params;
+    for (auto it = patch.begin(); it != patch.end(); ++it) {
+      sets += (sets.empty() ? "" : ", ") + it.key() + " = ?" + std::to_string(params.size() + 1);
+      params.push_back(ToValue(*spec.Find(it.key()), it.value()));
+    }
+    if (spec.Find("updated_at")) {
+      sets += ", updated_at = ?" + std::to_string(params.size() + 1);
+      params.push_back(Value::Text(Now()));
+    }
+    params.push_back(Value::Text(id));
+    impl_->db
+        ->Prepare("UPDATE " + spec.name + " SET " + sets + " WHERE id = ?" +
+                      std::to_string(params.size()),
+                  params)
+        .Run();
+    impl_->AppendOutbox(spec.name, id, "update", patch);
+    return *impl_->Find(spec, id);
+  });
+}
+
+void Store::Delete(Collection c, const std::string& id_in) {
+  const TableSpec& spec = CollectionSpec(c);
+  if (!core::IsValidUuid(id_in)) throw Error(ErrorCode::kNotFound, "not found: " + id_in);
+  const std::string id = core::NormalizeUuid(id_in);
+  impl_->Write([&] {
+    std::optional<json> existing = impl_->Find(spec, id);
+    if (!existing) throw Error(ErrorCode::kNotFound, "not found: " + id);
+    if (ProjectScoped(c)) impl_->RequireWriter(existing->at("project_id"));
+    if (c == Collection::kProjects) {
+      const std::optional<std::string> role = impl_->Role(id);
+      if (role != "owner") {
+        throw Error(ErrorCode::kPermissionDenied, "only the owner can delete a project");
+      }
+    }
+    impl_->db->Prepare("DELETE FROM " + spec.name + " WHERE id = ?1", {Value::Text(id)}).Run();
+    impl_->AppendOutbox(spec.name, id, "delete", json::object());
+    return 0;
+  });
+}
+
+namespace {
+
+// Filters of a list as SQL + parameters (validated like the server's query).
+void AddFilters(const TableSpec& spec, Entity entity, const ListQuery& query, std::string* where,
+                std::vector<Value>* params) {
+  std::vector<core::FieldError> errors;
+  for (const std::string& name : core::ListFilters(entity)) {
+    auto it = query.filters.find(name);
+    if (it == query.filters.end()) continue;
+    const FieldSpec& f = *spec.Find(name);
+    std::vector<core::FieldError> e = core::ValidateValue(f, json(it->second), {"query", name});
+    errors.insert(errors.end(), e.begin(), e.end());
+    *where += " AND t." + name + " = ?" + std::to_string(params->size() + 1);
+    params->push_back(Value::Text(f.type == core::FieldType::kUuid ? core::NormalizeUuid(it->second)
+                                                                   : it->second));
+  }
+  for (const auto& [name, value] : query.filters) {
+    const auto& allowed = core::ListFilters(entity);
+    const bool scope = name == "project_id";
+    if (!scope && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      errors.push_back({{"query", name}, "is not a filter of this list", "unknown_field"});
+    }
+  }
+  if (!errors.empty()) throw ValidationError(errors);
+}
+
+}  // namespace
+
+static ListPage ListImpl(Store::Impl& impl, Collection c, const ListQuery& query,
+                         std::string* explain) {
+  std::lock_guard<std::recursive_mutex> lock(impl.mu);
+  const Entity entity = EntityOf(c);
+  const TableSpec& spec = core::Spec(entity);
+  std::string where;
+  std::vector<Value> params;
+  std::string total_sql;
+  std::vector<Value> total_params;
+  const std::string counter_table = spec.name;
+  if (ProjectScoped(c)) {
+    auto it = query.filters.find("project_id");
+    if (it == query.filters.end()) {
+      throw ValidationError({{{"query", "project_id"}, "field required", "missing"}});
+    }
+    if (!core::IsValidUuid(it->second)) {
+      throw ValidationError({{{"query", "project_id"}, "must be a UUID", "type"}});
+    }
+    const std::string project = core::NormalizeUuid(it->second);
+    if (!impl.Role(project)) throw Error(ErrorCode::kNotFound, "project not found: " + project);
+    where = "t.project_id = ?1";
+    params.push_back(Value::Text(project));
+  } else if (c == Collection::kInventory) {
+    where = "t.user_id = ?1";
+    params.push_back(Value::Text(impl.owner_id));
+  } else {
+    where = "1";
+    if (query.filters.count("project_id")) {
+      throw ValidationError(
+          {{{"query", "project_id"}, "is not a filter of this list", "unknown_field"}});
+    }
+  }
+  const size_t scope_params = params.size();
+  AddFilters(spec, entity, query, &where, &params);
+  if (c == Collection::kProjects) {
+    total_sql = "SELECT count(*) FROM projects";
+  } else if (params.size() == scope_params) {
+    total_sql =
+        "SELECT coalesce((SELECT n FROM list_counts WHERE table_name = ?1 AND scope_id = ?2), 0)";
+    total_params = {Value::Text(counter_table), params[0]};
+  } else {
+    total_sql = "SELECT count(*) FROM " + spec.name + " t WHERE " + where;
+    total_params = params;
+  }
+  return impl.Page(spec, where, params, core::ListOrder(entity), query, total_sql, total_params,
+                   explain);
+}
+
+ListPage Store::List(Collection c, const ListQuery& query) {
+  return ListImpl(*impl_, c, query, nullptr);
+}
+
+std::string Store::TestOnlyExplainList(Collection c, const ListQuery& query) {
+  std::string plan;
+  ListImpl(*impl_, c, query, &plan);
+  return plan;
+}
+
+ListPage Store::Catalog(Entity table, const ListQuery& query) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  const TableSpec& spec = core::Spec(table);
+  std::string where = "1";
+  std::vector<Value> params;
+  std::vector<core::FieldError> errors;
+  for (const auto& [name, value] : query.filters) {
+    const bool allowed =
+        (table == Entity::kGearBrand && name == "category_id") ||
+        (table == Entity::kGearCatalogItem && (name == "category_id" || name == "brand_id"));
+    if (!allowed) {
+      errors.push_back({{"query", name}, "is not a filter of this list", "unknown_field"});
+      continue;
+    }
+    if (!core::IsValidUuid(value)) {
+      errors.push_back({{"query", name}, "must be a UUID", "type"});
+      continue;
+    }
+    params.push_back(Value::Text(core::NormalizeUuid(value)));
+    const std::string p = "?" + std::to_string(params.size());
+    where += table == Entity::kGearBrand
+                 ? " AND t.id IN (SELECT brand_id FROM gear_catalog WHERE category_id = " + p + ")"
+                 : " AND t." + name + " = " + p;
+  }
+  if (!errors.empty()) throw ValidationError(errors);
+  return impl_->Page(spec, where, params, core::ListOrder(table), query,
+                     "SELECT count(*) FROM " + spec.name + " t WHERE " + where, params, nullptr);
+}
+
+json Store::CatalogItem(const std::string& id) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  std::optional<json> row;
+  if (core::IsValidUuid(id)) {
+    row = impl_->Find(core::Spec(Entity::kGearCatalogItem), core::NormalizeUuid(id));
+  }
+  if (!row) throw Error(ErrorCode::kNotFound, "not found: " + id);
+  return *row;
+}
+
+void Store::Batch(const std::function<void()>& writes) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  if (impl_->batch_depth > 0) return writes();
+  Transaction tx(*impl_->db);
+  ++impl_->batch_depth;
+  try {
+    writes();
+  } catch (...) {
+    --impl_->batch_depth;
+    throw;
+  }
+  --impl_->batch_depth;
+  tx.Commit();
+}
+
+StoreStatus Store::Status() {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  StoreStatus s;
+  s.client_id = impl_->client_id;
+  s.owner_id = impl_->owner_id;
+  s.account = impl_->State("account_email");
+  s.server_url = impl_->State("server_url");
+  s.last_sync_at = impl_->State("last_sync_at");
+  s.cursor = impl_->State("cursor");
+  {
+    Query q = impl_->db->Prepare("SELECT count(*) FROM outbox");
+    q.Step();
+    s.pending_mutations = q.Int(0);
+  }
+  Query q = impl_->db->Prepare("SELECT count(*) FROM conflict_log");
+  q.Step();
+  s.conflicts = q.Int(0);
+  return s;
+}
+
+std::vector<OutboxEntry> Store::Outbox(long long limit) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  std::vector<OutboxEntry> out;
+  Query q = impl_->db->Prepare(
+      "SELECT seq, mutation_id, table_name, row_id, op, fields, created_at FROM outbox "
+      "ORDER BY seq LIMIT ?1",
+      {Value::Int(limit)});
+  while (q.Step()) {
+    out.push_back({q.Int(0), std::string(*q.Text(1)), std::string(*q.Text(2)),
+                   std::string(*q.Text(3)), std::string(*q.Text(4)), json::parse(*q.Text(5)),
+                   std::string(*q.Text(6))});
+  }
+  return out;
+}
+
+}  // namespace vemakin::client
