@@ -1,0 +1,142 @@
+// The vemakin CLI through the real binary on a real store file.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.h"
+
+namespace vemakin {
+namespace {
+
+using nlohmann::json;
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vemakin-cli-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    db_ = (dir_ / "crew.db").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  testing::RunResult Run(std::vector<std::string> args) {
+    std::vector<std::string> argv = {VEMAKIN_CLI_BIN, "--db", db_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::Run(argv);
+  }
+  json Json(std::vector<std::string> args) {
+    args.push_back("--json");
+    const testing::RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+
+  std::filesystem::path dir_;
+  std::string db_;
+};
+
+TEST_F(Cli, ProjectLifecycle) {
+  const json p = Json({"project", "add", "Neon Paradox"});
+  ASSERT_EQ(p.at("name"), "Neon Paradox");
+  const std::string id = p.at("id");
+  EXPECT_EQ(Json({"project", "list"}).at("total"), 1);
+  EXPECT_EQ(Json({"project", "update", id, "--name", "Neon Paradox II"}).at("name"),
+            "Neon Paradox II");
+  EXPECT_EQ(Json({"project", "show", id}).at("name"), "Neon Paradox II");
+  const testing::RunResult table = Run({"project", "list"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("Neon Paradox II"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("1 of 1"), std::string::npos);
+  EXPECT_EQ(Json({"project", "delete", id}).at("deleted"), id);
+  EXPECT_EQ(Json({"project", "list"}).at("total"), 0);
+}
+
+TEST_F(Cli, ShotsNotesTasksAndGear) {
+  const std::string p = Json({"project", "add", "P"}).at("id");
+  const json shot = Json({"shot", "add", "--project", p, "--title", "Crane", "--date", "2026-12-01",
+                          "--start-time", "06:30", "--lat", "43.29", "--location", "Harbour"});
+  EXPECT_EQ(shot.at("location_lat"), 43.29);
+  const std::string sid = shot.at("id");
+  Json({"shot", "add", "--project", p, "--title", "Dolly", "--status", "done"});
+  EXPECT_EQ(Json({"shot", "list", "--project", p}).at("total"), 2);
+  EXPECT_EQ(Json({"shot", "list", "--project", p, "--status", "done"}).at("total"), 1);
+  EXPECT_EQ(Json({"shot", "list", "--project", p, "--limit", "1"}).at("has_more"), true);
+  EXPECT_EQ(Json({"shot", "update", sid, "--status", "done", "--remarks", "null"}).at("status"),
+            "done");
+  const json note = Json({"note", "add", "--project", p, "--title", "Wind", "--shot", sid});
+  EXPECT_EQ(note.at("shot_id"), sid);
+  const json task = Json({"task", "add", "--project", p, "--title", "Grade", "--category", "Color",
+                          "--priority", "high", "--due-date", "2027-01-15"});
+  EXPECT_EQ(task.at("priority"), "high");
+  const json gear = Json({"gear", "add", "--name", "FX3", "--category", "Camera", "--quantity", "2",
+                          "--price-per-day", "89.5", "--is-owned", "false"});
+  EXPECT_EQ(gear.at("quantity"), 2);
+  EXPECT_EQ(gear.at("is_owned"), false);
+  EXPECT_EQ(Json({"gear", "list", "--category", "Camera"}).at("total"), 1);
+  EXPECT_EQ(Json({"shot", "delete", sid}).at("deleted"), sid);
+  EXPECT_EQ(Json({"note", "show", note.at("id")}).at("shot_id"), nullptr);
+  const json status = Json({"status"});
+  EXPECT_EQ(status.at("mode"), "guest");
+  EXPECT_EQ(status.at("pending_mutations"), 8);
+}
+
+TEST_F(Cli, CatalogWorksOfflineInGuestMode) {
+  EXPECT_EQ(Json({"catalog", "categories"}).at("total"), 13);
+  const json items = Json({"catalog", "items", "--limit", "1000"});
+  EXPECT_GE(items.at("total").get<int>(), 150);
+  const std::string category = items.at("items")[0].at("category_id");
+  EXPECT_GE(Json({"catalog", "brands", "--category", category}).at("total").get<int>(), 1);
+}
+
+TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
+  const std::string p = Json({"project", "add", "P"}).at("id");
+  testing::RunResult r =
+      Run({"shot", "add", "--project", p, "--title", "", "--date", "2026-02-30", "--status", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--date: must be a date"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--status: must be one of"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--title: must not be empty"), std::string::npos) << r.err;
+  r = Run({"shot", "add", "--title", "No project"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--project: is required"), std::string::npos) << r.err;
+  r = Run({"shot", "show", "00000000-0000-4000-8000-000000000000", "--json"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(json::parse(r.err).contains("error")) << r.err;
+  r = Run({"gear", "add", "--name", "X", "--category", "Lens", "--quantity", "lots"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--quantity: must be an integer"), std::string::npos) << r.err;
+  EXPECT_NE(Run({"shot", "frobnicate"}).exit_code, 0);
+  EXPECT_NE(Run({"shot", "show"}).exit_code, 0);                     // missing ID
+  EXPECT_EQ(Json({"shot", "list", "--project", p}).at("total"), 0);  // nothing half-written
+}
+
+TEST_F(Cli, EveryCommandHasHelp) {
+  for (const std::vector<std::string>& cmd :
+       std::vector<std::vector<std::string>>{{"--help"},
+                                             {"project", "add", "--help"},
+                                             {"shot", "list", "--help"},
+                                             {"shot", "update", "--help"},
+                                             {"note", "add", "--help"},
+                                             {"task", "delete", "--help"},
+                                             {"gear", "show", "--help"},
+                                             {"catalog", "items", "--help"},
+                                             {"status", "--help"}}) {
+    const testing::RunResult r = Run(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd.front();
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+  }
+  EXPECT_NE(Run({"shot", "add", "--help"}).out.find("--start-time"), std::string::npos);
+}
+
+TEST_F(Cli, RefusesAFileThatIsNotAStore) {
+  std::ofstream(db_) << std::string(8192, 'x');
+  const testing::RunResult r = Run({"project", "list"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("damaged or not a vemakin store"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace vemakin
