@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/model.h"
@@ -60,7 +61,7 @@ class SqliteDb {
 
  private:
   std::unique_ptr<sqlite3, SqliteCloser> db_;
-  std::map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> cache_;
+  std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> cache_;
 };
 
 // One execution of a cached statement. Step() returns false when done.
@@ -80,6 +81,8 @@ class Query {
   }
   std::optional<std::string_view> Text(int col) const;
   long long Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   int Columns() const { return sqlite3_column_count(stmt_); }
 
  private:

@@ -1,8 +1,10 @@
 // The Store: local CRUD with the outbox, lists, catalog, guest set-up.
 #include "vemakin/client/store.h"
 
+#include <sys/random.h>
+
+#include <cstring>
 #include <mutex>
-#include <random>
 
 #include "client/mirror_schema.h"
 #include "client/sqlite_db.h"
@@ -59,15 +61,24 @@ bool ProjectScoped(Collection c) {
 
 std::string Now() { return FormatTimestamp(std::chrono::system_clock::now()); }
 
+// Version-4 UUIDs from the kernel's CSPRNG, read 4 KiB at a time (one
+// getrandom call per 256 ids instead of several per id).
 std::string NewUuid() {
   static std::mutex mu;
-  static std::random_device rd;  // /dev/urandom on Linux
+  static unsigned char pool[4096];
+  static size_t used = sizeof pool;
   std::lock_guard<std::mutex> lock(mu);
-  unsigned char b[16];
-  for (int i = 0; i < 16; i += 4) {
-    const unsigned v = rd();
-    for (int k = 0; k < 4; ++k) b[i + k] = static_cast<unsigned char>(v >> (8 * k));
+  if (used + 16 > sizeof pool) {
+    size_t filled = 0;
+    while (filled < sizeof pool) {
+      const ssize_t n = getrandom(pool + filled, sizeof pool - filled, 0);
+      if (n > 0) filled += static_cast<size_t>(n);
+    }
+    used = 0;
   }
+  unsigned char b[16];
+  std::memcpy(b, pool + used, 16);
+  used += 16;
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
   static const char kHex[] = "0123456789abcdef";
@@ -86,11 +97,49 @@ std::string Columns(const TableSpec& spec, const std::string& alias) {
   return out;
 }
 
+// A row as JSON, read straight from SQLite's typed columns. The mirror's
+// CHECKs hold dates, times and ids to their formats and the store writes
+// timestamps canonically, so text values are taken as stored.
 json RowFrom(const TableSpec& spec, const Query& q, int offset = 0) {
-  std::string text;
-  core::AppendRowJson(
-      spec, [&](size_t i) { return q.Text(offset + static_cast<int>(i)); }, &text);
-  return json::parse(text);
+  json row = json::object();
+  int col = offset;
+  for (const FieldSpec& f : spec.fields) {
+    const int c = col++;
+    if (q.IsNull(c)) {
+      row[f.name] = nullptr;
+      continue;
+    }
+    switch (f.type) {
+      case core::FieldType::kInteger:
+        row[f.name] = q.Int(c);
+        break;
+      case core::FieldType::kBoolean:
+        row[f.name] = q.Int(c) != 0;
+        break;
+      case core::FieldType::kNumber: {
+        double v = q.Double(c);
+        if (f.decimals >= 0) v = core::CanonicalValue(f, v).get<double>();
+        row[f.name] = v;
+        break;
+      }
+      case core::FieldType::kJsonObject:
+      case core::FieldType::kUuidArray: {
+        const std::string_view text = *q.Text(c);
+        if (text == "[]") {
+          row[f.name] = json::array();
+        } else if (text == "{}") {
+          row[f.name] = json::object();
+        } else {
+          row[f.name] = json::parse(text);
+        }
+        break;
+      }
+      default:
+        row[f.name] = std::string(*q.Text(c));
+        break;
+    }
+  }
+  return row;
 }
 
 std::string Placeholder(const FieldSpec&, int n) { return "?" + std::to_string(n); }
@@ -172,11 +221,15 @@ struct Store::Impl {
 
   void AppendOutbox(const std::string& table, const std::string& row_id, const std::string& op,
                     const json& fields) {
+    AppendOutboxText(table, row_id, op, fields.dump());
+  }
+  void AppendOutboxText(const std::string& table, const std::string& row_id, const std::string& op,
+                        std::string fields) {
     db->Prepare(
           "INSERT INTO outbox (mutation_id, table_name, row_id, op, fields, created_at) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
           {Value::Text(NewUuid()), Value::Text(table), Value::Text(row_id), Value::Text(op),
-           Value::Text(fields.dump()), Value::Text(Now())})
+           Value::Text(std::move(fields)), Value::Text(Now())})
         .Run();
   }
 
@@ -196,8 +249,18 @@ struct Store::Impl {
     return std::string(*q.Text(0));
   }
 
+  // Roles seen inside the current batch (a bulk import checks its project once).
+  std::map<std::string, std::optional<std::string>> batch_roles;
+
   void RequireWriter(const std::string& project_id) {
-    const std::optional<std::string> role = Role(project_id);
+    std::optional<std::string> role;
+    if (batch_depth > 0) {
+      auto it = batch_roles.find(project_id);
+      if (it == batch_roles.end()) it = batch_roles.emplace(project_id, Role(project_id)).first;
+      role = it->second;
+    } else {
+      role = Role(project_id);
+    }
     if (!role) throw Error(ErrorCode::kNotFound, "project not found: " + project_id);
     if (*role == "viewer") {
       throw Error(ErrorCode::kPermissionDenied, "viewers cannot change this project");
@@ -232,6 +295,9 @@ void Store::Impl::Initialize() {
   // user was told is saved (NORMAL would survive process crashes only).
   if (options.path != ":memory:") db->Exec("PRAGMA journal_mode = WAL");
   db->Exec("PRAGMA synchronous = FULL");
+  // 64 MiB of page cache: random UUID keys spread inserts over the whole
+  // B-tree, and a large import thrashes SQLite's 2 MiB default.
+  db->Exec("PRAGMA cache_size = -65536");
   sqlite3_busy_timeout(db->raw(), static_cast<int>(options.busy_timeout.count()));
   ApplyMirrorSchema(db->raw());
   Transaction tx(*db);
@@ -287,10 +353,23 @@ ListPage Store::Impl::Page(const TableSpec& spec, const std::string& base_where,
   page.skip = query.skip;
   page.limit = std::min<long long>(query.limit, 1000);
   const std::string cols = Columns(spec, "t");
+  // SQLite sorts NULLs first in ascending order, so an index cannot deliver
+  // "ASC NULLS LAST": it orders the leading keys and SQLite sorts each group
+  // of ties on the rest ("RIGHT PART OF ORDER BY"). Sorting whole rows of a
+  // large group is slow, so such lists find the page's ids on the covering
+  // index first and fetch only those rows (a deferred join).
+  bool partial_order = false;
+  for (const core::OrderKey& k : keys)
+    partial_order = partial_order || (k.nullable && !k.descending);
+  const std::string select_list = partial_order ? "t.id" : cols;
+  std::string key_cols = "t.id";
+  for (const core::OrderKey& k : keys) {
+    if (k.column != "id") key_cols += ", t." + k.column;
+  }
   std::string sql;
   if (query.cursor.empty()) {
     const int n = static_cast<int>(params.size());
-    sql = "SELECT " + cols + " FROM " + spec.name + " t WHERE " + base_where + " ORDER BY " +
+    sql = "SELECT " + select_list + " FROM " + spec.name + " t WHERE " + base_where + " ORDER BY " +
           core::OrderBy(keys, "t") + " LIMIT ?" + std::to_string(n + 1) + " OFFSET ?" +
           std::to_string(n + 2);
     params.push_back(Value::Int(page.limit + 1));
@@ -316,16 +395,22 @@ ListPage Store::Impl::Page(const TableSpec& spec, const std::string& base_where,
         core::KeysetBranches(spec, keys, nulls, "t", first, Placeholder);
     const std::string limit = "?" + std::to_string(limit_param);
     if (branches.empty()) {
-      sql = "SELECT " + cols + " FROM " + spec.name + " t WHERE 0";
+      sql = "SELECT " + select_list + " FROM " + spec.name + " t WHERE 0";
     } else {
+      const std::string branch_cols = partial_order ? key_cols : cols;
       std::string u;
       for (const std::string& b : branches) {
-        u += std::string(u.empty() ? "" : " UNION ALL ") + "SELECT * FROM (SELECT " + cols +
+        u += std::string(u.empty() ? "" : " UNION ALL ") + "SELECT * FROM (SELECT " + branch_cols +
              " FROM " + spec.name + " t WHERE " + base_where + " AND " + b + " ORDER BY " +
              core::OrderBy(keys, "t") + " LIMIT " + limit + ")";
       }
-      sql = "SELECT * FROM (" + u + ") t ORDER BY " + core::OrderBy(keys, "t") + " LIMIT " + limit;
+      sql = "SELECT " + std::string(partial_order ? "t.id" : "t.*") + " FROM (" + u +
+            ") t ORDER BY " + core::OrderBy(keys, "t") + " LIMIT " + limit;
     }
+  }
+  if (partial_order) {
+    sql = "SELECT " + cols + " FROM " + spec.name + " t WHERE t.id IN (" + sql + ") ORDER BY " +
+          core::OrderBy(keys, "t");
   }
   if (explain) {
     Query q = db->Prepare("EXPLAIN QUERY PLAN " + sql, params);
@@ -378,21 +463,15 @@ json Store::Create(Collection c, const json& body) {
   return impl_->Write([&]() -> json {
     if (ProjectScoped(c)) impl_->RequireWriter(row.at("project_id"));
     if (c == Collection::kNotes) impl_->CheckNoteLinks(row);
-    if (std::optional<json> existing = impl_->Find(spec, id)) {
-      for (auto it = row.begin(); it != row.end(); ++it) {
-        if (existing->at(it.key()) != it.value()) {
-          throw Error(ErrorCode::kAlreadyExists, "a row with this id already exists");
-        }
-      }
-      return *existing;  // an idempotent repeat: nothing new to push
-    }
+    std::string outbox_fields = row.dump();  // the mutation: every field the create sets
+    json stored = std::move(row);
     const std::string now = Now();
     std::string cols, marks;
     std::vector<Value> params;
     for (const FieldSpec& f : spec.fields) {
       json value;
-      if (row.contains(f.name)) {
-        value = row.at(f.name);
+      if (stored.contains(f.name)) {
+        value = stored.at(f.name);
       } else if (f.name == "user_id") {
         value = impl_->owner_id;
       } else if (f.name == "created_at" || f.name == "updated_at") {
@@ -403,10 +482,24 @@ json Store::Create(Collection c, const json& body) {
       cols += (cols.empty() ? "" : ", ") + f.name;
       marks += (marks.empty() ? "?" : ", ?") + std::to_string(params.size() + 1);
       params.push_back(ToValue(f, value));
+      if (!stored.contains(f.name)) stored[f.name] = std::move(value);
     }
     impl_->db
-        ->Prepare("INSERT INTO " + spec.name + " (" + cols + ") VALUES (" + marks + ")", params)
+        ->Prepare("INSERT INTO " + spec.name + " (" + cols + ") VALUES (" + marks +
+                      ") ON CONFLICT (id) DO NOTHING",
+                  params)
         .Run();
+    if (sqlite3_changes(impl_->db->raw()) == 0) {
+      // The id exists: an idempotent repeat returns the row; other values conflict.
+      const json existing = *impl_->Find(spec, id);
+      const json wanted = json::parse(outbox_fields);
+      for (auto it = wanted.begin(); it != wanted.end(); ++it) {
+        if (existing.at(it.key()) != it.value()) {
+          throw Error(ErrorCode::kAlreadyExists, "a row with this id already exists");
+        }
+      }
+      return existing;  // nothing new to push
+    }
     if (c == Collection::kProjects) {
       impl_->db
           ->Prepare(
@@ -415,8 +508,8 @@ json Store::Create(Collection c, const json& body) {
               {Value::Text(id), Value::Text(impl_->owner_id), Value::Text(now)})
           .Run();
     }
-    impl_->AppendOutbox(spec.name, id, "create", row);
-    return *impl_->Find(spec, id);
+    impl_->AppendOutboxText(spec.name, id, "create", std::move(outbox_fields));
+    return stored;  // what Get returns: every value was written canonically
   });
 }
 
@@ -618,6 +711,7 @@ void Store::Batch(const std::function<void()>& writes) {
   if (impl_->batch_depth > 0) return writes();
   Transaction tx(*impl_->db);
   ++impl_->batch_depth;
+  impl_->batch_roles.clear();
   try {
     writes();
   } catch (...) {

@@ -13,6 +13,23 @@ std::vector<std::string> Append(std::vector<std::string> loc, std::string part) 
   return loc;
 }
 
+// Builds the error location only when there is an error: validation runs on
+// every write, and almost every value is valid.
+class LazyLoc {
+ public:
+  LazyLoc(const std::vector<std::string>& prefix, const std::string* key)
+      : prefix_(prefix), key_(key) {}
+  operator std::vector<std::string>() const {  // NOLINT: implicit by design
+    std::vector<std::string> loc = prefix_;
+    if (key_) loc.push_back(*key_);
+    return loc;
+  }
+
+ private:
+  const std::vector<std::string>& prefix_;
+  const std::string* key_;
+};
+
 std::string FormatBound(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   std::string s = std::to_string(v);
@@ -29,7 +46,7 @@ std::string JoinAllowed(const std::vector<std::string>& allowed) {
   return out;
 }
 
-void CheckText(const FieldSpec& f, const std::string& s, const std::vector<std::string>& loc,
+void CheckText(const FieldSpec& f, const std::string& s, const LazyLoc& loc,
                std::vector<FieldError>* errors) {
   if (!IsValidUtf8(s)) {
     errors->push_back({loc, "must be valid UTF-8 text", "utf8"});
@@ -55,7 +72,7 @@ void CheckText(const FieldSpec& f, const std::string& s, const std::vector<std::
   }
 }
 
-void CheckNumber(const FieldSpec& f, double v, const std::vector<std::string>& loc,
+void CheckNumber(const FieldSpec& f, double v, const LazyLoc& loc,
                  std::vector<FieldError>* errors) {
   if (!std::isfinite(v)) {
     errors->push_back({loc, "must be a finite number", "type"});
@@ -142,15 +159,31 @@ std::size_t Utf8Length(std::string_view s) {
   return n;
 }
 
+namespace {
+
+void ValidateInto(const FieldSpec& f, const nlohmann::json& v, const LazyLoc& lazy,
+                  std::vector<FieldError>* out);
+
+}  // namespace
+
 std::vector<FieldError> ValidateValue(const FieldSpec& f, const nlohmann::json& v,
                                       const std::vector<std::string>& loc) {
   std::vector<FieldError> errors;
+  ValidateInto(f, v, LazyLoc(loc, nullptr), &errors);
+  return errors;
+}
+
+namespace {
+
+void ValidateInto(const FieldSpec& f, const nlohmann::json& v, const LazyLoc& lazy,
+                  std::vector<FieldError>* out) {
+  std::vector<FieldError>& errors = *out;
   if (v.is_null()) {
-    if (!f.nullable) errors.push_back({loc, "must not be null", "null"});
-    return errors;
+    if (!f.nullable) errors.push_back({lazy, "must not be null", "null"});
+    return;
   }
   auto type_error = [&](const std::string& what) {
-    errors.push_back({loc, "must be " + what, "type"});
+    errors.push_back({lazy, "must be " + what, "type"});
   };
   switch (f.type) {
     case FieldType::kUuid:
@@ -160,7 +193,7 @@ std::vector<FieldError> ValidateValue(const FieldSpec& f, const nlohmann::json& 
       if (!v.is_string()) {
         type_error("a string");
       } else {
-        CheckText(f, v.get_ref<const std::string&>(), loc, &errors);
+        CheckText(f, v.get_ref<const std::string&>(), lazy, &errors);
       }
       break;
     case FieldType::kEnum:
@@ -169,7 +202,7 @@ std::vector<FieldError> ValidateValue(const FieldSpec& f, const nlohmann::json& 
       } else {
         bool ok = false;
         for (const std::string& a : f.allowed) ok = ok || a == v.get_ref<const std::string&>();
-        if (!ok) errors.push_back({loc, "must be one of " + JoinAllowed(f.allowed), "enum"});
+        if (!ok) errors.push_back({lazy, "must be one of " + JoinAllowed(f.allowed), "enum"});
       }
       break;
     case FieldType::kInteger:
@@ -178,14 +211,14 @@ std::vector<FieldError> ValidateValue(const FieldSpec& f, const nlohmann::json& 
       } else {
         const double d = v.is_number_unsigned() ? static_cast<double>(v.get<std::uint64_t>())
                                                 : static_cast<double>(v.get<std::int64_t>());
-        CheckNumber(f, d, loc, &errors);
+        CheckNumber(f, d, lazy, &errors);
       }
       break;
     case FieldType::kNumber:
       if (!v.is_number()) {
         type_error("a number");
       } else {
-        CheckNumber(f, v.get<double>(), loc, &errors);
+        CheckNumber(f, v.get<double>(), lazy, &errors);
       }
       break;
     case FieldType::kBoolean:
@@ -216,23 +249,24 @@ std::vector<FieldError> ValidateValue(const FieldSpec& f, const nlohmann::json& 
       }
       if (f.max_items > 0 && v.size() > f.max_items) {
         errors.push_back(
-            {loc, "must have at most " + std::to_string(f.max_items) + " items", "too_long"});
+            {lazy, "must have at most " + std::to_string(f.max_items) + " items", "too_long"});
         break;
       }
       std::set<std::string> seen;
       for (size_t i = 0; i < v.size(); ++i) {
         const nlohmann::json& item = v[i];
         if (!item.is_string() || !IsValidUuid(item.get_ref<const std::string&>())) {
-          errors.push_back({Append(loc, std::to_string(i)), "must be a UUID", "type"});
+          errors.push_back({Append(lazy, std::to_string(i)), "must be a UUID", "type"});
         } else if (!seen.insert(NormalizeUuid(item.get_ref<const std::string&>())).second) {
-          errors.push_back({Append(loc, std::to_string(i)), "is a duplicate", "duplicate"});
+          errors.push_back({Append(lazy, std::to_string(i)), "is a duplicate", "duplicate"});
         }
       }
       break;
     }
   }
-  return errors;
 }
+
+}  // namespace
 
 std::vector<FieldError> ValidateWrite(const TableSpec& table, const nlohmann::json& body,
                                       WriteKind kind) {
@@ -243,7 +277,7 @@ std::vector<FieldError> ValidateWrite(const TableSpec& table, const nlohmann::js
     return errors;
   }
   for (auto it = body.begin(); it != body.end(); ++it) {
-    const std::vector<std::string> loc = Append(root, it.key());
+    const LazyLoc loc(root, &it.key());
     const FieldSpec* f = table.Find(it.key());
     if (f == nullptr) {
       errors.push_back({loc, "is not a field of " + table.name, "unknown_field"});
@@ -257,8 +291,7 @@ std::vector<FieldError> ValidateWrite(const TableSpec& table, const nlohmann::js
       errors.push_back({loc, "cannot be changed after creation", "immutable"});
       continue;
     }
-    std::vector<FieldError> value_errors = ValidateValue(*f, it.value(), loc);
-    errors.insert(errors.end(), value_errors.begin(), value_errors.end());
+    ValidateInto(*f, it.value(), loc, &errors);
   }
   if (kind == WriteKind::kCreate) {
     for (const FieldSpec& f : table.fields) {

@@ -4,7 +4,7 @@
 
 CREATE TABLE outbox (
   seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-  mutation_id TEXT NOT NULL UNIQUE CHECK (length(mutation_id) = 36),
+  mutation_id TEXT NOT NULL CHECK (length(mutation_id) = 36),  -- random v4: unique by construction
   table_name  TEXT NOT NULL CHECK (table_name IN ('projects', 'project_members', 'shots', 'notes',
                 'postprod_tasks', 'equipment')),
   row_id      TEXT NOT NULL,

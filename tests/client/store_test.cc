@@ -230,13 +230,15 @@ TEST_F(StoreTest, ListQueriesUseTheirIndexes) {
     ListQuery q;
     q.filters = c.filters;
     const std::string plan = store_->TestOnlyExplainList(c.c, q);
-    EXPECT_NE(plan.find("USING INDEX " + c.index), std::string::npos) << plan;
-    EXPECT_EQ(plan.find("SCAN " + std::string(CollectionSpec(c.c).name) + " "), std::string::npos)
-        << plan;
+    EXPECT_NE(plan.find("INDEX " + c.index), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("SCAN "), std::string::npos) << plan;
     if (c.fully_ordered) {
       EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
     } else {
-      EXPECT_EQ(plan.find("USE TEMP B-TREE FOR ORDER BY"), std::string::npos) << plan;
+      // The page's ids come off the covering index (ties sorted per group),
+      // then only those rows are fetched by primary key and put in order.
+      EXPECT_NE(plan.find("COVERING INDEX " + c.index), std::string::npos) << plan;
+      EXPECT_NE(plan.find("USING INDEX sqlite_autoindex_"), std::string::npos) << plan;
     }
   }
   // A cursor page is answered by index range scans too.
@@ -246,8 +248,8 @@ TEST_F(StoreTest, ListQueriesUseTheirIndexes) {
   q.limit = 1;
   q.cursor = *store_->List(Collection::kShots, q).next_cursor;
   const std::string plan = store_->TestOnlyExplainList(Collection::kShots, q);
-  EXPECT_NE(plan.find("USING INDEX idx_shots_project_date_time"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("SCAN t "), std::string::npos) << plan;
+  EXPECT_NE(plan.find("INDEX idx_shots_project_date_time"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN shots"), std::string::npos) << plan;
 }
 
 TEST_F(StoreTest, BatchIsAllOrNothing) {

@@ -25,6 +25,7 @@
 #include "server/migrator.h"
 #include "server/pg_cluster.h"
 #include "server/server.h"
+#include "vemakin/client/store.h"
 
 namespace {
 
@@ -271,6 +272,86 @@ int RunApi(const BenchOptions& bo) {
   return 0;
 }
 
+// `vemakin-bench client`: local write rate (each write with its outbox entry)
+// and list latency on a large local project.
+int RunClient(int shots, int single_writes) {
+  namespace vc = vemakin::client;
+  char tmpl[] = "/tmp/vemakin-bench-client-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  const std::filesystem::path dir = tmpl;
+  vc::ClientOptions o;
+  o.path = dir / "bench.db";
+  o.logger = std::make_shared<vemakin::NullLogger>();
+  auto store = vc::Store::Open(o);
+  const std::string project =
+      store->Create(vc::Collection::kProjects, {{"name", "Bench"}}).at("id");
+  auto shot = [&](int g) {
+    json body = {{"project_id", project},
+                 {"title", "Shot " + std::to_string(g)},
+                 {"status", g % 3 == 0 ? "done" : "pending"},
+                 {"location", "Stage " + std::to_string(g % 12)}};
+    if (g % 10 != 0) {
+      char date[16];
+      std::snprintf(date, sizeof date, "2026-%02d-%02d", 1 + (g % 12), 1 + (g % 28));
+      body["date"] = date;
+    }
+    if (g % 7 != 0) {
+      char time[8];
+      std::snprintf(time, sizeof time, "%02d:%02d", 6 + (g % 14), (g % 4) * 15);
+      body["start_time"] = time;
+    }
+    store->Create(vc::Collection::kShots, body);
+  };
+  auto t0 = Clock::now();
+  store->Batch([&] {
+    for (int g = 0; g < shots; ++g) shot(g);
+  });
+  const double batched_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  t0 = Clock::now();
+  for (int g = 0; g < single_writes; ++g) shot(shots + g);
+  const double single_s = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  auto time_list = [&](const vc::ListQuery& q, int reps) {
+    std::vector<double> ms;
+    for (int i = 0; i < reps; ++i) {
+      const auto a = Clock::now();
+      store->List(vc::Collection::kShots, q);
+      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - a).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return std::make_pair(ms[ms.size() / 2], ms[ms.size() * 99 / 100]);
+  };
+  vc::ListQuery first;
+  first.filters["project_id"] = project;
+  vc::ListQuery deep_skip = first;
+  deep_skip.skip = shots / 2;
+  vc::ListQuery before = first;
+  before.skip = shots / 2 - 1;
+  before.limit = 1;
+  vc::ListQuery deep_cursor = first;
+  deep_cursor.cursor = *store->List(vc::Collection::kShots, before).next_cursor;
+  const auto f = time_list(first, 200);
+  const auto c = time_list(deep_cursor, 200);
+  const auto s = time_list(deep_skip, 50);
+  const long rss = RssKiB();
+  std::printf("\n%-52s %12s\n", "measurement", "value");
+  std::printf("%-52s %12.0f\n", "batched writes (rows/s, one transaction, with outbox)",
+              shots / batched_s);
+  std::printf("%-52s %12.0f\n", "single-row writes (rows/s, a transaction each, FULL)",
+              single_writes / single_s);
+  std::printf("%-52s %12.3f\n", "list first page, 100 rows: p50 ms", f.first);
+  std::printf("%-52s %12.3f\n", "list first page, 100 rows: p99 ms", f.second);
+  std::printf("%-52s %12.3f\n", "list deep page by cursor: p50 ms", c.first);
+  std::printf("%-52s %12.3f\n", "list deep page by cursor: p99 ms", c.second);
+  std::printf("%-52s %12.3f\n", "list deep page by skip: p50 ms", s.first);
+  std::printf("%-52s %12.1f\n", "process RSS (MB)", rss / 1024.0);
+  std::printf("\nshots in project: %d; store file: %.1f MB\n", shots + single_writes,
+              std::filesystem::file_size(o.path) / 1e6);
+  store.reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -290,8 +371,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   api->add_option("--workers", bo.server.workers, "server worker threads (0 = default)");
   api->add_option("--io-threads", bo.server.threads, "server I/O threads")->capture_default_str();
+  int client_shots = 100000, client_single = 2000;
+  CLI::App* client = app.add_subcommand("client", "local store write rate and list latency");
+  client->add_option("--shots", client_shots, "shots written in one batch")->capture_default_str();
+  client->add_option("--single-writes", client_single, "shots written one transaction each")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
+    if (*client) return RunClient(client_shots, client_single);
     if (*api) return RunApi(bo);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
