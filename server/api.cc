@@ -719,28 +719,26 @@ HttpResponse Api::Impl::MetricsText(Ctx&) {
 // ---------------------------------------------------------------- routes
 
 void Api::Impl::RegisterRoutes() {
-  auto route = [this](const char* method, const char* pattern, HttpResponse (Impl::*fn)(Ctx&),
-                      const char* summary) {
-    AddRoute(
-        method, pattern, [fn](Impl& impl, Ctx& ctx) { return (impl.*fn)(ctx); }, summary);
-  };
-  route("POST", "/api/auth/register", &Impl::Register, "Create an account; returns {user, token}");
-  route("POST", "/api/auth/login", &Impl::Login, "Sign in; returns {user, token}");
-  route("POST", "/api/auth/logout", &Impl::Logout, "Revoke the presented token");
-  route("GET", "/api/users/me", &Impl::GetMe, "The signed-in user's profile");
-  route("PATCH", "/api/users/me", &Impl::PatchMe, "Change name or settings");
-  route("GET", "/api/catalog/categories", &Impl::CatalogCategories, "Gear categories");
-  route("GET", "/api/catalog/brands", &Impl::CatalogBrands, "Gear brands (filter: category_id)");
-  route("GET", "/api/catalog/items", &Impl::CatalogItems,
-        "Catalog items (filters: category_id, brand_id)");
-  route("GET", "/api/catalog/items/{id}", &Impl::CatalogItem, "One catalog item");
-  route("GET", "/api/bulk/initial", &Impl::BulkInitial,
-        "User, projects, inventory and catalog in one response");
-  route("GET", "/api/bulk/project/{id}", &Impl::BulkProject,
-        "A project with its members, shots, notes and tasks");
-  route("GET", "/health", &Impl::Health, "Liveness and database check");
-  route("GET", "/admin/pool-status", &Impl::PoolStatus, "Connection pool state (loopback only)");
-  route("GET", "/metrics", &Impl::MetricsText, "Prometheus metrics");
+  AddMethodRoute("POST", "/api/auth/register", &Impl::Register,
+                 "Create an account; returns {user, token}");
+  AddMethodRoute("POST", "/api/auth/login", &Impl::Login, "Sign in; returns {user, token}");
+  AddMethodRoute("POST", "/api/auth/logout", &Impl::Logout, "Revoke the presented token");
+  AddMethodRoute("GET", "/api/users/me", &Impl::GetMe, "The signed-in user's profile");
+  AddMethodRoute("PATCH", "/api/users/me", &Impl::PatchMe, "Change name or settings");
+  AddMethodRoute("GET", "/api/catalog/categories", &Impl::CatalogCategories, "Gear categories");
+  AddMethodRoute("GET", "/api/catalog/brands", &Impl::CatalogBrands,
+                 "Gear brands (filter: category_id)");
+  AddMethodRoute("GET", "/api/catalog/items", &Impl::CatalogItems,
+                 "Catalog items (filters: category_id, brand_id)");
+  AddMethodRoute("GET", "/api/catalog/items/{id}", &Impl::CatalogItem, "One catalog item");
+  AddMethodRoute("GET", "/api/bulk/initial", &Impl::BulkInitial,
+                 "User, projects, inventory and catalog in one response");
+  AddMethodRoute("GET", "/api/bulk/project/{id}", &Impl::BulkProject,
+                 "A project with its members, shots, notes and tasks");
+  AddMethodRoute("GET", "/health", &Impl::Health, "Liveness and database check");
+  AddMethodRoute("GET", "/admin/pool-status", &Impl::PoolStatus,
+                 "Connection pool state (loopback only)");
+  AddMethodRoute("GET", "/metrics", &Impl::MetricsText, "Prometheus metrics");
   AddRoute(
       "GET", "/openapi.json", [](Impl& impl, Ctx&) { return JsonResponse(200, impl.OpenApi()); },
       "This API described (OpenAPI 3.0)");

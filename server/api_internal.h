@@ -137,6 +137,12 @@ struct Api::Impl {
 
   void AddRoute(const std::string& method, const std::string& pattern, Handler h,
                 const std::string& summary);
+  // A route served by one of the Impl's own handlers.
+  void AddMethodRoute(const char* method, const char* pattern, HttpResponse (Impl::*fn)(Ctx&),
+                      const char* summary) {
+    AddRoute(
+        method, pattern, [fn](Impl& impl, Ctx& ctx) { return (impl.*fn)(ctx); }, summary);
+  }
   void RegisterRoutes();
   void RegisterResourceRoutes();
   HttpResponse Dispatch(const HttpRequest& request, std::string* route_label);

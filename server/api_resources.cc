@@ -563,22 +563,19 @@ void Api::Impl::RegisterResourceRoutes() {
         [i](Impl& impl, Ctx& ctx) { return impl.DeleteResource(impl.resources[i], ctx); },
         "Delete one of " + name);
   }
-  auto route = [this](const char* method, const char* pattern, HttpResponse (Impl::*fn)(Ctx&),
-                      const char* summary) {
-    AddRoute(
-        method, pattern, [fn](Impl& impl, Ctx& ctx) { return (impl.*fn)(ctx); }, summary);
-  };
-  route("GET", "/api/projects", &Impl::ListProjects, "Projects the user is a member of");
-  route("POST", "/api/projects", &Impl::CreateProject, "Create a project (the caller owns it)");
-  route("GET", "/api/projects/{id}", &Impl::GetProject, "One project");
-  route("PATCH", "/api/projects/{id}", &Impl::PatchProject, "Rename a project (owner, editor)");
-  route("DELETE", "/api/projects/{id}", &Impl::DeleteProject,
-        "Delete a project and its shots, notes and tasks (owner)");
-  route("GET", "/api/projects/{id}/members", &Impl::ListMembers, "The project's members");
-  route("POST", "/api/projects/{id}/members", &Impl::AddMember,
-        "Add a member by email with a role (owner)");
-  route("DELETE", "/api/projects/{id}/members/{user_id}", &Impl::RemoveMember,
-        "Remove a member (owner)");
+  AddMethodRoute("GET", "/api/projects", &Impl::ListProjects, "Projects the user is a member of");
+  AddMethodRoute("POST", "/api/projects", &Impl::CreateProject,
+                 "Create a project (the caller owns it)");
+  AddMethodRoute("GET", "/api/projects/{id}", &Impl::GetProject, "One project");
+  AddMethodRoute("PATCH", "/api/projects/{id}", &Impl::PatchProject,
+                 "Rename a project (owner, editor)");
+  AddMethodRoute("DELETE", "/api/projects/{id}", &Impl::DeleteProject,
+                 "Delete a project and its shots, notes and tasks (owner)");
+  AddMethodRoute("GET", "/api/projects/{id}/members", &Impl::ListMembers, "The project's members");
+  AddMethodRoute("POST", "/api/projects/{id}/members", &Impl::AddMember,
+                 "Add a member by email with a role (owner)");
+  AddMethodRoute("DELETE", "/api/projects/{id}/members/{user_id}", &Impl::RemoveMember,
+                 "Remove a member (owner)");
 }
 
 }  // namespace vemakin::server
