@@ -680,6 +680,71 @@ HttpResponse Api::Impl::BulkProject(Ctx& ctx) {
   });
 }
 
+// ---------------------------------------------------------------- sync
+
+namespace {
+
+// A pull cursor is "<txid>.<seq>", the position of the last change returned
+// in the (txid, seq) order; "" or absent means the beginning.
+std::pair<std::string, std::string> ParsePullCursor(const std::optional<std::string>& cursor) {
+  if (!cursor || cursor->empty()) return {"0", "0"};
+  const size_t dot = cursor->find('.');
+  const std::string txid = cursor->substr(0, dot);
+  const std::string seq = dot == std::string::npos ? "" : cursor->substr(dot + 1);
+  auto digits = [](const std::string& v) {
+    return !v.empty() && v.size() <= 19 && v.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (!digits(txid) || !digits(seq)) {
+    throw HttpError::Field({"query", "cursor"}, "is not a sync cursor", "cursor");
+  }
+  return {txid, seq};
+}
+
+}  // namespace
+
+// Changes after the cursor that this user may read, in the one total order.
+// Only changes of transactions older than the oldest one still running are
+// returned (see schema/postgres/0003_sync_tables.up.sql), so a slow writer's
+// change is never skipped by a cursor that moved past a faster one.
+HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
+  const auto [txid, seq] = ParsePullCursor(ctx.Query("cursor"));
+  const long long limit = std::min<long long>(ParseCount(ctx, "limit", 1000, 1), 10000);
+  return ReadAuthed(ctx, [&](Session& s) {
+    const pqxx::result r = s.Exec(
+        Stmt(
+            "SELECT c.txid::text, c.seq, c.table_name, c.row_id, c.op, c.data::text "
+            "FROM sync_changes c "
+            "WHERE (c.txid, c.seq) > ($2::xid8, $3::bigint) "
+            "AND c.txid < pg_snapshot_xmin(pg_current_snapshot()) "
+            "AND (c.user_id = $1::uuid OR (c.project_id IS NULL AND c.user_id IS NULL) "
+            "OR c.project_id IN (SELECT project_id FROM project_members WHERE user_id = $1::uuid)) "
+            "ORDER BY c.txid, c.seq LIMIT $4::bigint"),
+        {ctx.user_id, txid, seq, std::to_string(limit + 1)});
+    std::string out = "{\"changes\":[";
+    std::string cursor = txid == "0" && seq == "0" ? "" : txid + "." + seq;
+    const pqxx::result::size_type n =
+        std::min<pqxx::result::size_type>(r.size(), static_cast<pqxx::result::size_type>(limit));
+    for (pqxx::result::size_type i = 0; i < n; ++i) {
+      const pqxx::row row = r[i];
+      if (i) out += ",";
+      out += "{\"table\":";
+      core::AppendJsonString(row[2].c_str(), &out);
+      out += ",\"id\":";
+      core::AppendJsonString(row[3].c_str(), &out);
+      out += ",\"op\":";
+      core::AppendJsonString(row[4].c_str(), &out);
+      out += ",\"data\":";
+      out += row[5].is_null() ? "null" : row[5].c_str();
+      out += "}";
+      cursor = std::string(row[0].c_str()) + "." + row[1].c_str();
+    }
+    out += "],\"cursor\":";
+    core::AppendJsonString(cursor, &out);
+    out += std::string(",\"has_more\":") + (r.size() > n ? "true" : "false") + "}";
+    return TextResponse(200, out);
+  });
+}
+
 // ---------------------------------------------------------------- operations
 
 HttpResponse Api::Impl::Health(Ctx&) {
@@ -735,6 +800,8 @@ void Api::Impl::RegisterRoutes() {
                  "User, projects, inventory and catalog in one response");
   AddMethodRoute("GET", "/api/bulk/project/{id}", &Impl::BulkProject,
                  "A project with its members, shots, notes and tasks");
+  AddMethodRoute("GET", "/api/sync/pull", &Impl::SyncPull,
+                 "Changes after a cursor, in the one total order (docs/sync-protocol.md)");
   AddMethodRoute("GET", "/health", &Impl::Health, "Liveness and database check");
   AddMethodRoute("GET", "/admin/pool-status", &Impl::PoolStatus,
                  "Connection pool state (loopback only)");

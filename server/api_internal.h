@@ -168,6 +168,7 @@ struct Api::Impl {
   HttpResponse CatalogItem(Ctx& ctx);
   HttpResponse BulkInitial(Ctx& ctx);
   HttpResponse BulkProject(Ctx& ctx);
+  HttpResponse SyncPull(Ctx& ctx);
   HttpResponse Health(Ctx& ctx);
   HttpResponse PoolStatus(Ctx& ctx);
   HttpResponse MetricsText(Ctx& ctx);

@@ -266,6 +266,7 @@ void PgCluster::InitDb() {
        << "listen_addresses = '127.0.0.1'\n"
        << "unix_socket_directories = ''\n"
        << "max_connections = 200\n"
+       << "shared_buffers = 256MB\n"
        << "log_min_messages = warning\n";
   if (!options_.durable) {
     conf << "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n";

@@ -1,3 +1,14 @@
 DROP TABLE sync_mutations;
+DROP TRIGGER gear_catalog_capture ON gear_catalog;
+DROP TRIGGER gear_brands_capture ON gear_brands;
+DROP TRIGGER gear_categories_capture ON gear_categories;
+DROP TRIGGER equipment_capture ON equipment;
+DROP TRIGGER postprod_tasks_capture ON postprod_tasks;
+DROP TRIGGER notes_capture ON notes;
+DROP TRIGGER shots_capture ON shots;
+DROP TRIGGER project_members_capture ON project_members;
+DROP TRIGGER projects_capture_delete ON projects;
+DROP TRIGGER projects_capture ON projects;
+DROP FUNCTION vemakin_capture_project_delete();
+DROP FUNCTION vemakin_capture_change();
 DROP TABLE sync_changes;
-DROP TABLE sync_clock;
