@@ -745,6 +745,142 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
   });
 }
 
+namespace {
+
+struct PushMutation {
+  std::string mutation_id;
+  std::string table;
+  std::string op;
+  std::string id;
+  json fields;
+};
+
+std::vector<PushMutation> ParsePush(const json& body, std::string* client_id) {
+  std::vector<core::FieldError> errors;
+  if (!body.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
+  const json client = body.value("client_id", json());
+  if (!client.is_string() || !core::IsValidUuid(client.get<std::string>())) {
+    errors.push_back({{"body", "client_id"}, "must be a UUID", "type"});
+  } else {
+    *client_id = core::NormalizeUuid(client.get<std::string>());
+  }
+  const json list = body.value("mutations", json());
+  if (!list.is_array() || list.size() > 1000) {
+    errors.push_back({{"body", "mutations"}, "must be an array of at most 1000 mutations", "type"});
+    throw HttpError::Fields(errors);
+  }
+  static const std::set<std::string> kTables = {"projects", "shots", "notes", "postprod_tasks",
+                                                "equipment"};
+  std::vector<PushMutation> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& m = list[i];
+    const std::string at = std::to_string(i);
+    auto text = [&](const char* key) -> std::string {
+      const json v = m.is_object() ? m.value(key, json()) : json();
+      return v.is_string() ? v.get<std::string>() : "";
+    };
+    PushMutation pm{text("mutation_id"), text("table"), text("op"), text("id"),
+                    m.is_object() ? m.value("fields", json::object()) : json()};
+    if (!core::IsValidUuid(pm.mutation_id)) {
+      errors.push_back({{"body", "mutations", at, "mutation_id"}, "must be a UUID", "type"});
+    }
+    if (!kTables.count(pm.table)) {
+      errors.push_back(
+          {{"body", "mutations", at, "table"}, "is not a table a client writes", "enum"});
+    }
+    if (pm.op != "create" && pm.op != "update" && pm.op != "delete") {
+      errors.push_back(
+          {{"body", "mutations", at, "op"}, "must be create, update or delete", "enum"});
+    }
+    if (!core::IsValidUuid(pm.id)) {
+      errors.push_back({{"body", "mutations", at, "id"}, "must be a UUID", "type"});
+    }
+    if (!pm.fields.is_object()) {
+      errors.push_back({{"body", "mutations", at, "fields"}, "must be a JSON object", "type"});
+    }
+    pm.mutation_id = core::NormalizeUuid(pm.mutation_id);
+    pm.id = core::NormalizeUuid(pm.id);
+    out.push_back(std::move(pm));
+  }
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  return out;
+}
+
+}  // namespace
+
+// Applies pushed mutations in order, each at most once: its effect and its
+// record in sync_mutations commit together, and a repeat (a retry after a
+// lost response) returns the recorded outcome without applying anything. A
+// mutation the server refuses is recorded as rejected with the reason, so it
+// never blocks the ones after it (docs/sync-protocol.md).
+HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
+  const json body = ParseBody(ctx, options.max_json_depth);
+  std::string client_id;
+  const std::vector<PushMutation> mutations = ParsePush(body, &client_id);
+  db.Read([&](Session& s) { Authenticate(s, ctx); });
+  auto resource_for = [&](const std::string& table) -> const ResourceDef* {
+    if (table == "shots") return &Resource("shots");
+    if (table == "notes") return &Resource("notes");
+    if (table == "postprod_tasks") return &Resource("postprod");
+    if (table == "equipment") return &Resource("inventory");
+    return nullptr;  // projects
+  };
+  json results = json::array();
+  for (const PushMutation& m : mutations) {
+    json result;
+    try {
+      db.Write([&](Session& s) {
+        const pqxx::result seen =
+            s.Exec(Stmt("SELECT response::text FROM sync_mutations "
+                        "WHERE client_id = $1::uuid AND mutation_id = $2::uuid"),
+                   {client_id, m.mutation_id});
+        if (!seen.empty()) {
+          result = json::parse(seen[0][0].c_str());
+          result["replayed"] = true;
+          return;
+        }
+        const ResourceDef* def = resource_for(m.table);
+        HttpResponse r;
+        if (def == nullptr) {
+          r = ApplyProject(s, ctx.user_id, m.op, m.id, m.fields);
+        } else if (m.op == "create") {
+          json fields = m.fields;
+          fields["id"] = m.id;
+          r = ApplyCreate(s, *def, ctx.user_id, fields);
+        } else if (m.op == "update") {
+          r = ApplyPatch(s, *def, ctx.user_id, m.id, m.fields);
+        } else {
+          try {
+            r = ApplyDelete(s, *def, ctx.user_id, m.id);
+          } catch (const HttpError& e) {
+            if (e.status() != 404) throw;
+            r.status = 204;  // already gone: deleting twice is deleting once
+          }
+        }
+        result = {{"mutation_id", m.mutation_id}, {"status", "applied"}};
+        if (!r.body.empty()) result["row"] = json::parse(r.body);
+        s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
+                    "response) VALUES ($1::uuid, $2::uuid, $3::uuid, 'applied', $4::jsonb)"),
+               {client_id, m.mutation_id, ctx.user_id, result.dump()});
+      });
+    } catch (const HttpError& e) {
+      // Refused: nothing of it was applied (its transaction rolled back); record why.
+      result = {{"mutation_id", m.mutation_id},
+                {"status", "rejected"},
+                {"http_status", e.status()},
+                {"detail", e.body().value("detail", json())}};
+      db.Write([&](Session& s) {
+        s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
+                    "response) VALUES ($1::uuid, $2::uuid, $3::uuid, 'rejected', $4::jsonb) "
+                    "ON CONFLICT DO NOTHING"),
+               {client_id, m.mutation_id, ctx.user_id, result.dump()});
+      });
+    }
+    results.push_back(std::move(result));
+  }
+  return JsonResponse(200, json{{"results", std::move(results)}});
+}
+
 // ---------------------------------------------------------------- operations
 
 HttpResponse Api::Impl::Health(Ctx&) {
@@ -800,6 +936,8 @@ void Api::Impl::RegisterRoutes() {
                  "User, projects, inventory and catalog in one response");
   AddMethodRoute("GET", "/api/bulk/project/{id}", &Impl::BulkProject,
                  "A project with its members, shots, notes and tasks");
+  AddMethodRoute("POST", "/api/sync/push", &Impl::SyncPush,
+                 "Apply a client's mutations, each at most once (docs/sync-protocol.md)");
   AddMethodRoute("GET", "/api/sync/pull", &Impl::SyncPull,
                  "Changes after a cursor, in the one total order (docs/sync-protocol.md)");
   AddMethodRoute("GET", "/health", &Impl::Health, "Liveness and database check");

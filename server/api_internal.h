@@ -180,6 +180,17 @@ struct Api::Impl {
   HttpResponse GetResource(const ResourceDef& def, Ctx& ctx);
   HttpResponse PatchResource(const ResourceDef& def, Ctx& ctx);
   HttpResponse DeleteResource(const ResourceDef& def, Ctx& ctx);
+  // The writes themselves, shared by the REST routes and sync pushes. Each
+  // checks validity and the user's role in the statements it runs on `s`.
+  HttpResponse ApplyCreate(Session& s, const ResourceDef& def, const std::string& user_id,
+                           const json& body);
+  HttpResponse ApplyPatch(Session& s, const ResourceDef& def, const std::string& user_id,
+                          const std::string& id, const json& body);
+  HttpResponse ApplyDelete(Session& s, const ResourceDef& def, const std::string& user_id,
+                           const std::string& id);
+  HttpResponse ApplyProject(Session& s, const std::string& user_id, const std::string& op,
+                            const std::string& id, const json& fields);
+  HttpResponse SyncPush(Ctx& ctx);
   // One page of a resource, for lists and bulk reads.
   PageText ResourcePage(Session& s, const ResourceDef& def, const std::string& scope_id,
                         const std::string& user_id,

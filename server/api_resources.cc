@@ -186,9 +186,9 @@ HttpResponse Api::Impl::ListResource(const ResourceDef& def, Ctx& ctx) {
   });
 }
 
-HttpResponse Api::Impl::CreateResource(const ResourceDef& def, Ctx& ctx) {
+HttpResponse Api::Impl::ApplyCreate(Session& s, const ResourceDef& def, const std::string& user_id,
+                                    const json& body) {
   const TableSpec& spec = *def.spec;
-  const json body = ParseBody(ctx, options.max_json_depth);
   const std::vector<core::FieldError> errors =
       core::ValidateWrite(spec, body, core::WriteKind::kCreate);
   if (!errors.empty()) throw HttpError::Fields(errors);
@@ -205,33 +205,35 @@ HttpResponse Api::Impl::CreateResource(const ResourceDef& def, Ctx& ctx) {
   if (!def.project_scoped) {
     cols += ", user_id";
     values += ", $" + std::to_string(n++) + "::uuid";
+    params.push_back(user_id);
   }
   const std::string insert = "INSERT INTO " + spec.name + " AS t (" + cols + ") VALUES (" + values +
                              ") ON CONFLICT (id) DO NOTHING RETURNING " + ColumnList(spec, "t");
-  return WriteAuthed(ctx, [&](Session& s) {
-    if (def.project_scoped) {
-      const std::optional<std::string> role = Role(s, row.at("project_id"), ctx.user_id);
-      if (!role) throw HttpError::Detail(404, "project not found");
-      if (*role == "viewer") throw HttpError::Detail(403, "viewers cannot change this project");
-    } else {
-      params.push_back(ctx.user_id);
-    }
-    const pqxx::result r = s.Exec(Stmt(insert), params);
-    if (!r.empty()) return JsonResponse(201, RowJson(spec, r[0], 0));
-    // The id exists: an idempotent repeat returns the row; anything else conflicts.
-    const std::string scope_check =
-        def.project_scoped ? "t.project_id = $2::uuid" : "t.user_id = $2::uuid";
-    const pqxx::result existing =
-        s.Exec(Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name +
-                    " t WHERE t.id = $1::uuid AND " + scope_check),
-               {row.at("id").get<std::string>(),
-                def.project_scoped ? row.at("project_id").get<std::string>() : ctx.user_id});
-    if (!existing.empty()) {
-      const json current = RowJson(spec, existing[0], 0);
-      if (SameValues(current, row)) return JsonResponse(200, current);
-    }
-    throw HttpError::Detail(409, "a row with this id already exists");
-  });
+  if (def.project_scoped) {
+    const std::optional<std::string> role = Role(s, row.at("project_id"), user_id);
+    if (!role) throw HttpError::Detail(404, "project not found");
+    if (*role == "viewer") throw HttpError::Detail(403, "viewers cannot change this project");
+  }
+  const pqxx::result r = s.Exec(Stmt(insert), params);
+  if (!r.empty()) return JsonResponse(201, RowJson(spec, r[0], 0));
+  // The id exists: an idempotent repeat returns the row; anything else conflicts.
+  const std::string scope_check =
+      def.project_scoped ? "t.project_id = $2::uuid" : "t.user_id = $2::uuid";
+  const pqxx::result existing =
+      s.Exec(Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name +
+                  " t WHERE t.id = $1::uuid AND " + scope_check),
+             {row.at("id").get<std::string>(),
+              def.project_scoped ? row.at("project_id").get<std::string>() : user_id});
+  if (!existing.empty()) {
+    const json current = RowJson(spec, existing[0], 0);
+    if (SameValues(current, row)) return JsonResponse(200, current);
+  }
+  throw HttpError::Detail(409, "a row with this id already exists");
+}
+
+HttpResponse Api::Impl::CreateResource(const ResourceDef& def, Ctx& ctx) {
+  const json body = ParseBody(ctx, options.max_json_depth);
+  return WriteAuthed(ctx, [&](Session& s) { return ApplyCreate(s, def, ctx.user_id, body); });
 }
 
 HttpResponse Api::Impl::GetResource(const ResourceDef& def, Ctx& ctx) {
@@ -271,17 +273,16 @@ std::string AccessClause(const ResourceDef& def) {
 
 }  // namespace
 
-HttpResponse Api::Impl::PatchResource(const ResourceDef& def, Ctx& ctx) {
+HttpResponse Api::Impl::ApplyPatch(Session& s, const ResourceDef& def, const std::string& user_id,
+                                   const std::string& id, const json& body) {
   const TableSpec& spec = *def.spec;
-  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
-  const json body = ParseBody(ctx, options.max_json_depth);
   const std::vector<core::FieldError> errors =
       core::ValidateWrite(spec, body, core::WriteKind::kPatch);
   if (!errors.empty()) throw HttpError::Fields(errors);
   const json patch = core::CanonicalPatch(spec, body);
   // One statement per table: each writable column is set only when its flag is true.
   std::string sets;
-  Params params = {id, std::nullopt};  // $2, the user, is known once authenticated
+  Params params = {id, user_id};
   int n = 3;
   for (const FieldSpec& f : spec.fields) {
     if (f.access != Access::kWritable) continue;
@@ -298,31 +299,37 @@ HttpResponse Api::Impl::PatchResource(const ResourceDef& def, Ctx& ctx) {
                           (def.project_scoped ? " FROM project_members m" : "") +
                           " WHERE t.id = $1::uuid AND " + AccessClause(def) + " RETURNING " +
                           ColumnList(spec, "t");
-  return WriteAuthed(ctx, [&](Session& s) {
-    params[1] = ctx.user_id;
-    const pqxx::result r = s.Exec(Stmt(sql), params);
-    if (r.empty()) {
-      if (def.project_scoped) ExplainMiss(*this, s, spec, id, ctx.user_id);
-      throw HttpError::Detail(404, "not found");
-    }
-    return JsonResponse(200, RowJson(spec, r[0], 0));
-  });
+  const pqxx::result r = s.Exec(Stmt(sql), params);
+  if (r.empty()) {
+    if (def.project_scoped) ExplainMiss(*this, s, spec, id, user_id);
+    throw HttpError::Detail(404, "not found");
+  }
+  return JsonResponse(200, RowJson(spec, r[0], 0));
 }
 
-HttpResponse Api::Impl::DeleteResource(const ResourceDef& def, Ctx& ctx) {
-  const TableSpec& spec = *def.spec;
+HttpResponse Api::Impl::PatchResource(const ResourceDef& def, Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  const json body = ParseBody(ctx, options.max_json_depth);
+  return WriteAuthed(ctx, [&](Session& s) { return ApplyPatch(s, def, ctx.user_id, id, body); });
+}
+
+HttpResponse Api::Impl::ApplyDelete(Session& s, const ResourceDef& def, const std::string& user_id,
+                                    const std::string& id) {
+  const TableSpec& spec = *def.spec;
   const std::string sql = "DELETE FROM " + spec.name + " t" +
                           (def.project_scoped ? " USING project_members m" : "") +
                           " WHERE t.id = $1::uuid AND " + AccessClause(def) + " RETURNING t.id";
-  return WriteAuthed(ctx, [&](Session& s) {
-    const pqxx::result r = s.Exec(Stmt(sql), {id, ctx.user_id});
-    if (r.empty()) {
-      if (def.project_scoped) ExplainMiss(*this, s, spec, id, ctx.user_id);
-      throw HttpError::Detail(404, "not found");
-    }
-    return NoContent();
-  });
+  const pqxx::result r = s.Exec(Stmt(sql), {id, user_id});
+  if (r.empty()) {
+    if (def.project_scoped) ExplainMiss(*this, s, spec, id, user_id);
+    throw HttpError::Detail(404, "not found");
+  }
+  return NoContent();
+}
+
+HttpResponse Api::Impl::DeleteResource(const ResourceDef& def, Ctx& ctx) {
+  const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
+  return WriteAuthed(ctx, [&](Session& s) { return ApplyDelete(s, def, ctx.user_id, id); });
 }
 
 // ---------------------------------------------------------------- projects
@@ -431,6 +438,46 @@ HttpResponse Api::Impl::DeleteProject(Ctx& ctx) {
     s.Exec(Stmt("DELETE FROM projects WHERE id = $1::uuid"), {id});
     return NoContent();
   });
+}
+
+HttpResponse Api::Impl::ApplyProject(Session& s, const std::string& user_id, const std::string& op,
+                                     const std::string& id, const json& fields) {
+  const TableSpec& spec = core::Spec(core::Entity::kProject);
+  if (op == "create") {
+    json body = fields;
+    body["id"] = id;
+    const std::vector<core::FieldError> errors =
+        core::ValidateWrite(spec, body, core::WriteKind::kCreate);
+    if (!errors.empty()) throw HttpError::Fields(errors);
+    const pqxx::result r =
+        s.Exec(Stmt("INSERT INTO projects AS t (id, user_id, name) VALUES ($1::uuid, $2::uuid, $3) "
+                    "ON CONFLICT (id) DO NOTHING RETURNING " +
+                    ColumnList(spec, "t")),
+               {id, user_id, body.at("name").get<std::string>()});
+    if (r.empty()) throw HttpError::Detail(409, "a project with this id already exists");
+    s.Exec(Stmt("INSERT INTO project_members (project_id, user_id, role) "
+                "VALUES ($1::uuid, $2::uuid, 'owner')"),
+           {id, user_id});
+    return JsonResponse(201, RowJson(spec, r[0], 0));
+  }
+  const std::optional<std::string> role = Role(s, id, user_id);
+  if (op == "delete") {
+    if (!role) throw HttpError::Detail(404, "not found");
+    if (*role != "owner") throw HttpError::Detail(403, "only the owner can delete a project");
+    s.Exec(Stmt("DELETE FROM projects WHERE id = $1::uuid"), {id});
+    return NoContent();
+  }
+  const std::vector<core::FieldError> errors =
+      core::ValidateWrite(spec, fields, core::WriteKind::kPatch);
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  if (!role) throw HttpError::Detail(404, "not found");
+  if (*role == "viewer") throw HttpError::Detail(403, "viewers cannot change this project");
+  const pqxx::result r = s.Exec(
+      Stmt("UPDATE projects t SET name = COALESCE($2, t.name), updated_at = now() "
+           "WHERE t.id = $1::uuid RETURNING " +
+           ColumnList(spec, "t")),
+      {id, fields.contains("name") ? Param(fields.at("name").get<std::string>()) : std::nullopt});
+  return JsonResponse(200, RowJson(spec, r[0], 0));
 }
 
 // ---------------------------------------------------------------- members

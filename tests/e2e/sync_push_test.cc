@@ -1,0 +1,127 @@
+// POST /api/sync/push: mutations apply in order, each at most once; refused
+// ones are recorded with their reason and do not block the rest.
+#include <gtest/gtest.h>
+
+#include "tests/e2e/api_test_support.h"
+
+namespace vemakin::testing {
+namespace {
+
+class SyncPush : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new TestServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static json Mutation(const std::string& table, const std::string& op, const std::string& id,
+                       json fields = json::object()) {
+    return {{"mutation_id", RandomUuid()}, {"table", table}, {"op", op}, {"id", id},
+            {"fields", std::move(fields)}};
+  }
+  static json Push(ApiClient& c, const std::string& client_id, const json& mutations) {
+    const Resp r = c.Post("/api/sync/push", {{"client_id", client_id}, {"mutations", mutations}});
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return r.body.value("results", json::array());
+  }
+  static std::string Statuses(const json& results) {
+    std::string out;
+    for (const json& r : results) out += r.at("status").get<std::string>() + " ";
+    return out;
+  }
+  static TestServer* server_;
+};
+TestServer* SyncPush::server_ = nullptr;
+
+TEST_F(SyncPush, AppliesMutationsInOrder) {
+  ApiClient c(server_->port());
+  c.Register();
+  const std::string client = RandomUuid(), project = RandomUuid(), shot = RandomUuid(),
+                    note = RandomUuid();
+  const json results =
+      Push(c, client,
+           {Mutation("projects", "create", project, {{"name", "Offline feature"}}),
+            Mutation("shots", "create", shot, {{"project_id", project}, {"title", "Crane"}}),
+            Mutation("shots", "update", shot, {{"status", "done"}}),
+            Mutation("notes", "create", note, {{"project_id", project}, {"title", "N"}}),
+            Mutation("notes", "delete", note)});
+  EXPECT_EQ(Statuses(results), "applied applied applied applied applied ");
+  EXPECT_EQ(c.Get("/api/shots/" + shot).body.at("status"), "done");
+  EXPECT_EQ(c.Get("/api/notes/" + note).status, 404);
+  EXPECT_EQ(c.Get("/api/projects/" + project).body.at("name"), "Offline feature");
+}
+
+// A retry after a lost response applies nothing again, even when the row has
+// changed since: the recorded outcome is returned instead.
+TEST_F(SyncPush, ARepeatedMutationAppliesAtMostOnce) {
+  ApiClient c(server_->port());
+  c.Register();
+  const std::string project = c.Post("/api/projects", {{"name", "P"}}).body.at("id");
+  const std::string shot =
+      c.Post("/api/shots", {{"project_id", project}, {"title", "S"}}).body.at("id");
+  const std::string client = RandomUuid();
+  const json batch = {Mutation("shots", "update", shot, {{"status", "done"}})};
+  EXPECT_EQ(Statuses(Push(c, client, batch)), "applied ");
+  ASSERT_EQ(c.Patch("/api/shots/" + shot, {{"status", "pending"}}).status, 200);
+  const json again = Push(c, client, batch);
+  EXPECT_EQ(Statuses(again), "applied ");
+  EXPECT_EQ(again[0].at("replayed"), true);
+  EXPECT_EQ(c.Get("/api/shots/" + shot).body.at("status"), "pending");  // not re-applied
+  // Another client's mutation with the same id is its own mutation.
+  EXPECT_FALSE(Push(c, RandomUuid(), batch)[0].contains("replayed"));
+}
+
+TEST_F(SyncPush, RefusedMutationsAreRecordedAndDoNotBlockTheQueue) {
+  ApiClient owner(server_->port()), viewer(server_->port());
+  owner.Register();
+  viewer.Register();
+  const std::string project = owner.Post("/api/projects", {{"name", "P"}}).body.at("id");
+  owner.Post("/api/projects/" + project + "/members", {{"email", viewer.email}, {"role", "viewer"}});
+  const std::string shot =
+      owner.Post("/api/shots", {{"project_id", project}, {"title", "S"}}).body.at("id");
+  const std::string client = RandomUuid(), gear = RandomUuid();
+  const json batch = {Mutation("shots", "update", shot, {{"title", "Viewer edit"}}),
+                      Mutation("shots", "create", RandomUuid(), {{"project_id", project}, {"title", ""}}),
+                      Mutation("equipment", "create", gear, {{"name", "Own lens"}, {"category", "Lens"}})};
+  const json results = Push(viewer, client, batch);
+  EXPECT_EQ(Statuses(results), "rejected rejected applied ");
+  EXPECT_EQ(results[0].at("http_status"), 403);
+  EXPECT_EQ(results[1].at("http_status"), 422);
+  EXPECT_EQ(owner.Get("/api/shots/" + shot).body.at("title"), "S");
+  EXPECT_EQ(viewer.Get("/api/inventory/" + gear).status, 200);
+  EXPECT_EQ(Statuses(Push(viewer, client, batch)), "rejected rejected applied ");
+}
+
+TEST_F(SyncPush, UpdatesOfDeletedRowsAreRejectedAndDeletesAreIdempotent) {
+  ApiClient c(server_->port());
+  c.Register();
+  const std::string project = c.Post("/api/projects", {{"name", "P"}}).body.at("id");
+  const std::string shot =
+      c.Post("/api/shots", {{"project_id", project}, {"title", "S"}}).body.at("id");
+  ASSERT_EQ(c.Delete("/api/shots/" + shot).status, 204);
+  const json results = Push(c, RandomUuid(),
+                            {Mutation("shots", "update", shot, {{"title", "Too late"}}),
+                             Mutation("shots", "delete", shot)});
+  EXPECT_EQ(Statuses(results), "rejected applied ");
+  EXPECT_EQ(results[0].at("http_status"), 404);
+}
+
+TEST_F(SyncPush, RefusesAMalformedEnvelope) {
+  ApiClient c(server_->port());
+  c.Register();
+  EXPECT_EQ(c.Post("/api/sync/push", {{"client_id", "x"}, {"mutations", json::array()}}).status, 422);
+  EXPECT_EQ(c.Post("/api/sync/push", {{"client_id", RandomUuid()},
+                                      {"mutations", {{{"mutation_id", RandomUuid()},
+                                                      {"table", "users"},
+                                                      {"op", "create"},
+                                                      {"id", RandomUuid()}}}}})
+                .status,
+            422);
+  ApiClient anonymous(server_->port());
+  EXPECT_EQ(anonymous.Post("/api/sync/push", {{"client_id", RandomUuid()}, {"mutations", json::array()}})
+                .status,
+            401);
+}
+
+}  // namespace
+}  // namespace vemakin::testing
