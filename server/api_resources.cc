@@ -365,34 +365,17 @@ HttpResponse Api::Impl::ListProjects(Ctx& ctx) {
 }
 
 HttpResponse Api::Impl::CreateProject(Ctx& ctx) {
-  const TableSpec& spec = core::Spec(core::Entity::kProject);
-  const json body = ParseBody(ctx, options.max_json_depth);
-  const std::vector<core::FieldError> errors =
-      core::ValidateWrite(spec, body, core::WriteKind::kCreate);
-  if (!errors.empty()) throw HttpError::Fields(errors);
-  const json row = CompleteWithId(spec, body);
-  return WriteAuthed(ctx, [&](Session& s) {
-    const pqxx::result r =
-        s.Exec(Stmt("INSERT INTO projects AS t (id, user_id, name) VALUES ($1::uuid, $2::uuid, $3) "
-                    "ON CONFLICT (id) DO NOTHING RETURNING " +
-                    ColumnList(spec, "t")),
-               {row.at("id").get<std::string>(), ctx.user_id, row.at("name").get<std::string>()});
-    if (r.empty()) {
-      const pqxx::result existing =
-          s.Exec(Stmt("SELECT " + ColumnList(spec, "t") +
-                      " FROM projects t WHERE t.id = $1::uuid AND t.user_id = $2::uuid"),
-                 {row.at("id").get<std::string>(), ctx.user_id});
-      if (!existing.empty()) {
-        const json current = RowJson(spec, existing[0], 0);
-        if (SameValues(current, row)) return JsonResponse(200, current);
-      }
-      throw HttpError::Detail(409, "a project with this id already exists");
+  json body = ParseBody(ctx, options.max_json_depth);
+  std::string id = NewUuid();
+  if (body.is_object() && body.contains("id")) {
+    if (!body.at("id").is_string() || !core::IsValidUuid(body.at("id").get<std::string>())) {
+      throw HttpError::Field({"body", "id"}, "must be a UUID", "type");
     }
-    s.Exec(Stmt("INSERT INTO project_members (project_id, user_id, role) "
-                "VALUES ($1::uuid, $2::uuid, 'owner')"),
-           {row.at("id").get<std::string>(), ctx.user_id});
-    return JsonResponse(201, RowJson(spec, r[0], 0));
-  });
+    id = core::NormalizeUuid(body.at("id").get<std::string>());
+    body.erase("id");
+  }
+  return WriteAuthed(ctx,
+                     [&](Session& s) { return ApplyProject(s, ctx.user_id, "create", id, body); });
 }
 
 HttpResponse Api::Impl::GetProject(Ctx& ctx) {
@@ -410,40 +393,23 @@ HttpResponse Api::Impl::GetProject(Ctx& ctx) {
 }
 
 HttpResponse Api::Impl::PatchProject(Ctx& ctx) {
-  const TableSpec& spec = core::Spec(core::Entity::kProject);
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
   const json body = ParseBody(ctx, options.max_json_depth);
-  const std::vector<core::FieldError> errors =
-      core::ValidateWrite(spec, body, core::WriteKind::kPatch);
-  if (!errors.empty()) throw HttpError::Fields(errors);
-  return WriteAuthed(ctx, [&](Session& s) {
-    const std::optional<std::string> role = Role(s, id, ctx.user_id);
-    if (!role) throw HttpError::Detail(404, "not found");
-    if (*role == "viewer") throw HttpError::Detail(403, "viewers cannot change this project");
-    const pqxx::result r = s.Exec(
-        Stmt("UPDATE projects t SET name = COALESCE($2, t.name), updated_at = now() "
-             "WHERE t.id = $1::uuid RETURNING " +
-             ColumnList(spec, "t")),
-        {id, body.contains("name") ? Param(body.at("name").get<std::string>()) : std::nullopt});
-    return JsonResponse(200, RowJson(spec, r[0], 0));
-  });
+  return WriteAuthed(ctx,
+                     [&](Session& s) { return ApplyProject(s, ctx.user_id, "update", id, body); });
 }
 
 HttpResponse Api::Impl::DeleteProject(Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
-  return WriteAuthed(ctx, [&](Session& s) {
-    const std::optional<std::string> role = Role(s, id, ctx.user_id);
-    if (!role) throw HttpError::Detail(404, "not found");
-    if (*role != "owner") throw HttpError::Detail(403, "only the owner can delete a project");
-    s.Exec(Stmt("DELETE FROM projects WHERE id = $1::uuid"), {id});
-    return NoContent();
-  });
+  return WriteAuthed(ctx,
+                     [&](Session& s) { return ApplyProject(s, ctx.user_id, "delete", id, {}); });
 }
 
 HttpResponse Api::Impl::ApplyProject(Session& s, const std::string& user_id, const std::string& op,
                                      const std::string& id, const json& fields) {
   const TableSpec& spec = core::Spec(core::Entity::kProject);
   if (op == "create") {
+    if (!fields.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
     json body = fields;
     body["id"] = id;
     const std::vector<core::FieldError> errors =
@@ -454,7 +420,19 @@ HttpResponse Api::Impl::ApplyProject(Session& s, const std::string& user_id, con
                     "ON CONFLICT (id) DO NOTHING RETURNING " +
                     ColumnList(spec, "t")),
                {id, user_id, body.at("name").get<std::string>()});
-    if (r.empty()) throw HttpError::Detail(409, "a project with this id already exists");
+    if (r.empty()) {
+      // The id exists: the same project again (a retried create) is returned as is.
+      const pqxx::result existing =
+          s.Exec(Stmt("SELECT " + ColumnList(spec, "t") +
+                      " FROM projects t WHERE t.id = $1::uuid AND t.user_id = $2::uuid"),
+                 {id, user_id});
+      if (!existing.empty()) {
+        const json current = RowJson(spec, existing[0], 0);
+        if (SameValues(current, core::CompleteCreate(spec, body)))
+          return JsonResponse(200, current);
+      }
+      throw HttpError::Detail(409, "a project with this id already exists");
+    }
     s.Exec(Stmt("INSERT INTO project_members (project_id, user_id, role) "
                 "VALUES ($1::uuid, $2::uuid, 'owner')"),
            {id, user_id});

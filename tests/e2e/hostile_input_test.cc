@@ -67,6 +67,8 @@ TEST_F(HostileApi, MalformedJsonAndInvalidUtf8Get400) {
       400);
   EXPECT_EQ(client_->PostRaw("/api/shots", "").status, 400);
   EXPECT_EQ(client_->PostRaw("/api/shots", "[]").status, 422);
+  EXPECT_EQ(client_->PostRaw("/api/projects", "[]").status, 422);
+  EXPECT_EQ(client_->PostRaw("/api/projects", "\"name\"").status, 422);
 }
 
 TEST_F(HostileApi, NulCharactersGet422) {

@@ -16,7 +16,10 @@ class SyncPush : public ::testing::Test {
   }
   static json Mutation(const std::string& table, const std::string& op, const std::string& id,
                        json fields = json::object()) {
-    return {{"mutation_id", RandomUuid()}, {"table", table}, {"op", op}, {"id", id},
+    return {{"mutation_id", RandomUuid()},
+            {"table", table},
+            {"op", op},
+            {"id", id},
             {"fields", std::move(fields)}};
   }
   static json Push(ApiClient& c, const std::string& client_id, const json& mutations) {
@@ -76,13 +79,15 @@ TEST_F(SyncPush, RefusedMutationsAreRecordedAndDoNotBlockTheQueue) {
   owner.Register();
   viewer.Register();
   const std::string project = owner.Post("/api/projects", {{"name", "P"}}).body.at("id");
-  owner.Post("/api/projects/" + project + "/members", {{"email", viewer.email}, {"role", "viewer"}});
+  owner.Post("/api/projects/" + project + "/members",
+             {{"email", viewer.email}, {"role", "viewer"}});
   const std::string shot =
       owner.Post("/api/shots", {{"project_id", project}, {"title", "S"}}).body.at("id");
   const std::string client = RandomUuid(), gear = RandomUuid();
-  const json batch = {Mutation("shots", "update", shot, {{"title", "Viewer edit"}}),
-                      Mutation("shots", "create", RandomUuid(), {{"project_id", project}, {"title", ""}}),
-                      Mutation("equipment", "create", gear, {{"name", "Own lens"}, {"category", "Lens"}})};
+  const json batch = {
+      Mutation("shots", "update", shot, {{"title", "Viewer edit"}}),
+      Mutation("shots", "create", RandomUuid(), {{"project_id", project}, {"title", ""}}),
+      Mutation("equipment", "create", gear, {{"name", "Own lens"}, {"category", "Lens"}})};
   const json results = Push(viewer, client, batch);
   EXPECT_EQ(Statuses(results), "rejected rejected applied ");
   EXPECT_EQ(results[0].at("http_status"), 403);
@@ -109,18 +114,21 @@ TEST_F(SyncPush, UpdatesOfDeletedRowsAreRejectedAndDeletesAreIdempotent) {
 TEST_F(SyncPush, RefusesAMalformedEnvelope) {
   ApiClient c(server_->port());
   c.Register();
-  EXPECT_EQ(c.Post("/api/sync/push", {{"client_id", "x"}, {"mutations", json::array()}}).status, 422);
+  EXPECT_EQ(c.Post("/api/sync/push", {{"client_id", "x"}, {"mutations", json::array()}}).status,
+            422);
   EXPECT_EQ(c.Post("/api/sync/push", {{"client_id", RandomUuid()},
-                                      {"mutations", {{{"mutation_id", RandomUuid()},
-                                                      {"table", "users"},
-                                                      {"op", "create"},
-                                                      {"id", RandomUuid()}}}}})
+                                      {"mutations",
+                                       {{{"mutation_id", RandomUuid()},
+                                         {"table", "users"},
+                                         {"op", "create"},
+                                         {"id", RandomUuid()}}}}})
                 .status,
             422);
   ApiClient anonymous(server_->port());
-  EXPECT_EQ(anonymous.Post("/api/sync/push", {{"client_id", RandomUuid()}, {"mutations", json::array()}})
-                .status,
-            401);
+  EXPECT_EQ(
+      anonymous.Post("/api/sync/push", {{"client_id", RandomUuid()}, {"mutations", json::array()}})
+          .status,
+      401);
 }
 
 }  // namespace
