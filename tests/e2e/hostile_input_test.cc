@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "tests/e2e/api_test_support.h"
+#include "tests/support/process.h"
 
 namespace vemakin::testing {
 namespace {
@@ -264,6 +265,19 @@ TEST(ServerLogs, WritesAnAccessLineAndFlagsSlowRequests) {
     EXPECT_TRUE(line.contains("time"));
   }
   EXPECT_TRUE(found);
+}
+
+TEST(AdminPoolStatus, PrintsARunningServersPool) {
+  TestServer ts;
+  const RunResult r = testing::Run(
+      {VEMAKIN_ADMIN_BIN, "pool-status", "http://127.0.0.1:" + std::to_string(ts.port())});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* key : {"size", "checked_in", "checked_out", "overflow", "waiters"}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << r.out;
+  }
+  const RunResult down = testing::Run({VEMAKIN_ADMIN_BIN, "pool-status", "http://127.0.0.1:1"});
+  EXPECT_EQ(down.exit_code, 2);
+  EXPECT_NE(down.err.find("cannot reach"), std::string::npos) << down.err;
 }
 
 // A database that cannot be reached gives 503, a statement timeout 504.

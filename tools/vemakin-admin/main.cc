@@ -1,5 +1,7 @@
 // vemakin-admin: database operations (SPEC.md section 5). Parses flags and
 // calls server/ (Migrator, SeedCatalog); prints tables for people.
+#include <httplib.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
@@ -101,6 +103,33 @@ int IndexUsage(pqxx::connection& conn) {
   return 0;
 }
 
+// GET <url>/admin/pool-status (the server answers it on loopback only).
+int PoolStatus(const std::string& url) {
+  httplib::Client http(url);
+  http.set_connection_timeout(5, 0);
+  http.set_read_timeout(10, 0);
+  const auto res = http.Get("/admin/pool-status");
+  if (!res) {
+    std::cerr << "error: cannot reach " << url << ": " << httplib::to_string(res.error()) << "\n";
+    return 2;
+  }
+  if (res->status != 200) {
+    std::cerr << "error: " << url << " answered " << res->status
+              << " (the pool status is served on loopback only)\n";
+    return 1;
+  }
+  const nlohmann::json status = nlohmann::json::parse(res->body, nullptr, false);
+  if (!status.is_object()) {
+    std::cerr << "error: not a vemakin-server pool status\n";
+    return 1;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (auto it = status.begin(); it != status.end(); ++it)
+    rows.push_back({it.key(), it.value().dump()});
+  PrintTable({"POOL", "VALUE"}, rows);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,8 +155,12 @@ int main(int argc, char** argv) {
       migrate->add_subcommand("verify", "check every expected index exists and is valid");
   CLI::App* usage = app.add_subcommand("index-usage", "index scans from pg_stat_user_indexes");
   CLI::App* seed = app.add_subcommand("seed", "load the starter gear catalog (idempotent)");
+  std::string pool_url;
+  CLI::App* pool = app.add_subcommand("pool-status", "a running server's connection pool");
+  pool->add_option("URL", pool_url, "the server, e.g. http://127.0.0.1:8000")->required();
 
   CLI11_PARSE(app, argc, argv);
+  if (*pool) return PoolStatus(pool_url);
   try {
     auto conn = Connect(url, schema);
     Migrator migrator(*conn, vemakin::DefaultLogger());
