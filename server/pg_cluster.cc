@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sodium.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -283,12 +284,29 @@ void PgCluster::Start() {
   if (!fs::exists(pgdata / "PG_VERSION")) InitDb();
   password_ = ReadFile(root / "password");
   const std::optional<RunUser> user = OwnerOf(pgdata);
-  if (fs::exists(pgdata / "postmaster.pid")) {
-    // A previous run died without stopping it, or it still runs: stop it first
-    // (pg_ctl removes a stale pid file itself).
+  if (fs::exists(pgdata / "postmaster.pid") &&
+      Run({(bin_dir_ / "pg_ctl").string(), "status", "-D", pgdata.string()}, user, log) == 0) {
+    // It runs. If the process that started it is alive (a second
+    // `vemakin-server --dev`?), refuse: stopping the cluster would break that
+    // process, and sharing it would let whichever stops first pull it from
+    // under the other. If that process died (a crash), the cluster is an
+    // orphan: stop it and start afresh.
+    long owner = 0;
+    try {
+      owner = std::stol(ReadFile(root / "owner_pid"));
+    } catch (const std::exception&) {
+      owner = 0;
+    }
+    if (owner > 0 && owner != ::getpid() && ::kill(static_cast<pid_t>(owner), 0) == 0) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "a PostgreSQL server already runs in " + pgdata.string() + " for process " +
+                      std::to_string(owner) +
+                      " (another vemakin-server --dev?); stop it or choose another --data-dir");
+    }
     Run({(bin_dir_ / "pg_ctl").string(), "stop", "-D", pgdata.string(), "-m", "fast", "-w"}, user,
         log);
   }
+  // A stale postmaster.pid left by a crash is cleared by pg_ctl start itself.
   int preferred = 0;
   if (fs::exists(root / "port")) {
     try {
@@ -308,6 +326,7 @@ void PgCluster::Start() {
     throw Error(ErrorCode::kUnavailable, "PostgreSQL did not start:" + Tail(log));
   }
   WriteFile(root / "port", std::to_string(port_) + "\n", 0644);
+  WriteFile(root / "owner_pid", std::to_string(::getpid()) + "\n", 0644);
   options_.logger->Log(LogLevel::kInfo, "db", "PostgreSQL started",
                        {{"port", port_}, {"data_dir", pgdata.string()}});
   EnsureDatabase();

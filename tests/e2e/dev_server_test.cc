@@ -84,6 +84,48 @@ TEST(DevServer, StartsItsOwnPostgresAndAnswersHealth) {
   }
 }
 
+TEST(DevServer, RefusesToShareItsClusterWithASecondDevServer) {
+  TempDir data;
+  const std::string dir = (data.path() / "dev").string();
+  testing::ChildProcess first(
+      {VEMAKIN_SERVER_BIN, "--dev", "--data-dir", dir, "--listen", "127.0.0.1:0"});
+  const int port = ListeningPort(first);
+  ASSERT_GT(port, 0);
+  const testing::RunResult second =
+      testing::Run({VEMAKIN_SERVER_BIN, "--dev", "--data-dir", dir, "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("already runs"), std::string::npos) << second.err;
+  httplib::Client http("127.0.0.1", port);
+  const auto res = http.Get("/health");  // the first one is unharmed
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(first.SignalAndWait(SIGTERM), 0);
+}
+
+// A dev server killed outright leaves its PostgreSQL running; the next one
+// takes the orphan over instead of refusing to start.
+TEST(DevServer, TakesOverTheClusterOfACrashedDevServer) {
+  TempDir data;
+  const std::vector<std::string> argv = {VEMAKIN_SERVER_BIN, "--dev",
+                                         "--data-dir",       (data.path() / "dev").string(),
+                                         "--listen",         "127.0.0.1:0"};
+  {
+    testing::ChildProcess crashed(argv);
+    ASSERT_GT(ListeningPort(crashed), 0);
+    crashed.SignalAndWait(SIGKILL);
+  }
+  ASSERT_TRUE(fs::exists(data.path() / "dev" / "pgdata" / "postmaster.pid"));
+  testing::ChildProcess next(argv);
+  const int port = ListeningPort(next);
+  ASSERT_GT(port, 0);
+  httplib::Client http("127.0.0.1", port);
+  const auto res = http.Get("/health");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(next.SignalAndWait(SIGTERM), 0);
+  EXPECT_FALSE(fs::exists(data.path() / "dev" / "pgdata" / "postmaster.pid"));
+}
+
 TEST(DevServer, HealthReportsAnUnreachableDatabaseAs503) {
   // Port 1 on loopback: nothing listens, the connection is refused at once.
   testing::ChildProcess server({VEMAKIN_SERVER_BIN, "--listen", "127.0.0.1:0", "--database-url",
