@@ -77,6 +77,20 @@ TEST_F(AdminCli, StatusSeedIndexUsageAndDown) {
   EXPECT_NE(down.out.find("now at version 0"), std::string::npos) << down.out;
 }
 
+TEST_F(AdminCli, SeedsARealisticDemoDataSet) {
+  ASSERT_EQ(Admin({"migrate", "up"}).exit_code, 0);
+  const auto seed = Admin({"seed", "--users", "3", "--shots", "40"});
+  ASSERT_EQ(seed.exit_code, 0) << seed.err;
+  EXPECT_NE(seed.out.find("demo: 3 accounts, 120 shots"), std::string::npos) << seed.out;
+  auto conn = schema_.Connect();
+  pqxx::nontransaction tx(*conn);
+  const pqxx::row r = tx.exec1(
+      "SELECT (SELECT count(*) FROM users) || '/' || (SELECT count(*) FROM projects) || '/' || "
+      "(SELECT count(*) FROM shots) || '/' || (SELECT sum(shots) FROM project_stats) || '/' || "
+      "(SELECT count(*) FROM equipment) || '/' || (SELECT count(*) FROM project_members)");
+  EXPECT_EQ(r[0].as<std::string>(), "3/3/120/120/18/3");
+}
+
 TEST_F(AdminCli, ReportsAnUnreachableDatabaseClearly) {
   const auto r =
       testing::Run({VEMAKIN_ADMIN_BIN, "--database-url",

@@ -1,6 +1,7 @@
 // vemakin-admin: database operations (SPEC.md section 5). Parses flags and
 // calls server/ (Migrator, SeedCatalog); prints tables for people.
 #include <httplib.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "core/error.h"
 #include "server/catalog_seed.h"
+#include "server/demo_seed.h"
 #include "server/migrator.h"
 #include "server/server.h"
 
@@ -154,7 +156,17 @@ int main(int argc, char** argv) {
   CLI::App* verify =
       migrate->add_subcommand("verify", "check every expected index exists and is valid");
   CLI::App* usage = app.add_subcommand("index-usage", "index scans from pg_stat_user_indexes");
-  CLI::App* seed = app.add_subcommand("seed", "load the starter gear catalog (idempotent)");
+  CLI::App* seed = app.add_subcommand(
+      "seed", "load the starter gear catalog (idempotent); with --users, a demo data set too");
+  vemakin::server::DemoSeedOptions demo;
+  demo.users = 0;
+  seed->add_option("--users", demo.users, "demo accounts to create, a project each")
+      ->check(CLI::Range(0, 100000));
+  seed->add_option("--shots", demo.shots_per_user, "shots per demo project")
+      ->check(CLI::Range(0, 10000000))
+      ->capture_default_str();
+  seed->add_option("--password", demo.password, "the demo accounts' password")
+      ->capture_default_str();
   std::string pool_url;
   CLI::App* pool = app.add_subcommand("pool-status", "a running server's connection pool");
   pool->add_option("URL", pool_url, "the server, e.g. http://127.0.0.1:8000")->required();
@@ -183,6 +195,18 @@ int main(int argc, char** argv) {
       const auto r = vemakin::server::SeedCatalog(*conn);
       std::cout << "catalog: " << r.categories << " categories, " << r.brands << " brands, "
                 << r.items << " items\n";
+      if (demo.users > 0) {
+        const bool tty = isatty(2) != 0;
+        const auto result = vemakin::server::SeedDemoData(*conn, demo, [tty](int done, int total) {
+          if (!tty) return;
+          const int width = 30, filled = total ? done * width / total : width;
+          std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] "
+                    << done << "/" << total << " accounts" << std::flush;
+          if (done == total) std::cerr << "\n";
+        });
+        std::cout << "demo: " << result.users << " accounts, " << result.shots
+                  << " shots (password: " << demo.password << ")\n";
+      }
       return 0;
     }
   } catch (const pqxx::broken_connection& e) {
