@@ -12,16 +12,21 @@ DemoSeedResult SeedDemoData(pqxx::connection& conn, const DemoSeedOptions& optio
   DemoSeedResult result;
   for (int i = 0; i < options.users; ++i) {
     pqxx::work tx(conn);
-    const std::string email = "crew" + std::to_string(i + 1) + "-" + run + "@" + options.email_domain;
+    const std::string email =
+        "crew" + std::to_string(i + 1) + "-" + run + "@" + options.email_domain;
     const std::string user = tx.exec_params1(
-        "INSERT INTO users (id, email, name, password_hash) "
-        "VALUES (gen_random_uuid(), lower($1), $2, $3) RETURNING id",
-        email, "Crew member " + std::to_string(i + 1), hash)[0].as<std::string>();
+                                   "INSERT INTO users (id, email, name, password_hash) "
+                                   "VALUES (gen_random_uuid(), lower($1), $2, $3) RETURNING id",
+                                   email, "Crew member " + std::to_string(i + 1), hash)[0]
+                                 .as<std::string>();
     const std::string project = tx.exec_params1(
-        "INSERT INTO projects (id, user_id, name) VALUES (gen_random_uuid(), $1, $2) RETURNING id",
-        user, "Feature " + std::to_string(i + 1))[0].as<std::string>();
-    tx.exec_params("INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, 'owner')",
-                   project, user);
+                                      "INSERT INTO projects (id, user_id, name) VALUES "
+                                      "(gen_random_uuid(), $1, $2) RETURNING id",
+                                      user, "Feature " + std::to_string(i + 1))[0]
+                                    .as<std::string>();
+    tx.exec_params(
+        "INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, 'owner')", project,
+        user);
     // A 60-day schedule, several set-ups a day, some shots not yet scheduled.
     tx.exec_params(
         "INSERT INTO shots (id, project_id, title, description, status, date, start_time, "
@@ -32,12 +37,14 @@ DemoSeedResult SeedDemoData(pqxx::connection& conn, const DemoSeedOptions& optio
         "CASE WHEN g % 9 = 0 THEN NULL ELSE current_date + (g % 60) END, "
         "CASE WHEN g % 6 = 0 THEN NULL ELSE lpad((7 + g % 12)::text, 2, '0') || ':' || "
         "lpad(((g % 4) * 15)::text, 2, '0') END, "
-        "(1 + g % 5) || 'm', (ARRAY['Stage A','Harbour','Rooftop','Forest road','Diner'])[1 + g % 5], "
+        "(1 + g % 5) || 'm', (ARRAY['Stage A','Harbour','Rooftop','Forest road','Diner'])[1 + g % "
+        "5], "
         "(g % 120 + 1)::text FROM generate_series(1, $2) g",
         project, options.shots_per_user);
     tx.exec_params(
         "INSERT INTO postprod_tasks (id, project_id, category, title, status, priority, due_date) "
-        "SELECT gen_random_uuid(), $1, (ARRAY['Script','Editing','Sound','VFX','Color'])[1 + g % 5], "
+        "SELECT gen_random_uuid(), $1, (ARRAY['Script','Editing','Sound','VFX','Color'])[1 + g % "
+        "5], "
         "'Task ' || g, (ARRAY['todo','progress','review','done'])[1 + g % 4], "
         "(ARRAY['low','medium','high','critical'])[1 + g % 4], current_date + 30 + g "
         "FROM generate_series(1, 12) g",
@@ -47,9 +54,11 @@ DemoSeedResult SeedDemoData(pqxx::connection& conn, const DemoSeedOptions& optio
         "'Note ' || g, 'Reminder for day ' || g FROM generate_series(1, 8) g",
         project);
     tx.exec_params(
-        "INSERT INTO equipment (id, user_id, name, catalog_item_id, category, price_per_day, quantity) "
+        "INSERT INTO equipment (id, user_id, name, catalog_item_id, category, price_per_day, "
+        "quantity) "
         "SELECT gen_random_uuid(), $1, b.name || ' ' || c.name, c.id, "
-        "CASE WHEN g.name IN ('Camera','Lens','Light','Filter','Audio','Tripod','Stabilizer','Grip',"
+        "CASE WHEN g.name IN "
+        "('Camera','Lens','Light','Filter','Audio','Tripod','Stabilizer','Grip',"
         "'Monitoring','Wireless','Drone','Props') THEN g.name ELSE 'Other' END, "
         "(20 + (row_number() OVER ()) * 5)::numeric, 1 "
         "FROM gear_catalog c JOIN gear_brands b ON b.id = c.brand_id "

@@ -8,9 +8,8 @@
 #define VEMAKIN_SERVER_DEMO_SEED_H_
 
 #include <functional>
-#include <string>
-
 #include <pqxx/pqxx>
+#include <string>
 
 namespace vemakin::server {
 
