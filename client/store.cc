@@ -295,9 +295,10 @@ void Store::Impl::Initialize() {
   // user was told is saved (NORMAL would survive process crashes only).
   if (options.path != ":memory:") db->Exec("PRAGMA journal_mode = WAL");
   db->Exec("PRAGMA synchronous = FULL");
-  // 64 MiB of page cache: random UUID keys spread inserts over the whole
-  // B-tree, and a large import thrashes SQLite's 2 MiB default.
-  db->Exec("PRAGMA cache_size = -65536");
+  // 16 MiB of page cache: random UUID keys spread inserts over the whole
+  // B-tree, and a large import thrashes SQLite's 2 MiB default. (64 MiB was
+  // measured no faster for a 100,000-row import and cost 55 MB more RSS.)
+  db->Exec("PRAGMA cache_size = -16384");
   sqlite3_busy_timeout(db->raw(), static_cast<int>(options.busy_timeout.count()));
   ApplyMirrorSchema(db->raw());
   Transaction tx(*db);
