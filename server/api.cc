@@ -180,8 +180,6 @@ std::string NewUuid() {
          "-" + h.substr(20);
 }
 
-namespace {
-
 long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min) {
   const std::optional<std::string> v = ctx.Query(key);
   if (!v) return fallback;
@@ -200,8 +198,6 @@ long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback,
   }
   return n;
 }
-
-}  // namespace
 
 Page ParsePage(const Ctx& ctx) {
   Page page;
@@ -680,207 +676,6 @@ HttpResponse Api::Impl::BulkProject(Ctx& ctx) {
   });
 }
 
-// ---------------------------------------------------------------- sync
-
-namespace {
-
-// A pull cursor is "<txid>.<seq>", the position of the last change returned
-// in the (txid, seq) order; "" or absent means the beginning.
-std::pair<std::string, std::string> ParsePullCursor(const std::optional<std::string>& cursor) {
-  if (!cursor || cursor->empty()) return {"0", "0"};
-  const size_t dot = cursor->find('.');
-  const std::string txid = cursor->substr(0, dot);
-  const std::string seq = dot == std::string::npos ? "" : cursor->substr(dot + 1);
-  auto digits = [](const std::string& v) {
-    return !v.empty() && v.size() <= 19 && v.find_first_not_of("0123456789") == std::string::npos;
-  };
-  if (!digits(txid) || !digits(seq)) {
-    throw HttpError::Field({"query", "cursor"}, "is not a sync cursor", "cursor");
-  }
-  return {txid, seq};
-}
-
-}  // namespace
-
-// Changes after the cursor that this user may read, in the one total order.
-// Only changes of transactions older than the oldest one still running are
-// returned (see schema/postgres/0003_sync_tables.up.sql), so a slow writer's
-// change is never skipped by a cursor that moved past a faster one.
-HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
-  const auto [txid, seq] = ParsePullCursor(ctx.Query("cursor"));
-  const long long limit = std::min<long long>(ParseCount(ctx, "limit", 1000, 1), 10000);
-  return ReadAuthed(ctx, [&](Session& s) {
-    const pqxx::result r = s.Exec(
-        Stmt(
-            "SELECT c.txid::text, c.seq, c.table_name, c.row_id, c.op, c.data::text "
-            "FROM sync_changes c "
-            "WHERE (c.txid, c.seq) > ($2::xid8, $3::bigint) "
-            "AND c.txid < pg_snapshot_xmin(pg_current_snapshot()) "
-            "AND (c.user_id = $1::uuid OR (c.project_id IS NULL AND c.user_id IS NULL) "
-            "OR c.project_id IN (SELECT project_id FROM project_members WHERE user_id = $1::uuid)) "
-            "ORDER BY c.txid, c.seq LIMIT $4::bigint"),
-        {ctx.user_id, txid, seq, std::to_string(limit + 1)});
-    std::string out = "{\"changes\":[";
-    std::string cursor = txid == "0" && seq == "0" ? "" : txid + "." + seq;
-    const pqxx::result::size_type n =
-        std::min<pqxx::result::size_type>(r.size(), static_cast<pqxx::result::size_type>(limit));
-    for (pqxx::result::size_type i = 0; i < n; ++i) {
-      const pqxx::row row = r[i];
-      if (i) out += ",";
-      out += "{\"table\":";
-      core::AppendJsonString(row[2].c_str(), &out);
-      out += ",\"id\":";
-      core::AppendJsonString(row[3].c_str(), &out);
-      out += ",\"op\":";
-      core::AppendJsonString(row[4].c_str(), &out);
-      out += ",\"data\":";
-      out += row[5].is_null() ? "null" : row[5].c_str();
-      out += "}";
-      cursor = std::string(row[0].c_str()) + "." + row[1].c_str();
-    }
-    out += "],\"cursor\":";
-    core::AppendJsonString(cursor, &out);
-    out += std::string(",\"has_more\":") + (r.size() > n ? "true" : "false") + "}";
-    return TextResponse(200, out);
-  });
-}
-
-namespace {
-
-struct PushMutation {
-  std::string mutation_id;
-  std::string table;
-  std::string op;
-  std::string id;
-  json fields;
-};
-
-std::vector<PushMutation> ParsePush(const json& body, std::string* client_id) {
-  std::vector<core::FieldError> errors;
-  if (!body.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
-  const json client = body.value("client_id", json());
-  if (!client.is_string() || !core::IsValidUuid(client.get<std::string>())) {
-    errors.push_back({{"body", "client_id"}, "must be a UUID", "type"});
-  } else {
-    *client_id = core::NormalizeUuid(client.get<std::string>());
-  }
-  const json list = body.value("mutations", json());
-  if (!list.is_array() || list.size() > 1000) {
-    errors.push_back({{"body", "mutations"}, "must be an array of at most 1000 mutations", "type"});
-    throw HttpError::Fields(errors);
-  }
-  static const std::set<std::string> kTables = {"projects", "shots", "notes", "postprod_tasks",
-                                                "equipment"};
-  std::vector<PushMutation> out;
-  for (size_t i = 0; i < list.size(); ++i) {
-    const json& m = list[i];
-    const std::string at = std::to_string(i);
-    auto text = [&](const char* key) -> std::string {
-      const json v = m.is_object() ? m.value(key, json()) : json();
-      return v.is_string() ? v.get<std::string>() : "";
-    };
-    PushMutation pm{text("mutation_id"), text("table"), text("op"), text("id"),
-                    m.is_object() ? m.value("fields", json::object()) : json()};
-    if (!core::IsValidUuid(pm.mutation_id)) {
-      errors.push_back({{"body", "mutations", at, "mutation_id"}, "must be a UUID", "type"});
-    }
-    if (!kTables.count(pm.table)) {
-      errors.push_back(
-          {{"body", "mutations", at, "table"}, "is not a table a client writes", "enum"});
-    }
-    if (pm.op != "create" && pm.op != "update" && pm.op != "delete") {
-      errors.push_back(
-          {{"body", "mutations", at, "op"}, "must be create, update or delete", "enum"});
-    }
-    if (!core::IsValidUuid(pm.id)) {
-      errors.push_back({{"body", "mutations", at, "id"}, "must be a UUID", "type"});
-    }
-    if (!pm.fields.is_object()) {
-      errors.push_back({{"body", "mutations", at, "fields"}, "must be a JSON object", "type"});
-    }
-    pm.mutation_id = core::NormalizeUuid(pm.mutation_id);
-    pm.id = core::NormalizeUuid(pm.id);
-    out.push_back(std::move(pm));
-  }
-  if (!errors.empty()) throw HttpError::Fields(errors);
-  return out;
-}
-
-}  // namespace
-
-// Applies pushed mutations in order, each at most once: its effect and its
-// record in sync_mutations commit together, and a repeat (a retry after a
-// lost response) returns the recorded outcome without applying anything. A
-// mutation the server refuses is recorded as rejected with the reason, so it
-// never blocks the ones after it (docs/sync-protocol.md).
-HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
-  const json body = ParseBody(ctx, options.max_json_depth);
-  std::string client_id;
-  const std::vector<PushMutation> mutations = ParsePush(body, &client_id);
-  db.Read([&](Session& s) { Authenticate(s, ctx); });
-  auto resource_for = [&](const std::string& table) -> const ResourceDef* {
-    if (table == "shots") return &Resource("shots");
-    if (table == "notes") return &Resource("notes");
-    if (table == "postprod_tasks") return &Resource("postprod");
-    if (table == "equipment") return &Resource("inventory");
-    return nullptr;  // projects
-  };
-  json results = json::array();
-  for (const PushMutation& m : mutations) {
-    json result;
-    try {
-      db.Write([&](Session& s) {
-        const pqxx::result seen =
-            s.Exec(Stmt("SELECT response::text FROM sync_mutations "
-                        "WHERE client_id = $1::uuid AND mutation_id = $2::uuid"),
-                   {client_id, m.mutation_id});
-        if (!seen.empty()) {
-          result = json::parse(seen[0][0].c_str());
-          result["replayed"] = true;
-          return;
-        }
-        const ResourceDef* def = resource_for(m.table);
-        HttpResponse r;
-        if (def == nullptr) {
-          r = ApplyProject(s, ctx.user_id, m.op, m.id, m.fields);
-        } else if (m.op == "create") {
-          json fields = m.fields;
-          fields["id"] = m.id;
-          r = ApplyCreate(s, *def, ctx.user_id, fields);
-        } else if (m.op == "update") {
-          r = ApplyPatch(s, *def, ctx.user_id, m.id, m.fields);
-        } else {
-          try {
-            r = ApplyDelete(s, *def, ctx.user_id, m.id);
-          } catch (const HttpError& e) {
-            if (e.status() != 404) throw;
-            r.status = 204;  // already gone: deleting twice is deleting once
-          }
-        }
-        result = {{"mutation_id", m.mutation_id}, {"status", "applied"}};
-        if (!r.body.empty()) result["row"] = json::parse(r.body);
-        s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
-                    "response) VALUES ($1::uuid, $2::uuid, $3::uuid, 'applied', $4::jsonb)"),
-               {client_id, m.mutation_id, ctx.user_id, result.dump()});
-      });
-    } catch (const HttpError& e) {
-      // Refused: nothing of it was applied (its transaction rolled back); record why.
-      result = {{"mutation_id", m.mutation_id},
-                {"status", "rejected"},
-                {"http_status", e.status()},
-                {"detail", e.body().value("detail", json())}};
-      db.Write([&](Session& s) {
-        s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
-                    "response) VALUES ($1::uuid, $2::uuid, $3::uuid, 'rejected', $4::jsonb) "
-                    "ON CONFLICT DO NOTHING"),
-               {client_id, m.mutation_id, ctx.user_id, result.dump()});
-      });
-    }
-    results.push_back(std::move(result));
-  }
-  return JsonResponse(200, json{{"results", std::move(results)}});
-}
-
 // ---------------------------------------------------------------- operations
 
 HttpResponse Api::Impl::Health(Ctx&) {
@@ -939,7 +734,12 @@ void Api::Impl::RegisterRoutes() {
   AddMethodRoute("POST", "/api/sync/push", &Impl::SyncPush,
                  "Apply a client's mutations, each at most once (docs/sync-protocol.md)");
   AddMethodRoute("GET", "/api/sync/pull", &Impl::SyncPull,
-                 "Changes after a cursor, in the one total order (docs/sync-protocol.md)");
+                 "Changes after a cursor, in the one total order; ?wait=S long-polls "
+                 "(docs/sync-protocol.md)");
+  AddMethodRoute("GET", "/api/sync/snapshot", &Impl::SyncSnapshot,
+                 "Every row the user can read, in pages, with the cursor to pull from after");
+  AddMethodRoute("GET", "/api/sync/digest", &Impl::SyncDigest,
+                 "Order-independent digest of each synced table in the user's scope");
   AddMethodRoute("GET", "/health", &Impl::Health, "Liveness and database check");
   AddMethodRoute("GET", "/admin/pool-status", &Impl::PoolStatus,
                  "Connection pool state (loopback only)");
@@ -952,7 +752,9 @@ void Api::Impl::RegisterRoutes() {
 // ---------------------------------------------------------------- Api
 
 Api::Api(ApiOptions options, Db& db, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), db, metrics)) {}
+    : impl_(std::make_unique<Impl>(std::move(options), db, metrics)) {
+  impl_->handle_again = [this](const HttpRequest& request) { return Handle(request); };
+}
 
 Api::~Api() = default;
 
@@ -997,6 +799,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     response.headers.emplace_back("Access-Control-Allow-Origin", impl_->options.cors_origin);
     response.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-Id, X-Request-Time");
   }
+  if (response.defer) return response;  // parked: counted and logged when it answers
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   impl_->metrics.RecordRequest(request.method, route, response.status, seconds);

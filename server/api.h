@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "server/auth.h"
+#include "server/change_bell.h"
 #include "server/db.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -30,6 +31,8 @@ struct ApiOptions {
   // A request that waited longer than this for a worker gets 503 (the pool
   // timeout: waiting for a worker is waiting for a connection).
   std::chrono::milliseconds queue_timeout{30000};
+  // Wakes long-polling pulls (sync --watch); null = pulls never wait.
+  ChangeBell* bell = nullptr;
   std::shared_ptr<Logger> logger;
 };
 

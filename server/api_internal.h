@@ -82,6 +82,7 @@ HttpResponse TextResponse(int status, std::string json_text);
 // A page rendered straight to JSON text (the list hot path).
 struct PageText {
   std::string items = "[]";  // a JSON array
+  long long count = 0;       // of items
   long long total = 0;
   bool has_more = false;
   std::optional<std::string> next_cursor;
@@ -93,6 +94,8 @@ json RowJson(const core::TableSpec& spec, const pqxx::row& row, int offset);
 json ParseBody(const Ctx& ctx, int max_depth);
 std::string RequireUuid(const std::string& value, const std::vector<std::string>& loc);
 Page ParsePage(const Ctx& ctx);
+// The integer query parameter `key` (>= min), `fallback` when absent; else 422.
+long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min);
 json Envelope(json items, long long total, const Page& page, bool has_more,
               std::optional<std::string> next_cursor);
 std::string NewUuid();
@@ -146,6 +149,10 @@ struct Api::Impl {
   void RegisterRoutes();
   void RegisterResourceRoutes();
   HttpResponse Dispatch(const HttpRequest& request, std::string* route_label);
+  // The rows of `table` (a sync table name) the user can read with this id:
+  // its API JSON text, nullopt when there is none (rejected pushes return it).
+  std::optional<std::string> VisibleRowText(Session& s, const std::string& table,
+                                            const std::string& id, const std::string& user_id);
 
   // Sets ctx.user_id from the bearer token or throws 401.
   void Authenticate(Session& s, Ctx& ctx);
@@ -169,6 +176,10 @@ struct Api::Impl {
   HttpResponse BulkInitial(Ctx& ctx);
   HttpResponse BulkProject(Ctx& ctx);
   HttpResponse SyncPull(Ctx& ctx);
+  HttpResponse SyncSnapshot(Ctx& ctx);
+  HttpResponse SyncDigest(Ctx& ctx);
+  // Runs the whole request again (a parked long poll, resumed).
+  std::function<HttpResponse(const HttpRequest&)> handle_again;
   HttpResponse Health(Ctx& ctx);
   HttpResponse PoolStatus(Ctx& ctx);
   HttpResponse MetricsText(Ctx& ctx);

@@ -162,6 +162,7 @@ PageText Api::Impl::ResourcePage(Session& s, const ResourceDef& def, const std::
     last = i;
   }
   out.items += "]";
+  out.count = rendered;
   if (out.has_more && last) {
     out.next_cursor = core::EncodeCursor(CursorValues(spec, def.order, RowJson(spec, r[*last], 2)));
   }

@@ -41,6 +41,8 @@ struct HttpRequest {
   std::string remote_address;
   std::string request_id;
   std::chrono::steady_clock::time_point received_at;  // when the request was fully read
+  // Set on a parked long poll when it is resumed: when its wait ends.
+  std::chrono::steady_clock::time_point poll_deadline{};
 
   // Case-insensitive header lookup; empty when absent.
   std::string Header(const std::string& name) const;
@@ -51,6 +53,11 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set by a handler that answers later (a long poll). The server calls it
+  // once, instead of replying, with `resume`: resume(work) runs `work` on a
+  // worker and replies with its response (which may defer again).
+  using Resume = std::function<void(std::function<HttpResponse()>)>;
+  std::function<void(Resume)> defer;
 
   static HttpResponse Json(int status, const std::string& body);
 };

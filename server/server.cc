@@ -47,6 +47,7 @@ std::string WithConnectionSettings(const std::string& url, std::chrono::seconds 
 // workers drain (their replies go to the stopped listener's queue), then the
 // listener, the API, the Db and the pool go.
 struct Server::State {
+  std::unique_ptr<ChangeBell> bell;  // destroyed last: parked pulls wake into a stopped listener
   std::unique_ptr<PgPool> pool;
   std::unique_ptr<Db> db;
   Metrics metrics;
@@ -77,6 +78,12 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   api.token_ttl = options_.token_ttl;
   api.queue_timeout = options_.pool_timeout;
   api.logger = options_.logger;
+  state_->bell = std::make_unique<ChangeBell>(
+      WithConnectionSettings(options_.listen_database_url.empty() ? options_.database_url
+                                                                  : options_.listen_database_url,
+                             options_.connect_timeout, options_.statement_timeout),
+      options_.logger);
+  api.bell = state_->bell.get();
   state_->api = std::make_unique<Api>(api, *state_->db, state_->metrics);
   // One worker per kept connection by default: more workers than pool_size
   // would keep overflow connections busy, and overflow connections are closed
@@ -117,10 +124,14 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
 
 Server::~Server() { Stop(); }
 
-void Server::Start() { state_->http->Start(); }
+void Server::Start() {
+  state_->bell->Start();
+  state_->http->Start();
+}
 
 void Server::Stop() {
   if (state_ && state_->http) state_->http->Stop();
+  if (state_ && state_->bell) state_->bell->Stop();
 }
 
 std::uint16_t Server::port() const { return state_->http->port(); }

@@ -32,6 +32,9 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{15000};  // headers + body of one request
   std::chrono::milliseconds idle_timeout{75000};     // keep-alive idle
   std::string cors_origin = "*";
+  // Where the change bell LISTENs for commits (live sync); "" = database_url.
+  // Must reach PostgreSQL directly, not through PgBouncer in transaction mode.
+  std::string listen_database_url;
   std::chrono::hours token_ttl{24 * 30};
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };

@@ -13,6 +13,8 @@ packages=(
   nlohmann-json3-dev               # JSON codec
   libboost-dev                     # Asio + Beast: the server's HTTP listener
   libsodium-dev                    # argon2id, random tokens
+  zlib1g-dev                       # gzip of large sync responses
+  libssl-dev                       # SHA-256 of the sync digests
   libcli11-dev                     # command-line parsing of the tools
   libgtest-dev libgmock-dev        # test framework
   postgresql                       # server binaries for --dev and the test cluster
