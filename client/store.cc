@@ -8,6 +8,7 @@
 
 #include "client/mirror_schema.h"
 #include "client/sqlite_db.h"
+#include "client/store_impl.h"
 #include "core/json_codec.h"
 #include "core/list_order.h"
 #include "core/time_format.h"
@@ -36,8 +37,6 @@ std::string_view CollectionName(Collection c) {
   }
   return "projects";
 }
-
-namespace {
 
 Entity EntityOf(Collection c) {
   switch (c) {
@@ -100,7 +99,7 @@ std::string Columns(const TableSpec& spec, const std::string& alias) {
 // A row as JSON, read straight from SQLite's typed columns. The mirror's
 // CHECKs hold dates, times and ids to their formats and the store writes
 // timestamps canonically, so text values are taken as stored.
-json RowFrom(const TableSpec& spec, const Query& q, int offset = 0) {
+json RowFrom(const TableSpec& spec, const Query& q, int offset) {
   json row = json::object();
   int col = offset;
   for (const FieldSpec& f : spec.fields) {
@@ -142,9 +141,7 @@ json RowFrom(const TableSpec& spec, const Query& q, int offset = 0) {
   return row;
 }
 
-std::string Placeholder(const FieldSpec&, int n) { return "?" + std::to_string(n); }
-
-}  // namespace
+static std::string Placeholder(const FieldSpec&, int n) { return "?" + std::to_string(n); }
 
 const core::TableSpec& CollectionSpec(Collection c) { return core::Spec(EntityOf(c)); }
 
@@ -182,112 +179,6 @@ ValidationError::ValidationError(std::vector<core::FieldError> errors)
             }()),
       errors_(std::move(errors)) {}
 
-// ------------------------------------------------------------------ Impl
-
-struct Store::Impl {
-  ClientOptions options;
-  std::recursive_mutex mu;
-  std::unique_ptr<SqliteDb> db;
-  int batch_depth = 0;  // > 0 inside Batch(): writes join its transaction
-  std::string client_id;
-  std::string owner_id;
-
-  std::optional<std::string> State(const std::string& key) {
-    Query q = db->Prepare("SELECT value FROM sync_state WHERE key = ?1", {Value::Text(key)});
-    if (!q.Step()) return std::nullopt;
-    return std::string(*q.Text(0));
-  }
-  void SetState(const std::string& key, const std::string& value) {
-    db->Prepare(
-          "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
-          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-          {Value::Text(key), Value::Text(value)})
-        .Run();
-  }
-
-  void Initialize();
-  void LoadStarterCatalog();
-
-  // Runs `fn` in a write transaction, or inside the open batch.
-  template <class F>
-  auto Write(F&& fn) {
-    std::lock_guard<std::recursive_mutex> lock(mu);
-    if (batch_depth > 0) return fn();
-    Transaction tx(*db);
-    auto result = fn();
-    tx.Commit();
-    return result;
-  }
-
-  void AppendOutbox(const std::string& table, const std::string& row_id, const std::string& op,
-                    const json& fields) {
-    AppendOutboxText(table, row_id, op, fields.dump());
-  }
-  void AppendOutboxText(const std::string& table, const std::string& row_id, const std::string& op,
-                        std::string fields) {
-    db->Prepare(
-          "INSERT INTO outbox (mutation_id, table_name, row_id, op, fields, created_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-          {Value::Text(NewUuid()), Value::Text(table), Value::Text(row_id), Value::Text(op),
-           Value::Text(std::move(fields)), Value::Text(Now())})
-        .Run();
-  }
-
-  std::optional<json> Find(const TableSpec& spec, const std::string& id) {
-    Query q =
-        db->Prepare("SELECT " + Columns(spec, "t") + " FROM " + spec.name + " t WHERE t.id = ?1",
-                    {Value::Text(id)});
-    if (!q.Step()) return std::nullopt;
-    return RowFrom(spec, q);
-  }
-
-  // The owner's role in a project, nullopt when not a member (or no project).
-  std::optional<std::string> Role(const std::string& project_id) {
-    Query q = db->Prepare("SELECT role FROM project_members WHERE project_id = ?1 AND user_id = ?2",
-                          {Value::Text(project_id), Value::Text(owner_id)});
-    if (!q.Step()) return std::nullopt;
-    return std::string(*q.Text(0));
-  }
-
-  // Roles seen inside the current batch (a bulk import checks its project once).
-  std::map<std::string, std::optional<std::string>> batch_roles;
-
-  void RequireWriter(const std::string& project_id) {
-    std::optional<std::string> role;
-    if (batch_depth > 0) {
-      auto it = batch_roles.find(project_id);
-      if (it == batch_roles.end()) it = batch_roles.emplace(project_id, Role(project_id)).first;
-      role = it->second;
-    } else {
-      role = Role(project_id);
-    }
-    if (!role) throw Error(ErrorCode::kNotFound, "project not found: " + project_id);
-    if (*role == "viewer") {
-      throw Error(ErrorCode::kPermissionDenied, "viewers cannot change this project");
-    }
-  }
-
-  // A note's shot and task must belong to the note's project.
-  void CheckNoteLinks(const json& note) {
-    std::vector<core::FieldError> errors;
-    for (const char* link : {"shot_id", "task_id"}) {
-      if (!note.contains(link) || note.at(link).is_null()) continue;
-      const std::string table = std::string(link) == "shot_id" ? "shots" : "postprod_tasks";
-      Query q = db->Prepare("SELECT project_id FROM " + table + " WHERE id = ?1",
-                            {Value::Text(note.at(link).get<std::string>())});
-      if (!q.Step() || std::string(*q.Text(0)) != note.at("project_id").get<std::string>()) {
-        errors.push_back({{"body", link}, "refers to no row of this project", "reference"});
-      }
-    }
-    if (!errors.empty()) throw ValidationError(errors);
-  }
-
-  ListPage Page(const TableSpec& spec, const std::string& base_where, std::vector<Value> params,
-                const std::vector<core::OrderKey>& keys, const ListQuery& query,
-                const std::string& total_sql, const std::vector<Value>& total_params,
-                std::string* explain);
-};
-
 void Store::Impl::Initialize() {
   db->Exec("PRAGMA foreign_keys = ON");
   // WAL: readers never block the writer. synchronous=FULL: a commit is on disk
@@ -302,14 +193,17 @@ void Store::Impl::Initialize() {
   sqlite3_busy_timeout(db->raw(), static_cast<int>(options.busy_timeout.count()));
   ApplyMirrorSchema(db->raw());
   Transaction tx(*db);
-  std::optional<std::string> id = State("client_id");
-  if (!id) {
-    SetState("client_id", NewUuid());
-    SetState("owner_id", NewUuid());  // the guest user until an account claims the data
-    SetState("created_at", Now());
-    LoadStarterCatalog();
-  }
+  if (!State("client_id")) StartGuest();
   tx.Commit();
+  client_id = *State("client_id");
+  owner_id = *State("owner_id");
+}
+
+void Store::Impl::StartGuest() {
+  SetState("client_id", NewUuid());
+  SetState("owner_id", NewUuid());  // the guest user until an account claims the data
+  SetState("created_at", Now());
+  LoadStarterCatalog();
   client_id = *State("client_id");
   owner_id = *State("owner_id");
 }

@@ -6,7 +6,16 @@
 
 namespace vemakin::core {
 
-void TableDigest::Add(const nlohmann::json& row) { AddText(row.dump()); }
+void TableDigest::Add(const TableSpec& table, const nlohmann::json& row) {
+  nlohmann::json canonical = row;
+  for (const FieldSpec& f : table.fields) {
+    auto it = canonical.find(f.name);
+    if (f.type == FieldType::kNumber && it != canonical.end() && it->is_number()) {
+      *it = it->get<double>();
+    }
+  }
+  AddText(canonical.dump());
+}
 
 void TableDigest::AddText(std::string_view text) {
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -5,7 +5,7 @@
 // table without agreeing on an order or sending the rows.
 //
 // Canonical text: the row as the API renders it (core/json_codec.h values),
-// parsed and dumped by nlohmann::json (keys sorted, shortest numbers).
+// numbers as doubles, dumped by nlohmann::json (keys sorted).
 // Pure; a TableDigest is not thread-safe.
 #ifndef VEMAKIN_CORE_DIGEST_H_
 #define VEMAKIN_CORE_DIGEST_H_
@@ -15,11 +15,15 @@
 #include <string>
 #include <string_view>
 
+#include "core/model.h"
+
 namespace vemakin::core {
 
 class TableDigest {
  public:
-  void Add(const nlohmann::json& row);  // adds the row's canonical text
+  // Adds a row of `table`: numbers as doubles whatever their spelling
+  // (PostgreSQL's "0" and SQLite's 0.0 are one value), then its JSON text.
+  void Add(const TableSpec& table, const nlohmann::json& row);
   void AddText(std::string_view canonical_text);
   long long count() const { return count_; }
   // 32 hex digits.

@@ -73,7 +73,10 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
                             ? ctx.http.poll_deadline
                             : now + std::chrono::seconds(wait);
   const std::uint64_t generation = options.bell ? options.bell->generation() : 0;
-  bool in_flight = false;  // changes exist that the horizon still holds back
+  // Changes exist after the cursor that the horizon still holds back (their
+  // transaction, or an older one anywhere in the cluster, is still open): the
+  // client is told ("pending") so that a sync waits for them to pass.
+  bool in_flight = false;
   size_t returned = 0;
   HttpResponse response = ReadAuthed(ctx, [&](Session& s) {
     const pqxx::result h = s.Exec(Stmt("SELECT txid::text, seq FROM sync_horizon"));
@@ -110,7 +113,7 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
       cursor = std::string(row[0].c_str()) + "." + row[1].c_str();
     }
     returned = n;
-    if (n == 0 && options.bell && now < deadline) {
+    if (r.size() <= n) {
       in_flight = s.Exec(Stmt("SELECT EXISTS (SELECT 1 FROM sync_changes "
                               "WHERE txid >= pg_snapshot_xmin(pg_current_snapshot()) "
                               "AND (txid, seq) > ($1::xid8, $2::bigint))"),
@@ -119,7 +122,8 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
     }
     out += "],\"cursor\":";
     core::AppendJsonString(cursor, &out);
-    out += std::string(",\"has_more\":") + (r.size() > n ? "true" : "false") + "}";
+    out += std::string(",\"has_more\":") + (r.size() > n ? "true" : "false");
+    out += std::string(",\"pending\":") + (in_flight ? "true" : "false") + "}";
     return TextResponse(200, out);
   });
   if (returned > 0 || !options.bell || now >= deadline) return response;
@@ -488,7 +492,7 @@ HttpResponse Api::Impl::SyncDigest(Ctx& ctx) {
       const pqxx::result r = s.Exec(
           Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where),
           {ctx.user_id});
-      for (const pqxx::row& row : r) digest.Add(json::parse(RowText(spec, row, 0)));
+      for (const pqxx::row& row : r) digest.Add(spec, json::parse(RowText(spec, row, 0)));
       tables[spec.name] = digest.ToJson();
     }
     return JsonResponse(200,

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/list_order.h"
+#include "tools/vemakin/sync_commands.h"
 #include "vemakin/client/store.h"
 
 namespace {
@@ -27,10 +28,7 @@ using vemakin::client::Store;
 using vemakin::client::ValidationError;
 namespace core = vemakin::core;
 
-struct Global {
-  std::string db = "vemakin.db";
-  bool json = false;
-};
+using vemakin::cli::Global;
 
 const std::map<std::string, std::string> kAliases = {
     {"project_id", "project"},           {"shot_id", "shot"},     {"task_id", "task"},
@@ -358,6 +356,8 @@ int main(int argc, char** argv) {
                 << "conflicts          " << s.conflicts << "\n";
     };
   });
+
+  vemakin::cli::AddSyncCommands(app, g, action);
 
   CLI11_PARSE(app, argc, argv);
   auto fail = [&](const std::string& message, int code) {

@@ -141,6 +141,7 @@ class Store {
   struct Impl;
 
  private:
+  friend class SyncClient;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

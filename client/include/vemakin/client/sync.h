@@ -1,0 +1,122 @@
+// Sync between a Store and a Vemakin server (SPEC.md section 4; the wire
+// protocol and the rules are in docs/sync-protocol.md).
+//
+// The client's view is the server's state with its own pending mutations
+// (the outbox) re-applied on top, field by field: the server's order decides,
+// and every client ends equal to the server. Sync() pushes the outbox (each
+// mutation applied at most once, rejected ones taken out, undone locally and
+// kept in the conflict log), then pulls: a first sync (or a client behind the
+// server's history horizon) loads a snapshot in pages; later syncs pull the
+// changes after the cursor. Every page or batch is applied in one local
+// transaction together with the position it reached, so an interrupted sync
+// resumes where it stopped.
+//
+// Register/Login claim a guest store's data into the account (the same row
+// ids, uploaded once through the outbox); Logout returns the file to a fresh
+// guest store.
+//
+// Errors: Error kUnavailable (server unreachable or failing: nothing is lost,
+// retry later), kUnauthenticated (sign in again), kFailedPrecondition (not
+// signed in, or signed in already), kInvalidArgument / kAlreadyExists /
+// kNotFound / kPermissionDenied with the server's reason.
+//
+// Thread-safety: one SyncClient per thread; it may share its Store with other
+// threads writing to it.
+#ifndef VEMAKIN_CLIENT_SYNC_H_
+#define VEMAKIN_CLIENT_SYNC_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "vemakin/client/store.h"
+
+namespace vemakin::client {
+
+struct SyncProgress {
+  std::string phase;     // "push", "snapshot", "pull"
+  long long done = 0;    // mutations or rows handled so far in this phase
+  long long total = -1;  // when known
+};
+
+struct SyncReport {
+  long long pushed = 0;          // mutations the server applied
+  long long rejected = 0;        // mutations it refused (see Conflicts())
+  long long pulled = 0;          // changes applied from the pull
+  long long snapshot_rows = 0;   // rows applied from snapshots
+  long long bytes_received = 0;  // response bodies as they crossed the wire
+  long long bytes_sent = 0;
+  bool rebased = false;  // the cursor was behind the horizon: a fresh snapshot was loaded
+  std::string cursor;
+  nlohmann::json ToJson() const;
+};
+
+struct Conflict {
+  long long id = 0;
+  std::string mutation_id;
+  std::string table;
+  std::string row_id;
+  std::string kind;  // rejected | deleted | orphaned
+  std::string reason;
+  nlohmann::json detail;
+  std::string created_at;
+  nlohmann::json ToJson() const;
+};
+
+struct VerifyReport {
+  bool equal = false;
+  std::vector<std::string> mismatched;  // table names
+  nlohmann::json tables;                // {table: {local: {count, digest}, server: {...}}}
+  long long pending_mutations = 0;
+  nlohmann::json ToJson() const;
+};
+
+struct SyncClientOptions {
+  std::chrono::seconds timeout{30};
+  long long push_batch = 500;
+  long long pull_batch = 5000;
+  long long snapshot_batch = 5000;
+  std::function<void(const SyncProgress&)> progress;  // may be empty
+};
+
+class SyncClient {
+ public:
+  explicit SyncClient(Store& store, SyncClientOptions options = {});
+  ~SyncClient();
+  SyncClient(const SyncClient&) = delete;
+  SyncClient& operator=(const SyncClient&) = delete;
+
+  // Create an account / sign in, claim guest data, then Sync(). Returns the user.
+  nlohmann::json Register(const std::string& server_url, const std::string& email,
+                          const std::string& password, const std::string& name);
+  nlohmann::json Login(const std::string& server_url, const std::string& email,
+                       const std::string& password);
+  // Signs out and empties the store (a fresh guest store). Refuses while
+  // mutations are pending unless `discard_pending`.
+  void Logout(bool discard_pending = false);
+
+  // Push, then pull until up to date.
+  SyncReport Sync();
+  // Push, then pull; the first pull waits up to `wait` for a change (long
+  // poll). One round of `vemakin sync --watch`.
+  SyncReport WatchRound(std::chrono::seconds wait);
+
+  // Brings the store up to date, then compares its digests with the server's.
+  VerifyReport Verify();
+  // Pushes pending work, adds a member on the server, pulls.
+  nlohmann::json AddMember(const std::string& project_id, const std::string& email,
+                           const std::string& role);
+  std::vector<Conflict> Conflicts(long long limit = 1000);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vemakin::client
+
+#endif  // VEMAKIN_CLIENT_SYNC_H_

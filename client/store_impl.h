@@ -1,0 +1,143 @@
+// Internal to the client library: the Store's state (shared by store.cc and
+// sync.cc) and the row helpers both use.
+#ifndef VEMAKIN_CLIENT_STORE_IMPL_H_
+#define VEMAKIN_CLIENT_STORE_IMPL_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/sqlite_db.h"
+#include "core/list_order.h"
+#include "core/model.h"
+#include "vemakin/client/store.h"
+
+namespace vemakin::client {
+
+core::Entity EntityOf(Collection c);
+bool ProjectScoped(Collection c);
+std::string Now();
+// A version-4 UUID from the kernel's CSPRNG.
+std::string NewUuid();
+// "a.f1, a.f2, ..." for every field of the table.
+std::string Columns(const core::TableSpec& spec, const std::string& alias);
+// A row as JSON, read from the query's columns starting at `offset`.
+nlohmann::json RowFrom(const core::TableSpec& spec, const Query& q, int offset = 0);
+
+using core::TableSpec;
+using nlohmann::json;
+
+struct Store::Impl {
+  ClientOptions options;
+  std::recursive_mutex mu;
+  std::unique_ptr<SqliteDb> db;
+  int batch_depth = 0;  // > 0 inside Batch(): writes join its transaction
+  std::string client_id;
+  std::string owner_id;
+
+  std::optional<std::string> State(const std::string& key) {
+    Query q = db->Prepare("SELECT value FROM sync_state WHERE key = ?1", {Value::Text(key)});
+    if (!q.Step()) return std::nullopt;
+    return std::string(*q.Text(0));
+  }
+  void SetState(const std::string& key, const std::string& value) {
+    db->Prepare(
+          "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
+          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+          {Value::Text(key), Value::Text(value)})
+        .Run();
+  }
+
+  void Initialize();
+  // A new guest identity (client id, owner id) and the starter catalog, in
+  // the caller's transaction.
+  void StartGuest();
+  void LoadStarterCatalog();
+
+  // Runs `fn` in a write transaction, or inside the open batch.
+  template <class F>
+  auto Write(F&& fn) {
+    std::lock_guard<std::recursive_mutex> lock(mu);
+    if (batch_depth > 0) return fn();
+    Transaction tx(*db);
+    auto result = fn();
+    tx.Commit();
+    return result;
+  }
+
+  void AppendOutbox(const std::string& table, const std::string& row_id, const std::string& op,
+                    const json& fields) {
+    AppendOutboxText(table, row_id, op, fields.dump());
+  }
+  void AppendOutboxText(const std::string& table, const std::string& row_id, const std::string& op,
+                        std::string fields) {
+    db->Prepare(
+          "INSERT INTO outbox (mutation_id, table_name, row_id, op, fields, created_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+          {Value::Text(NewUuid()), Value::Text(table), Value::Text(row_id), Value::Text(op),
+           Value::Text(std::move(fields)), Value::Text(Now())})
+        .Run();
+  }
+
+  std::optional<json> Find(const TableSpec& spec, const std::string& id) {
+    Query q =
+        db->Prepare("SELECT " + Columns(spec, "t") + " FROM " + spec.name + " t WHERE t.id = ?1",
+                    {Value::Text(id)});
+    if (!q.Step()) return std::nullopt;
+    return RowFrom(spec, q);
+  }
+
+  // The owner's role in a project, nullopt when not a member (or no project).
+  std::optional<std::string> Role(const std::string& project_id) {
+    Query q = db->Prepare("SELECT role FROM project_members WHERE project_id = ?1 AND user_id = ?2",
+                          {Value::Text(project_id), Value::Text(owner_id)});
+    if (!q.Step()) return std::nullopt;
+    return std::string(*q.Text(0));
+  }
+
+  // Roles seen inside the current batch (a bulk import checks its project once).
+  std::map<std::string, std::optional<std::string>> batch_roles;
+
+  void RequireWriter(const std::string& project_id) {
+    std::optional<std::string> role;
+    if (batch_depth > 0) {
+      auto it = batch_roles.find(project_id);
+      if (it == batch_roles.end()) it = batch_roles.emplace(project_id, Role(project_id)).first;
+      role = it->second;
+    } else {
+      role = Role(project_id);
+    }
+    if (!role) throw Error(ErrorCode::kNotFound, "project not found: " + project_id);
+    if (*role == "viewer") {
+      throw Error(ErrorCode::kPermissionDenied, "viewers cannot change this project");
+    }
+  }
+
+  // A note's shot and task must belong to the note's project.
+  void CheckNoteLinks(const json& note) {
+    std::vector<core::FieldError> errors;
+    for (const char* link : {"shot_id", "task_id"}) {
+      if (!note.contains(link) || note.at(link).is_null()) continue;
+      const std::string table = std::string(link) == "shot_id" ? "shots" : "postprod_tasks";
+      Query q = db->Prepare("SELECT project_id FROM " + table + " WHERE id = ?1",
+                            {Value::Text(note.at(link).get<std::string>())});
+      if (!q.Step() || std::string(*q.Text(0)) != note.at("project_id").get<std::string>()) {
+        errors.push_back({{"body", link}, "refers to no row of this project", "reference"});
+      }
+    }
+    if (!errors.empty()) throw ValidationError(errors);
+  }
+
+  ListPage Page(const TableSpec& spec, const std::string& base_where, std::vector<Value> params,
+                const std::vector<core::OrderKey>& keys, const ListQuery& query,
+                const std::string& total_sql, const std::vector<Value>& total_params,
+                std::string* explain);
+};
+
+}  // namespace vemakin::client
+
+#endif  // VEMAKIN_CLIENT_STORE_IMPL_H_

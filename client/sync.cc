@@ -1,0 +1,851 @@
+// The sync client: push, pull, snapshots, rebase, claim (docs/sync-protocol.md).
+#include "vemakin/client/sync.h"
+
+#include <httplib.h>
+
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "client/store_impl.h"
+#include "core/digest.h"
+#include "core/json_codec.h"
+
+namespace vemakin::client {
+
+namespace {
+
+const core::TableSpec* SpecByName(const std::string& name) {
+  for (const core::TableSpec* t : core::AllSpecs()) {
+    if (t->name == name) return t;
+  }
+  return nullptr;
+}
+
+bool IsProjectChild(const std::string& table) {
+  return table == "shots" || table == "notes" || table == "postprod_tasks" ||
+         table == "project_members";
+}
+
+// The tables a client mirrors, children after parents.
+const std::vector<std::string>& MirrorTables() {
+  static const std::vector<std::string> kTables = {
+      "gear_categories", "gear_brands",    "gear_catalog", "projects", "project_members",
+      "shots",           "postprod_tasks", "notes",        "equipment"};
+  return kTables;
+}
+
+// The row id of a change: project_members rows are "<project_id>:<user_id>".
+std::string RowKey(const std::string& table, const json& row) {
+  if (table == "project_members") {
+    return row.at("project_id").get<std::string>() + ":" + row.at("user_id").get<std::string>();
+  }
+  return row.at("id").get<std::string>();
+}
+
+std::string UrlEncode(const std::string& in) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
+std::string ReasonOf(const json& detail) {
+  if (detail.is_string()) return detail.get<std::string>();
+  if (detail.is_array()) {
+    std::string out;
+    for (const json& e : detail) {
+      std::string loc;
+      for (const json& part : e.value("loc", json::array())) {
+        if (part.is_string() && part != "body")
+          loc += (loc.empty() ? "" : ".") + part.get<std::string>();
+      }
+      out += (out.empty() ? "" : "; ") + loc + (loc.empty() ? "" : " ") + e.value("msg", "");
+    }
+    return out;
+  }
+  return "refused by the server";
+}
+
+}  // namespace
+
+json SyncReport::ToJson() const {
+  return {{"pushed", pushed},
+          {"rejected", rejected},
+          {"pulled", pulled},
+          {"snapshot_rows", snapshot_rows},
+          {"bytes_received", bytes_received},
+          {"bytes_sent", bytes_sent},
+          {"rebased", rebased},
+          {"cursor", cursor}};
+}
+
+json Conflict::ToJson() const {
+  return {
+      {"id", id},     {"mutation_id", mutation_id}, {"table", table},   {"row_id", row_id},
+      {"kind", kind}, {"reason", reason},           {"detail", detail}, {"created_at", created_at}};
+}
+
+json VerifyReport::ToJson() const {
+  return {{"equal", equal},
+          {"mismatched", mismatched},
+          {"tables", tables},
+          {"pending_mutations", pending_mutations}};
+}
+
+// ------------------------------------------------------------ applying rows
+
+// Applies server rows and tombstones to the mirror inside the caller's
+// transaction, re-applying the outbox's pending mutations of each touched row
+// on top (the client's view = server state + its pending mutations). A child
+// whose parent this mirror lacks is not written: its project is scheduled for
+// a one-project snapshot instead (a membership gained after the cursor), so
+// the batch never violates a foreign key.
+class Applier {
+ public:
+  explicit Applier(Store::Impl& s) : s_(s) {
+    s_.db->Exec("PRAGMA defer_foreign_keys = ON");
+    Query p = s_.db->Prepare("SELECT DISTINCT table_name || ':' || row_id FROM outbox");
+    while (p.Step()) pending_.insert(std::string(*p.Text(0)));
+    Query q = s_.db->Prepare("SELECT id FROM projects");
+    while (q.Step()) projects_.insert(std::string(*q.Text(0)));
+  }
+
+  bool track_seen = false;
+  std::vector<std::string> backfill;  // projects to snapshot
+  bool needs_rebase = false;          // a row referred to catalog rows we lack
+
+  // `row` is a server row (API or PostgreSQL JSON); `canonical` when its
+  // values are already canonical (snapshots).
+  void Upsert(const core::TableSpec& spec, const json& row, bool canonical) {
+    const std::string& table = spec.name;
+    if (IsProjectChild(table)) {
+      const std::string project = row.at("project_id").get<std::string>();
+      if (!projects_.count(project)) return Defer(project);
+      if (table == "notes" && (!Exists("shots", row.value("shot_id", json())) ||
+                               !Exists("postprod_tasks", row.value("task_id", json())))) {
+        return Defer(project);
+      }
+    } else if (table == "equipment") {
+      if (!Exists("gear_catalog", row.value("catalog_item_id", json()))) {
+        needs_rebase = true;
+        return;
+      }
+    } else if (table == "gear_catalog") {
+      if (!Exists("gear_categories", row.value("category_id", json())) ||
+          !Exists("gear_brands", row.value("brand_id", json()))) {
+        needs_rebase = true;
+        return;
+      }
+    }
+    std::vector<Value> params;
+    params.reserve(spec.fields.size());
+    for (const core::FieldSpec& f : spec.fields) {
+      auto it = row.find(f.name);
+      if (it == row.end() || it->is_null()) {
+        params.push_back(Value::Null());
+      } else {
+        params.push_back(ToValue(f, canonical ? *it : core::CanonicalValue(f, *it)));
+      }
+    }
+    s_.db->Prepare(UpsertSql(spec), params).Run();
+    const std::string key = RowKey(table, row);
+    if (table == "projects") projects_.insert(key);
+    if (track_seen) {
+      s_.db
+          ->Prepare("INSERT OR IGNORE INTO snapshot_seen (table_name, row_id) VALUES (?1, ?2)",
+                    {Value::Text(table), Value::Text(key)})
+          .Run();
+    }
+    if (pending_.count(table + ":" + key)) Reapply(spec, key);
+  }
+
+  void Remove(const std::string& table, const std::string& key) {
+    if (table == "project_members") {
+      const size_t colon = key.find(':');
+      const std::string project = key.substr(0, colon);
+      const std::string user = key.substr(colon + 1);
+      if (user == s_.owner_id) {
+        RemoveProject(project);  // access lost: the project leaves this device
+      } else {
+        s_.db
+            ->Prepare("DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2",
+                      {Value::Text(project), Value::Text(user)})
+            .Run();
+      }
+      return;
+    }
+    if (table == "projects") return RemoveProject(key);
+    if (!SpecByName(table)) return;
+    s_.db->Prepare("DELETE FROM " + table + " WHERE id = ?1", {Value::Text(key)}).Run();
+  }
+
+  // Applies one pull change {"table", "id", "op", "data"}.
+  void Change(const json& c) {
+    const std::string table = c.at("table").get<std::string>();
+    const core::TableSpec* spec = SpecByName(table);
+    if (spec == nullptr) return;  // a table this client version does not know
+    if (c.at("op") == "delete") {
+      Remove(table, c.at("id").get<std::string>());
+    } else {
+      Upsert(*spec, c.at("data"), false);
+    }
+  }
+
+  // The pending mutations of a row, in order, on top of its current state.
+  void Reapply(const core::TableSpec& spec, const std::string& id) {
+    Query q = s_.db->Prepare(
+        "SELECT op, fields FROM outbox WHERE table_name = ?1 AND row_id = ?2 ORDER BY seq",
+        {Value::Text(spec.name), Value::Text(id)});
+    std::vector<std::pair<std::string, json>> entries;
+    while (q.Step()) entries.emplace_back(std::string(*q.Text(0)), json::parse(*q.Text(1)));
+    for (const auto& [op, fields] : entries) {
+      if (op == "delete") {
+        Remove(spec.name, id);
+      } else if (RowExists(spec.name, id)) {
+        SetFields(spec, id, fields);
+      } else if (op == "create") {
+        Reinsert(spec, id, fields);
+      }  // an update of a row the server deleted: delete wins (the push is refused)
+    }
+  }
+
+ private:
+  void Defer(const std::string& project) {
+    if (std::find(backfill.begin(), backfill.end(), project) == backfill.end()) {
+      backfill.push_back(project);
+    }
+  }
+
+  void RemoveProject(const std::string& id) {
+    s_.db->Prepare("DELETE FROM projects WHERE id = ?1", {Value::Text(id)}).Run();
+    projects_.erase(id);
+  }
+
+  bool Exists(const std::string& table, const json& id) {
+    if (id.is_null()) return true;
+    return RowExists(table, id.get<std::string>());
+  }
+
+  bool RowExists(const std::string& table, const std::string& id) {
+    if (table == "projects") return projects_.count(id) > 0;
+    Query q = s_.db->Prepare("SELECT 1 FROM " + table + " WHERE id = ?1", {Value::Text(id)});
+    return q.Step();
+  }
+
+  void SetFields(const core::TableSpec& spec, const std::string& id, const json& fields) {
+    std::string sets;
+    std::vector<Value> params;
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
+      const core::FieldSpec* f = spec.Find(it.key());
+      if (f == nullptr || f->name == "id") continue;
+      sets += (sets.empty() ? "" : ", ") + f->name + " = ?" + std::to_string(params.size() + 1);
+      params.push_back(ToValue(*f, it.value()));
+    }
+    if (sets.empty()) return;
+    params.push_back(Value::Text(id));
+    s_.db
+        ->Prepare("UPDATE " + spec.name + " SET " + sets + " WHERE id = ?" +
+                      std::to_string(params.size()),
+                  params)
+        .Run();
+  }
+
+  // A pending create whose row the server does not have (yet): written again
+  // as the user made it, if its parents are here.
+  void Reinsert(const core::TableSpec& spec, const std::string& id, const json& fields) {
+    json row = fields;
+    row["id"] = id;
+    if (row.contains("project_id") && !projects_.count(row.at("project_id").get<std::string>())) {
+      return;
+    }
+    if (spec.name == "notes" && (!Exists("shots", row.value("shot_id", json())) ||
+                                 !Exists("postprod_tasks", row.value("task_id", json())))) {
+      return;
+    }
+    if (spec.name == "equipment" && !Exists("gear_catalog", row.value("catalog_item_id", json()))) {
+      return;
+    }
+    const std::string now = Now();
+    if (spec.Find("user_id")) row["user_id"] = s_.owner_id;
+    if (spec.Find("created_at")) row["created_at"] = now;
+    if (spec.Find("updated_at")) row["updated_at"] = now;
+    std::vector<Value> params;
+    for (const core::FieldSpec& f : spec.fields) {
+      auto it = row.find(f.name);
+      params.push_back(it == row.end() ? Value::Null() : ToValue(f, *it));
+    }
+    s_.db->Prepare(UpsertSql(spec), params).Run();
+    if (spec.name == "projects") {
+      projects_.insert(id);
+      s_.db
+          ->Prepare(
+              "INSERT OR IGNORE INTO project_members (project_id, user_id, role, created_at) "
+              "VALUES (?1, ?2, 'owner', ?3)",
+              {Value::Text(id), Value::Text(s_.owner_id), Value::Text(now)})
+          .Run();
+    }
+  }
+
+  const std::string& UpsertSql(const core::TableSpec& spec) {
+    auto it = upsert_sql_.find(spec.name);
+    if (it != upsert_sql_.end()) return it->second;
+    std::string cols, marks, sets;
+    int n = 0;
+    const bool member = spec.name == "project_members";
+    for (const core::FieldSpec& f : spec.fields) {
+      cols += (n ? ", " : "") + f.name;
+      marks += (n ? ", ?" : "?") + std::to_string(n + 1);
+      ++n;
+      const bool key = member ? (f.name == "project_id" || f.name == "user_id") : f.name == "id";
+      if (!key) sets += (sets.empty() ? "" : ", ") + f.name + " = excluded." + f.name;
+    }
+    // An upsert, never INSERT OR REPLACE: a replace deletes first, and the
+    // delete would cascade to the row's children.
+    const std::string sql = "INSERT INTO " + spec.name + " (" + cols + ") VALUES (" + marks +
+                            ") ON CONFLICT (" + (member ? "project_id, user_id" : "id") +
+                            ") DO UPDATE SET " + sets;
+    return upsert_sql_.emplace(spec.name, sql).first->second;
+  }
+
+  Store::Impl& s_;
+  std::set<std::string> pending_;   // "table:row_id" with outbox entries
+  std::set<std::string> projects_;  // project ids in the mirror
+  std::map<std::string, std::string> upsert_sql_;
+};
+
+// ------------------------------------------------------------------ Impl
+
+struct SyncClient::Impl {
+  Store& store;
+  Store::Impl& s;
+  SyncClientOptions options;
+  SyncReport report;
+
+  struct Reply {
+    int status = 0;
+    json body;
+  };
+
+  Impl(Store& st, SyncClientOptions o) : store(st), s(*st.impl_), options(std::move(o)) {}
+
+  std::optional<std::string> State(const std::string& key) {
+    std::lock_guard<std::recursive_mutex> lock(s.mu);
+    return s.State(key);
+  }
+
+  void Progress(const std::string& phase, long long done, long long total = -1) {
+    if (options.progress) options.progress({phase, done, total});
+  }
+
+  std::string ServerUrl() {
+    std::optional<std::string> url = State("server_url");
+    if (!url || !State("token")) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "not signed in: run `vemakin register` or `vemakin login` first");
+    }
+    return *url;
+  }
+
+  // One HTTP exchange; transport failures and 5xx are kUnavailable, 401 is
+  // kUnauthenticated, other statuses are returned with their JSON body.
+  Reply Call(const std::string& base, const std::string& method, const std::string& path,
+             const json* body = nullptr, std::chrono::seconds extra_wait = std::chrono::seconds(0),
+             bool authed = true) {
+    httplib::Client http(base);
+    http.set_connection_timeout(options.timeout);
+    http.set_read_timeout(options.timeout + extra_wait);
+    http.set_write_timeout(options.timeout);
+    httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
+    if (authed) {
+      std::optional<std::string> token = State("token");
+      if (token) headers.emplace("Authorization", "Bearer " + *token);
+    }
+    const std::string text = body ? body->dump() : "{}";
+    if (method != "GET") report.bytes_sent += static_cast<long long>(text.size());
+    httplib::Result r = method == "GET"
+                            ? http.Get(path.c_str(), headers)
+                            : http.Post(path.c_str(), headers, text, "application/json");
+    if (!r) {
+      throw Error(ErrorCode::kUnavailable,
+                  "cannot reach the server at " + base + ": " + httplib::to_string(r.error()));
+    }
+    // The body as it crossed the wire (compressed), not as decoded here.
+    const std::string wire = r->get_header_value("Content-Length");
+    const bool compressed = r->has_header("Content-Encoding") && !wire.empty();
+    report.bytes_received += compressed ? std::stoll(wire) : static_cast<long long>(r->body.size());
+    Reply reply;
+    reply.status = r->status;
+    reply.body = json::parse(r->body, nullptr, false);
+    if (reply.body.is_discarded()) reply.body = json();
+    if (r->status == 401 && authed) {
+      throw Error(ErrorCode::kUnauthenticated,
+                  "the server refused this store's sign-in; run `vemakin login` again");
+    }
+    if (r->status >= 500) {
+      throw Error(ErrorCode::kUnavailable, "the server is unavailable (HTTP " +
+                                               std::to_string(r->status) + "); retry later");
+    }
+    return reply;
+  }
+
+  [[noreturn]] void Fail(const Reply& r, const std::string& what) {
+    const std::string reason =
+        r.body.is_object() ? ReasonOf(r.body.value("detail", json())) : "HTTP error";
+    ErrorCode code = ErrorCode::kInvalidArgument;
+    if (r.status == 404) code = ErrorCode::kNotFound;
+    if (r.status == 403) code = ErrorCode::kPermissionDenied;
+    if (r.status == 409) code = ErrorCode::kAlreadyExists;
+    if (r.status == 429) code = ErrorCode::kUnavailable;
+    throw Error(code, what + ": " + reason);
+  }
+
+  // ------------------------------------------------------------ push
+
+  void Push() {
+    const std::string base = ServerUrl();
+    long long done = 0;
+    for (;;) {
+      const std::vector<OutboxEntry> entries = store.Outbox(options.push_batch);
+      if (entries.empty()) break;
+      json mutations = json::array();
+      for (const OutboxEntry& e : entries) {
+        mutations.push_back({{"mutation_id", e.mutation_id},
+                             {"table", e.table},
+                             {"op", e.op},
+                             {"id", e.row_id},
+                             {"fields", e.fields}});
+      }
+      const json body = {{"client_id", s.client_id}, {"mutations", std::move(mutations)}};
+      Reply r;
+      try {
+        r = Call(base, "POST", "/api/sync/push", &body);
+      } catch (const Error&) {
+        std::lock_guard<std::recursive_mutex> lock(s.mu);
+        s.db->Prepare("UPDATE outbox SET attempts = attempts + 1 WHERE seq <= ?1",
+                      {Value::Int(entries.back().seq)})
+            .Run();
+        throw;
+      }
+      if (r.status != 200 || !r.body.contains("results")) Fail(r, "push refused");
+      ApplyPushResults(entries, r.body.at("results"));
+      done += static_cast<long long>(entries.size());
+      Progress("push", done);
+    }
+  }
+
+  void ApplyPushResults(const std::vector<OutboxEntry>& entries, const json& results) {
+    std::map<std::string, const OutboxEntry*> by_id;
+    for (const OutboxEntry& e : entries) by_id[e.mutation_id] = &e;
+    std::lock_guard<std::recursive_mutex> lock(s.mu);
+    Transaction tx(*s.db);
+    Applier apply(s);
+    for (const json& result : results) {
+      auto it = by_id.find(result.value("mutation_id", ""));
+      if (it == by_id.end()) continue;
+      const OutboxEntry& e = *it->second;
+      s.db->Prepare("DELETE FROM outbox WHERE mutation_id = ?1", {Value::Text(e.mutation_id)})
+          .Run();
+      if (result.value("status", "") == "applied") {
+        ++report.pushed;
+        continue;
+      }
+      ++report.rejected;
+      const int status = result.value("http_status", 0);
+      std::string kind = "rejected";
+      if (status == 404 && e.op == "update") kind = "deleted";
+      if (status == 404 && e.op == "create") kind = "orphaned";
+      const std::string reason = ReasonOf(result.value("detail", json()));
+      const json detail = {{"http_status", status},
+                           {"op", e.op},
+                           {"fields", e.fields},
+                           {"server_detail", result.value("detail", json())}};
+      s.db->Prepare(
+              "INSERT INTO conflict_log (mutation_id, table_name, row_id, kind, reason, detail, "
+              "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+              {Value::Text(e.mutation_id), Value::Text(e.table), Value::Text(e.row_id),
+               Value::Text(kind), Value::Text(reason), Value::Text(detail.dump()),
+               Value::Text(Now())})
+          .Run();
+      // Undo its local effect: the row as the server has it (or no row),
+      // with the mutations still pending on top.
+      const json current = result.value("current", json());
+      const core::TableSpec* spec = SpecByName(e.table);
+      if (spec == nullptr) continue;
+      if (current.is_object()) {
+        apply.Upsert(*spec, current, false);
+      } else {
+        apply.Remove(e.table, e.row_id);
+        apply.Reapply(*spec, e.row_id);
+      }
+    }
+    SaveDeferred(apply);
+    tx.Commit();
+  }
+
+  // ------------------------------------------------------------ pull
+
+  void SaveDeferred(const Applier& apply) {
+    if (!apply.backfill.empty()) {
+      json list = json::parse(s.State("backfill").value_or("[]"));
+      for (const std::string& p : apply.backfill) {
+        if (std::find(list.begin(), list.end(), p) == list.end()) list.push_back(p);
+      }
+      s.SetState("backfill", list.dump());
+    }
+    if (apply.needs_rebase && !s.State("snapshot_mode")) StartSnapshot("rebase");
+  }
+
+  void StartSnapshot(const std::string& mode) {
+    s.SetState("snapshot_mode", mode);
+    s.db->Exec("DELETE FROM sync_state WHERE key IN ('snapshot_after', 'snapshot_cursor')");
+    s.db->Exec("DELETE FROM snapshot_seen");
+  }
+
+  // Applies the tables of a snapshot page: [{"table": t, "rows": [...]}].
+  long long ApplyTables(Applier& apply, const json& tables) {
+    long long n = 0;
+    for (const json& t : tables) {
+      const core::TableSpec* spec = SpecByName(t.at("table").get<std::string>());
+      if (spec == nullptr) continue;
+      for (const json& row : t.at("rows")) {
+        apply.Upsert(*spec, row, true);
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  // Loads (or resumes) a whole snapshot; ends with the cursor set.
+  void RunSnapshot(const std::string& base) {
+    long long done = 0;
+    for (;;) {
+      const std::string after = State("snapshot_after").value_or("");
+      const std::string path =
+          "/api/sync/snapshot?limit=" + std::to_string(options.snapshot_batch) +
+          (after.empty() ? "" : "&after=" + UrlEncode(after));
+      const Reply r = Call(base, "GET", path);
+      if (r.status != 200) Fail(r, "snapshot refused");
+      std::lock_guard<std::recursive_mutex> lock(s.mu);
+      Transaction tx(*s.db);
+      const bool rebase = s.State("snapshot_mode") == std::optional<std::string>("rebase");
+      if (!s.State("snapshot_cursor")) s.SetState("snapshot_cursor", r.body.at("cursor"));
+      Applier apply(s);
+      apply.track_seen = rebase;
+      done += ApplyTables(apply, r.body.at("tables"));
+      const bool last = r.body.at("next").is_null();
+      if (last) {
+        if (rebase) PruneUnseen();
+        s.SetState("cursor", *s.State("snapshot_cursor"));
+        s.db->Exec(
+            "DELETE FROM sync_state WHERE key IN ('snapshot_after', 'snapshot_cursor', "
+            "'snapshot_mode')");
+      } else {
+        s.SetState("snapshot_after", r.body.at("next"));
+      }
+      apply.needs_rebase = false;  // already in a snapshot: what it lacks, it brings
+      SaveDeferred(apply);
+      tx.Commit();
+      report.snapshot_rows = done;
+      Progress("snapshot", done);
+      if (last) return;
+    }
+  }
+
+  // After a rebase snapshot: rows it did not bring were deleted while this
+  // client was behind the horizon; those with pending mutations stay.
+  void PruneUnseen() {
+    const std::vector<std::string>& tables = MirrorTables();
+    for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
+      const std::string key =
+          *it == "project_members" ? "t.project_id || ':' || t.user_id" : "t.id";
+      s.db->Exec("DELETE FROM " + *it + " AS t WHERE NOT EXISTS (SELECT 1 FROM snapshot_seen x " +
+                 "WHERE x.table_name = '" + *it + "' AND x.row_id = " + key +
+                 ") AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.table_name = '" + *it +
+                 "' AND o.row_id = " + key + ")");
+    }
+    s.db->Exec("DELETE FROM snapshot_seen");
+  }
+
+  // One-project snapshots for memberships gained after the cursor (and rows
+  // that arrived before their parents).
+  bool RunBackfill(const std::string& base) {
+    json list = json::parse(State("backfill").value_or("[]"));
+    if (list.empty()) return false;
+    const std::string project = list.at(0).get<std::string>();
+    const std::string after = State("backfill_after").value_or("");
+    const Reply r = Call(base, "GET",
+                         "/api/sync/snapshot?project=" + project +
+                             "&limit=" + std::to_string(options.snapshot_batch) +
+                             (after.empty() ? "" : "&after=" + UrlEncode(after)));
+    std::lock_guard<std::recursive_mutex> lock(s.mu);
+    Transaction tx(*s.db);
+    bool done = true;
+    if (r.status == 200) {
+      Applier apply(s);
+      report.snapshot_rows += ApplyTables(apply, r.body.at("tables"));
+      done = r.body.at("next").is_null();
+      if (!done) s.SetState("backfill_after", r.body.at("next"));
+      SaveDeferredAfter(apply, project, done);
+    } else if (r.status != 404 && r.status != 422) {
+      Fail(r, "project snapshot refused");
+    } else {
+      SaveDeferredAfter(Applier(s), project, true);
+    }
+    tx.Commit();
+    return true;
+  }
+
+  void SaveDeferredAfter(const Applier& apply, const std::string& project, bool finished) {
+    if (finished) {
+      json list = json::parse(s.State("backfill").value_or("[]"));
+      json rest = json::array();
+      bool dropped = false;
+      for (const json& p : list) {
+        if (!dropped && p == project) {
+          dropped = true;
+          continue;
+        }
+        rest.push_back(p);
+      }
+      s.SetState("backfill", rest.dump());
+      s.db->Exec("DELETE FROM sync_state WHERE key = 'backfill_after'");
+    }
+    SaveDeferred(apply);
+  }
+
+  // Pulls until up to date; the first request may long-poll for `wait`.
+  void Pull(std::chrono::seconds wait) {
+    const std::string base = ServerUrl();
+    long long done = 0;
+    bool first = true;
+    // Changes committed before this sync but held back by the server's
+    // horizon (an open transaction) are waited for, up to this long.
+    const auto patience = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    bool held = false;
+    for (;;) {
+      if (State("snapshot_mode") || !State("cursor")) {
+        if (!State("snapshot_mode")) {
+          std::lock_guard<std::recursive_mutex> lock(s.mu);
+          StartSnapshot("initial");
+        }
+        RunSnapshot(base);
+        continue;
+      }
+      if (RunBackfill(base)) continue;
+      const std::string cursor = *State("cursor");
+      const std::chrono::seconds w = first ? wait : std::chrono::seconds(held ? 1 : 0);
+      first = false;
+      const Reply r =
+          Call(base, "GET",
+               "/api/sync/pull?cursor=" + cursor + "&limit=" + std::to_string(options.pull_batch) +
+                   (w.count() > 0 ? "&wait=" + std::to_string(w.count()) : ""),
+               nullptr, w);
+      if (r.status == 410) {
+        // Behind the horizon: rebase onto a fresh snapshot; the outbox stays.
+        std::lock_guard<std::recursive_mutex> lock(s.mu);
+        Transaction tx(*s.db);
+        StartSnapshot("rebase");
+        tx.Commit();
+        report.rebased = true;
+        continue;
+      }
+      if (r.status != 200) Fail(r, "pull refused");
+      const json& changes = r.body.at("changes");
+      {
+        std::lock_guard<std::recursive_mutex> lock(s.mu);
+        Transaction tx(*s.db);
+        Applier apply(s);
+        for (const json& c : changes) apply.Change(c);
+        const std::string next = r.body.at("cursor").get<std::string>();
+        if (!next.empty()) s.SetState("cursor", next);
+        SaveDeferred(apply);
+        tx.Commit();
+      }
+      done += static_cast<long long>(changes.size());
+      report.pulled += static_cast<long long>(changes.size());
+      Progress("pull", done);
+      held = r.body.value("pending", false) && std::chrono::steady_clock::now() < patience;
+      if (!r.body.value("has_more", false) && !held && !State("snapshot_mode") &&
+          json::parse(State("backfill").value_or("[]")).empty()) {
+        break;
+      }
+    }
+    std::lock_guard<std::recursive_mutex> lock(s.mu);
+    s.SetState("last_sync_at", Now());
+  }
+
+  SyncReport Round(std::chrono::seconds wait) {
+    report = SyncReport();
+    Push();
+    Pull(wait);
+    report.cursor = State("cursor").value_or("");
+    return report;
+  }
+
+  // ------------------------------------------------------------ account
+
+  json SignIn(const std::string& server_url, const std::string& path, const json& body) {
+    if (State("account_email")) {
+      throw Error(
+          ErrorCode::kFailedPrecondition,
+          "already signed in as " + *State("account_email") + "; run `vemakin logout` first");
+    }
+    std::string base = server_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    if (base.rfind("http://", 0) != 0 && base.rfind("https://", 0) != 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "the server URL must start with http:// or https://");
+    }
+    const Reply r = Call(base, "POST", path, &body, std::chrono::seconds(0), false);
+    if (r.status != 200 && r.status != 201) {
+      Fail(r, path == "/api/auth/register" ? "registration refused" : "sign-in refused");
+    }
+    const json user = r.body.at("user");
+    Claim(base, user.at("id").get<std::string>(), user.at("email").get<std::string>(),
+          r.body.at("token").get<std::string>());
+    return user;
+  }
+
+  // Guest data becomes the account's: the owner columns follow the account
+  // (row ids never change), and the outbox, which holds every guest write,
+  // uploads them once at the next push.
+  void Claim(const std::string& base, const std::string& user_id, const std::string& email,
+             const std::string& token) {
+    std::lock_guard<std::recursive_mutex> lock(s.mu);
+    Transaction tx(*s.db);
+    const std::string guest = s.owner_id;
+    for (const char* table : {"projects", "project_members", "equipment"}) {
+      s.db->Prepare(std::string("UPDATE ") + table + " SET user_id = ?1 WHERE user_id = ?2",
+                    {Value::Text(user_id), Value::Text(guest)})
+          .Run();
+    }
+    s.SetState("owner_id", user_id);
+    s.SetState("account_email", email);
+    s.SetState("server_url", base);
+    s.SetState("token", token);
+    tx.Commit();
+    s.owner_id = user_id;
+    if (s.options.path != ":memory:") {
+      std::error_code ec;  // the token is a secret: keep the file to its owner
+      std::filesystem::permissions(
+          s.options.path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+          ec);
+    }
+  }
+};
+
+// ------------------------------------------------------------------ SyncClient
+
+SyncClient::SyncClient(Store& store, SyncClientOptions options)
+    : impl_(std::make_unique<Impl>(store, std::move(options))) {}
+SyncClient::~SyncClient() = default;
+
+json SyncClient::Register(const std::string& server_url, const std::string& email,
+                          const std::string& password, const std::string& name) {
+  const json user = impl_->SignIn(server_url, "/api/auth/register",
+                                  {{"email", email}, {"password", password}, {"name", name}});
+  Sync();
+  return user;
+}
+
+json SyncClient::Login(const std::string& server_url, const std::string& email,
+                       const std::string& password) {
+  const json user =
+      impl_->SignIn(server_url, "/api/auth/login", {{"email", email}, {"password", password}});
+  Sync();
+  return user;
+}
+
+void SyncClient::Logout(bool discard_pending) {
+  const long long pending = impl_->store.Status().pending_mutations;
+  if (pending > 0 && !discard_pending) {
+    throw Error(ErrorCode::kFailedPrecondition,
+                std::to_string(pending) +
+                    " local change(s) are not on the server yet: run `vemakin sync` first, or "
+                    "`vemakin logout --discard` to drop them");
+  }
+  if (std::optional<std::string> url = impl_->State("server_url")) {
+    try {
+      impl_->Call(*url, "POST", "/api/auth/logout");
+    } catch (const Error&) {
+      // Offline or already revoked: the local sign-out still happens.
+    }
+  }
+  Store::Impl& s = impl_->s;
+  std::lock_guard<std::recursive_mutex> lock(s.mu);
+  Transaction tx(*s.db);
+  const std::vector<std::string>& tables = MirrorTables();
+  for (auto it = tables.rbegin(); it != tables.rend(); ++it) s.db->Exec("DELETE FROM " + *it);
+  for (const char* t : {"outbox", "conflict_log", "snapshot_seen", "sync_state"}) {
+    s.db->Exec(std::string("DELETE FROM ") + t);
+  }
+  s.StartGuest();
+  tx.Commit();
+}
+
+SyncReport SyncClient::Sync() { return impl_->Round(std::chrono::seconds(0)); }
+
+SyncReport SyncClient::WatchRound(std::chrono::seconds wait) { return impl_->Round(wait); }
+
+VerifyReport SyncClient::Verify() {
+  impl_->ServerUrl();
+  impl_->report = SyncReport();
+  impl_->Pull(std::chrono::seconds(0));
+  const Impl::Reply r = impl_->Call(*impl_->State("server_url"), "GET", "/api/sync/digest");
+  if (r.status != 200) impl_->Fail(r, "digest refused");
+  VerifyReport out;
+  out.pending_mutations = impl_->store.Status().pending_mutations;
+  out.tables = json::object();
+  Store::Impl& s = impl_->s;
+  std::lock_guard<std::recursive_mutex> lock(s.mu);
+  for (auto it = r.body.at("tables").begin(); it != r.body.at("tables").end(); ++it) {
+    const core::TableSpec* spec = SpecByName(it.key());
+    if (spec == nullptr) continue;
+    core::TableDigest local;
+    Query q = s.db->Prepare("SELECT " + Columns(*spec, "t") + " FROM " + spec->name + " t");
+    while (q.Step()) local.Add(*spec, RowFrom(*spec, q));
+    out.tables[it.key()] = {{"local", local.ToJson()}, {"server", it.value()}};
+    if (local.ToJson() != it.value()) out.mismatched.push_back(it.key());
+  }
+  out.equal = out.mismatched.empty();
+  return out;
+}
+
+json SyncClient::AddMember(const std::string& project_id, const std::string& email,
+                           const std::string& role) {
+  const std::string base = impl_->ServerUrl();
+  impl_->report = SyncReport();
+  impl_->Push();
+  const json body = {{"email", email}, {"role", role}};
+  const Impl::Reply r =
+      impl_->Call(base, "POST", "/api/projects/" + project_id + "/members", &body);
+  if (r.status != 200 && r.status != 201) impl_->Fail(r, "member not added");
+  impl_->Pull(std::chrono::seconds(0));
+  return r.body;
+}
+
+std::vector<Conflict> SyncClient::Conflicts(long long limit) {
+  Store::Impl& s = impl_->s;
+  std::lock_guard<std::recursive_mutex> lock(s.mu);
+  std::vector<Conflict> out;
+  Query q = s.db->Prepare(
+      "SELECT id, coalesce(mutation_id, ''), table_name, row_id, kind, reason, detail, "
+      "created_at FROM conflict_log ORDER BY id LIMIT ?1",
+      {Value::Int(limit)});
+  while (q.Step()) {
+    out.push_back({q.Int(0), std::string(*q.Text(1)), std::string(*q.Text(2)),
+                   std::string(*q.Text(3)), std::string(*q.Text(4)), std::string(*q.Text(5)),
+                   json::parse(*q.Text(6)), std::string(*q.Text(7))});
+  }
+  return out;
+}
+
+}  // namespace vemakin::client

@@ -1,0 +1,215 @@
+#include "tools/vemakin/sync_commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "core/error.h"
+#include "vemakin/client/sync.h"
+
+namespace vemakin::cli {
+
+namespace {
+
+using client::SyncClient;
+using client::SyncClientOptions;
+using client::SyncProgress;
+using client::SyncReport;
+using nlohmann::json;
+
+// A one-line progress display on stderr when it is a terminal (and not --json).
+class ProgressLine {
+ public:
+  explicit ProgressLine(const Global& g) : on_(!g.json && isatty(STDERR_FILENO)) {}
+  ~ProgressLine() { Finish(); }
+
+  void Update(const SyncProgress& p) {
+    if (!on_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (p.phase == phase_ && now - last_ < std::chrono::milliseconds(100)) return;
+    if (p.phase != phase_) start_ = now;
+    phase_ = p.phase;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0;
+    std::string bar;
+    if (p.total > 0) {
+      const int filled = static_cast<int>(
+          30.0 * std::min(1.0, static_cast<double>(p.done) / static_cast<double>(p.total)));
+      bar = "[" + std::string(filled, '#') + std::string(30 - filled, '.') + "] ";
+    }
+    std::fprintf(stderr, "\r\033[K%-8s %s%lld%s  %.0f/s", p.phase.c_str(), bar.c_str(), p.done,
+                 p.total > 0 ? (" of " + std::to_string(p.total)).c_str() : "", rate);
+    shown_ = true;
+  }
+
+  void Finish() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+    shown_ = false;
+  }
+
+ private:
+  bool on_;
+  bool shown_ = false;
+  std::string phase_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+void PrintReport(const Global& g, const SyncReport& r) {
+  if (g.json) {
+    std::cout << r.ToJson().dump() << "\n";
+    return;
+  }
+  std::cout << "pushed " << r.pushed << " mutation(s)";
+  if (r.rejected) std::cout << ", " << r.rejected << " rejected (see `vemakin conflicts`)";
+  std::cout << "; received " << r.snapshot_rows + r.pulled << " row(s)";
+  if (r.rebased) std::cout << " (rebased onto a fresh snapshot)";
+  std::cout << "; up to date\n";
+}
+
+}  // namespace
+
+void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
+  static std::string server, email, password, name, project, role = "viewer";
+  static bool watch = false, discard = false;
+  auto with_client = [&g](const std::function<void(SyncClient&)>& fn) {
+    return [&g, fn](client::Store& store) {
+      ProgressLine line(g);
+      SyncClientOptions options;
+      options.progress = [&line](const SyncProgress& p) { line.Update(p); };
+      SyncClient sync(store, options);
+      fn(sync);
+    };
+  };
+  auto print_user = [&g](const json& user, const char* verb) {
+    if (g.json) {
+      std::cout << user.dump() << "\n";
+    } else {
+      std::cout << verb << " " << user.value("email", "") << "; local data synced\n";
+    }
+  };
+
+  CLI::App* reg = app.add_subcommand("register", "create an account; this store's data joins it");
+  reg->fallthrough();
+  reg->add_option("--server", server, "server URL, e.g. http://127.0.0.1:8000")->required();
+  reg->add_option("--email", email, "email")->required();
+  reg->add_option("--password", password, "password (at least 8 characters)")->required();
+  reg->add_option("--name", name, "your name")->required();
+  reg->callback([&, with_client, print_user] {
+    action = with_client([print_user](SyncClient& c) {
+      print_user(c.Register(server, email, password, name), "registered");
+    });
+  });
+
+  CLI::App* login =
+      app.add_subcommand("login", "sign in; this store's guest data joins the account");
+  login->fallthrough();
+  login->add_option("--server", server, "server URL")->required();
+  login->add_option("--email", email, "email")->required();
+  login->add_option("--password", password, "password")->required();
+  login->callback([&, with_client, print_user] {
+    action = with_client([print_user](SyncClient& c) {
+      print_user(c.Login(server, email, password), "signed in as");
+    });
+  });
+
+  CLI::App* logout = app.add_subcommand("logout", "sign out and empty this store");
+  logout->fallthrough();
+  logout->add_flag("--discard", discard, "drop local changes not yet synced");
+  logout->callback([&, with_client] {
+    action = with_client([&g](SyncClient& c) {
+      c.Logout(discard);
+      std::cout << (g.json ? json{{"signed_out", true}}.dump() : "signed out; store emptied")
+                << "\n";
+    });
+  });
+
+  CLI::App* sync = app.add_subcommand("sync", "push local changes, then pull until up to date");
+  sync->fallthrough();
+  sync->add_flag("--watch", watch, "keep running: apply others' changes as they happen");
+  sync->callback([&, with_client] {
+    action = with_client([&g](SyncClient& c) {
+      PrintReport(g, c.Sync());
+      if (!watch) return;
+      std::chrono::seconds backoff{1};
+      for (;;) {
+        try {
+          const SyncReport r = c.WatchRound(std::chrono::seconds(20));
+          backoff = std::chrono::seconds(1);
+          if (r.pushed || r.pulled || r.rejected || r.snapshot_rows) PrintReport(g, r);
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kUnavailable) throw;
+          std::cerr << "warning: " << e.what() << "; retrying in " << backoff.count() << " s\n";
+          std::this_thread::sleep_for(backoff);
+          backoff = std::min(backoff * 2, std::chrono::seconds(30));
+        }
+      }
+    });
+  });
+
+  CLI::App* conflicts = app.add_subcommand("conflicts", "mutations the server rejected, and why");
+  conflicts->fallthrough();
+  conflicts->callback([&] {
+    action = [&g](client::Store& store) {
+      SyncClient c(store);
+      json all = json::array();
+      for (const client::Conflict& x : c.Conflicts()) {
+        if (g.json) {
+          all.push_back(x.ToJson());
+        } else {
+          std::cout << x.created_at << "  " << x.kind << "  " << x.detail.value("op", "") << " "
+                    << x.table << " " << x.row_id << ": " << x.reason << "\n";
+        }
+      }
+      if (g.json) std::cout << all.dump() << "\n";
+    };
+  });
+
+  CLI::App* verify = app.add_subcommand("verify", "compare this store's digests with the server's");
+  verify->fallthrough();
+  verify->callback([&, with_client] {
+    action = with_client([&g](SyncClient& c) {
+      const client::VerifyReport r = c.Verify();
+      if (g.json) {
+        std::cout << r.ToJson().dump() << "\n";
+      } else {
+        for (auto it = r.tables.begin(); it != r.tables.end(); ++it) {
+          const bool same = it.value().at("local") == it.value().at("server");
+          std::cout << (same ? "ok        " : "MISMATCH  ") << it.key() << "  "
+                    << it.value().at("local").at("count") << " local / "
+                    << it.value().at("server").at("count") << " server rows\n";
+        }
+        if (r.pending_mutations) {
+          std::cout << r.pending_mutations << " local mutation(s) not yet pushed\n";
+        }
+      }
+      if (!r.equal) {
+        std::string tables;
+        for (const std::string& t : r.mismatched) tables += (tables.empty() ? "" : ", ") + t;
+        throw Error(ErrorCode::kDataLoss, "this store differs from the server in: " + tables);
+      }
+    });
+  });
+
+  CLI::App* member = app.add_subcommand("member", "project members (on the server)");
+  member->require_subcommand(1);
+  member->fallthrough();
+  CLI::App* add = member->add_subcommand("add", "give someone access to a project you own");
+  add->fallthrough();
+  add->add_option("--project", project, "project id")->required();
+  add->add_option("--email", email, "their account's email")->required();
+  add->add_option("--role", role, "editor or viewer")
+      ->check(CLI::IsMember({"editor", "viewer"}))
+      ->capture_default_str();
+  add->callback([&, with_client] {
+    action = with_client([&g](SyncClient& c) {
+      const json m = c.AddMember(project, email, role);
+      std::cout << (g.json ? m.dump() : "added " + email + " as " + role) << "\n";
+    });
+  });
+}
+
+}  // namespace vemakin::cli
