@@ -793,6 +793,13 @@ void SyncClient::Logout(bool discard_pending) {
 
 SyncReport SyncClient::Sync() { return impl_->Round(std::chrono::seconds(0)); }
 
+SyncReport SyncClient::PullOnly() {
+  impl_->report = SyncReport();
+  impl_->Pull(std::chrono::seconds(0));
+  impl_->report.cursor = impl_->State("cursor").value_or("");
+  return impl_->report;
+}
+
 SyncReport SyncClient::WatchRound(std::chrono::seconds wait) { return impl_->Round(wait); }
 
 VerifyReport SyncClient::Verify() {

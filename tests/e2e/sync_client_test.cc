@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "server/sync_history.h"
-#include "tests/e2e/api_test_support.h"
+#include "tests/e2e/sync_test_support.h"
 #include "vemakin/client/store.h"
 #include "vemakin/client/sync.h"
 
@@ -20,84 +20,7 @@ using client::Collection;
 using client::Store;
 using client::SyncClient;
 
-constexpr char kPassword[] = "correct horse battery";
-
-client::ListQuery ByProject(const std::string& project) {
-  client::ListQuery q;
-  q.filters["project_id"] = project;
-  return q;
-}
-
-class SyncClientTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server_ = new TestServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vemakin-sync-" + std::to_string(::getpid()) + "-" + RandomUuid().substr(0, 8));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::unique_ptr<Store> OpenStore(const std::string& name) {
-    client::ClientOptions o;
-    o.path = dir_ / (name + ".db");
-    return Store::Open(o);
-  }
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-
-  // A store signed in as a fresh account (registered by the store itself).
-  struct Device {
-    std::unique_ptr<Store> store;
-    std::unique_ptr<SyncClient> sync;
-    std::string email;
-    std::string user_id;
-  };
-  Device NewAccount(const std::string& name) {
-    Device d;
-    d.store = OpenStore(name);
-    d.sync = std::make_unique<SyncClient>(*d.store);
-    d.email = name + "-" + RandomUuid().substr(0, 8) + "@example.com";
-    d.user_id = d.sync->Register(Url(), d.email, kPassword, name).at("id");
-    return d;
-  }
-  Device SignIn(const std::string& name, const std::string& email) {
-    Device d;
-    d.store = OpenStore(name);
-    d.sync = std::make_unique<SyncClient>(*d.store);
-    d.email = email;
-    d.user_id = d.sync->Login(Url(), email, kPassword).at("id");
-    return d;
-  }
-  ApiClient Rest(const Device& d) {
-    ApiClient c(server_->port());
-    const Resp r = c.Post("/api/auth/login", {{"email", d.email}, {"password", kPassword}});
-    EXPECT_EQ(r.status, 200) << r.raw;
-    c.token = r.body.value("token", "");
-    return c;
-  }
-  static void ExpectConverged(Device& d) {
-    const client::VerifyReport v = d.sync->Verify();
-    EXPECT_TRUE(v.equal) << v.ToJson().dump(2);
-    EXPECT_EQ(v.pending_mutations, 0);
-  }
-  // An owner's project shared with `member` at `role`.
-  std::string SharedProject(Device& owner, Device& member, const std::string& role) {
-    const std::string project =
-        owner.store->Create(Collection::kProjects, {{"name", "Shared"}})["id"];
-    owner.sync->Sync();
-    owner.sync->AddMember(project, member.email, role);
-    member.sync->Sync();
-    return project;
-  }
-
-  static TestServer* server_;
-  std::filesystem::path dir_;
-};
-TestServer* SyncClientTest::server_ = nullptr;
+using SyncClientTest = SyncFixture;
 
 TEST_F(SyncClientTest, GuestDataIsClaimedOnceWithTheSameIds) {
   auto store = OpenStore("guest");
@@ -171,6 +94,11 @@ TEST_F(SyncClientTest, ConcurrentEditsOfDifferentFieldsBothSurvive) {
   a.store->Update(Collection::kShots, shot, {{"title", "Wide, golden hour"}});
   b.store->Update(Collection::kShots, shot, {{"status", "done"}});
   a.sync->Sync();
+  // B sees A's title under its own pending status before pushing it.
+  b.sync->PullOnly();
+  const json mid = b.store->Get(Collection::kShots, shot);
+  EXPECT_EQ(mid.at("title"), "Wide, golden hour");
+  EXPECT_EQ(mid.at("status"), "done");
   b.sync->Sync();
   a.sync->Sync();
   for (Device* d : {&a, &b}) {
@@ -190,10 +118,13 @@ TEST_F(SyncClientTest, SameFieldLaterInServerOrderWins) {
   a.sync->Sync();
   b.sync->Sync();
   b.store->Update(Collection::kShots, shot, {{"title", "B's title"}});
-  a.store->Update(Collection::kShots, shot, {{"title", "A's title"}});
+  a.store->Update(Collection::kShots, shot, {{"title", "A's title"}, {"location", "Roof"}});
   // B pushes first, A second: A's write is later in the server's order.
   b.sync->Sync();
-  // Before A pushes, a pull on A must keep A's pending edit on top.
+  // A pulls B's write before pushing: A's pending edit stays on top.
+  a.sync->PullOnly();
+  EXPECT_EQ(a.store->Get(Collection::kShots, shot).at("title"), "A's title");
+  EXPECT_EQ(a.store->Status().pending_mutations, 1);
   a.sync->Sync();
   b.sync->Sync();
   EXPECT_EQ(a.store->Get(Collection::kShots, shot).at("title"), "A's title");

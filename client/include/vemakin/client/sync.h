@@ -100,6 +100,9 @@ class SyncClient {
 
   // Push, then pull until up to date.
   SyncReport Sync();
+  // Pull only, keeping the outbox for later (a metered link, a push that
+  // keeps failing): pending mutations stay on top of the pulled state.
+  SyncReport PullOnly();
   // Push, then pull; the first pull waits up to `wait` for a change (long
   // poll). One round of `vemakin sync --watch`.
   SyncReport WatchRound(std::chrono::seconds wait);
