@@ -4,6 +4,8 @@
 #include <httplib.h>
 
 #include <cctype>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -72,6 +74,22 @@ std::string ReasonOf(const json& detail) {
     return out;
   }
   return "refused by the server";
+}
+
+// Fault injection for the crash tests: VEMAKIN_FAILPOINT=<point>:<n> kills
+// this process with SIGKILL the n-th time it reaches <point> ("push-answered":
+// the server applied a push whose answer is not yet recorded here;
+// "pull-applied", "snapshot-applied": a batch just committed). Unset: no-op.
+void Failpoint(const char* point) {
+  static const std::string spec = [] {
+    const char* v = std::getenv("VEMAKIN_FAILPOINT");
+    return std::string(v ? v : "");
+  }();
+  if (spec.empty()) return;
+  static std::map<std::string, int> hits;
+  const size_t colon = spec.rfind(':');
+  if (spec.substr(0, colon) != point) return;
+  if (++hits[point] == std::atoi(spec.c_str() + colon + 1)) ::raise(SIGKILL);
 }
 
 }  // namespace
@@ -435,6 +453,7 @@ struct SyncClient::Impl {
         throw;
       }
       if (r.status != 200 || !r.body.contains("results")) Fail(r, "push refused");
+      Failpoint("push-answered");
       ApplyPushResults(entries, r.body.at("results"));
       done += static_cast<long long>(entries.size());
       Progress("push", done);
@@ -554,6 +573,7 @@ struct SyncClient::Impl {
       SaveDeferred(apply);
       tx.Commit();
       report.snapshot_rows = done;
+      Failpoint("snapshot-applied");
       Progress("snapshot", done);
       if (last) return;
     }
@@ -671,6 +691,7 @@ struct SyncClient::Impl {
       }
       done += static_cast<long long>(changes.size());
       report.pulled += static_cast<long long>(changes.size());
+      Failpoint("pull-applied");
       Progress("pull", done);
       held = r.body.value("pending", false) && std::chrono::steady_clock::now() < patience;
       if (!r.body.value("has_more", false) && !held && !State("snapshot_mode") &&
