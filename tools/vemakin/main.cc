@@ -377,6 +377,7 @@ int main(int argc, char** argv) {
   } catch (const ValidationError& e) {
     return fail(Describe(e), 2);
   } catch (const Error& e) {
+    if (e.code() == ErrorCode::kInvalidArgument) return fail(e.what(), 2);
     return fail(e.what(), e.code() == ErrorCode::kNotFound ? 3 : 1);
   } catch (const std::exception& e) {
     return fail(e.what(), 1);
