@@ -12,8 +12,6 @@
 #include "server/api_internal.h"
 
 namespace vemakin::server {
-namespace {
-
 int StatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
@@ -37,6 +35,8 @@ int StatusFor(ErrorCode code) {
       return 500;
   }
 }
+
+namespace {
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

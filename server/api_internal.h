@@ -76,6 +76,8 @@ struct ResourceDef {
   std::vector<OrderKey> order;  // ends with id
 };
 
+// The HTTP status of an error code (5xx for the ones a client cannot fix).
+int StatusFor(ErrorCode code);
 HttpResponse JsonResponse(int status, const json& body);
 HttpResponse TextResponse(int status, std::string json_text);
 

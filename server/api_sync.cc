@@ -1,6 +1,7 @@
 // The sync routes (docs/sync-protocol.md): pull (with long poll), push,
 // snapshot and digest.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/digest.h"
@@ -229,12 +230,17 @@ std::vector<PushMutation> ParsePush(const json& body, std::string* client_id) {
 
 }  // namespace
 
-// Applies pushed mutations in order, each at most once: its effect and its
-// record in sync_mutations commit together, and a repeat (a retry after a
-// lost response) returns the recorded outcome without applying anything. A
-// mutation the server refuses is recorded as rejected with the reason and the
-// row's current state as this user may see it (`current`, null when none), so
-// the client can restore it; it never blocks the ones after it.
+// Applies pushed mutations in order, each at most once, in ONE transaction
+// (one commit, one WAL flush, for up to 1,000 mutations): each mutation runs
+// under a savepoint, and its record in sync_mutations commits with its
+// effect. A repeat (a retry after a lost response) returns the recorded
+// outcome without applying anything. A mutation the server refuses
+// (validation, role, unknown row, id clash) is rolled back to its savepoint
+// and recorded as rejected with the reason and the row's current state as
+// this user may see it (`current`, null when none), so the client can restore
+// it; it never blocks the ones after it. A transient failure (database
+// unreachable, serialization) fails the whole push, which the client retries
+// whole; nothing of it was committed.
 HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   const json body = ParseBody(ctx, options.max_json_depth);
   std::string client_id;
@@ -247,20 +253,31 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
     if (table == "equipment") return &Resource("inventory");
     return nullptr;  // projects
   };
-  json results = json::array();
-  for (const PushMutation& m : mutations) {
-    json result;
-    try {
-      db.Write([&](Session& s) {
-        const pqxx::result seen =
-            s.Exec(Stmt("SELECT response::text FROM sync_mutations "
-                        "WHERE client_id = $1::uuid AND mutation_id = $2::uuid"),
-                   {client_id, m.mutation_id});
-        if (!seen.empty()) {
-          result = json::parse(seen[0][0].c_str());
-          result["replayed"] = true;
-          return;
-        }
+  std::string ids = "{";
+  for (const PushMutation& m : mutations) ids += (ids.size() > 1 ? "," : "") + m.mutation_id;
+  ids += "}";
+  json results;
+  db.Write([&](Session& s) {
+    results = json::array();  // the unit of work may be retried from scratch
+    std::map<std::string, std::string> seen;
+    for (const pqxx::row& row :
+         s.Exec(Stmt("SELECT mutation_id::text, response::text FROM sync_mutations "
+                     "WHERE client_id = $1::uuid AND mutation_id = ANY($2::uuid[])"),
+                {client_id, ids})) {
+      seen[row[0].c_str()] = row[1].c_str();
+    }
+    for (const PushMutation& m : mutations) {
+      if (auto it = seen.find(m.mutation_id); it != seen.end()) {
+        json result = json::parse(it->second);
+        result["replayed"] = true;
+        results.push_back(std::move(result));
+        continue;
+      }
+      json result;
+      int status = 0;
+      json detail;
+      s.tx().exec0("SAVEPOINT mutation");
+      try {
         const ResourceDef* def = resource_for(m.table);
         HttpResponse r;
         if (def == nullptr) {
@@ -279,29 +296,44 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
             r.status = 204;  // already gone: deleting twice is deleting once
           }
         }
+        s.tx().exec0("RELEASE SAVEPOINT mutation");
         result = {{"mutation_id", m.mutation_id}, {"status", "applied"}};
         if (!r.body.empty()) result["row"] = json::parse(r.body);
-        s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
-                    "response) VALUES ($1::uuid, $2::uuid, $3::uuid, 'applied', $4::jsonb)"),
-               {client_id, m.mutation_id, ctx.user_id, result.dump()});
-      });
-    } catch (const HttpError& e) {
-      // Refused: nothing of it was applied (its transaction rolled back); record why.
-      result = {{"mutation_id", m.mutation_id},
-                {"status", "rejected"},
-                {"http_status", e.status()},
-                {"detail", e.body().value("detail", json())}};
-      db.Write([&](Session& s) {
+      } catch (const HttpError& e) {
+        status = e.status();
+        detail = e.body().value("detail", json());
+      } catch (const pqxx::broken_connection&) {
+        throw;
+      } catch (const Error& e) {
+        status = StatusFor(e.code());
+        detail = e.what();
+      } catch (const pqxx::sql_error&) {
+        try {
+          RethrowAsError(*options.logger);
+        } catch (const Error& e) {
+          status = StatusFor(e.code());
+          detail = status >= 500 ? json("internal error") : json(e.what());
+        }
+      }
+      if (status >= 500) throw Error(ErrorCode::kUnavailable, "push interrupted; retry it");
+      if (status != 0) {
+        // Refused: nothing of it stays (rolled back to its savepoint); record why.
+        s.tx().exec0("ROLLBACK TO SAVEPOINT mutation");
         const std::optional<std::string> current = VisibleRowText(s, m.table, m.id, ctx.user_id);
-        result["current"] = current ? json::parse(*current) : json();
-        s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
-                    "response) VALUES ($1::uuid, $2::uuid, $3::uuid, 'rejected', $4::jsonb) "
-                    "ON CONFLICT DO NOTHING"),
-               {client_id, m.mutation_id, ctx.user_id, result.dump()});
-      });
+        result = {{"mutation_id", m.mutation_id},
+                  {"status", "rejected"},
+                  {"http_status", status},
+                  {"detail", detail},
+                  {"current", current ? json::parse(*current) : json()}};
+      }
+      s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
+                  "response) VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb)"),
+             {client_id, m.mutation_id, ctx.user_id, result.at("status").get<std::string>(),
+              result.dump()});
+      seen[m.mutation_id] = result.dump();  // the same id twice in one push: once
+      results.push_back(std::move(result));
     }
-    results.push_back(std::move(result));
-  }
+  });
   return JsonResponse(200, json{{"results", std::move(results)}});
 }
 

@@ -29,8 +29,8 @@ TEST_F(SyncCli, RegisterShareSyncAndLogout) {
 
   // Guest work first, then an account: the work goes with it.
   const json project = JsonOut(Vemakin(owner_db, {"--json", "project", "add", "Documentary"}));
-  JsonOut(Vemakin(owner_db, {"--json", "shot", "add", "--project", project.at("id"), "--title",
-                             "Opening"}));
+  JsonOut(Vemakin(owner_db,
+                  {"--json", "shot", "add", "--project", project.at("id"), "--title", "Opening"}));
   RunResult r = Vemakin(owner_db, {"register", "--server", Url(), "--email", owner, "--password",
                                    kPassword, "--name", "Owner"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -43,8 +43,8 @@ TEST_F(SyncCli, RegisterShareSyncAndLogout) {
   r = Vemakin(crew_db, {"register", "--server", Url(), "--email", crew, "--password", kPassword,
                         "--name", "Crew"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Vemakin(owner_db, {"member", "add", "--project", project.at("id"), "--email", crew,
-                         "--role", "editor"});
+  r = Vemakin(owner_db, {"member", "add", "--project", project.at("id"), "--email", crew, "--role",
+                         "editor"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Vemakin(crew_db, {"--json", "sync"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -56,8 +56,8 @@ TEST_F(SyncCli, RegisterShareSyncAndLogout) {
   EXPECT_EQ(shots.at("items")[0].at("title"), "Opening");
 
   // Unsynced work blocks logout until discarded.
-  JsonOut(Vemakin(crew_db, {"--json", "shot", "add", "--project", project.at("id"), "--title",
-                            "Unsynced"}));
+  JsonOut(Vemakin(crew_db,
+                  {"--json", "shot", "add", "--project", project.at("id"), "--title", "Unsynced"}));
   r = Vemakin(crew_db, {"logout"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--discard"), std::string::npos) << r.err;
@@ -70,9 +70,9 @@ TEST_F(SyncCli, RegisterShareSyncAndLogout) {
   // The owner sees the crew's synced shot.
   r = Vemakin(owner_db, {"sync"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(
-      JsonOut(Vemakin(owner_db, {"--json", "shot", "list", "--project", project.at("id")})).at("total"),
-      2);
+  EXPECT_EQ(JsonOut(Vemakin(owner_db, {"--json", "shot", "list", "--project", project.at("id")}))
+                .at("total"),
+            2);
   r = Vemakin(owner_db, {"verify"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("ok        shots"), std::string::npos) << r.out;
@@ -91,8 +91,8 @@ TEST_F(SyncCli, MistakesGetClearMessagesAndNonZeroExits) {
                    "--password", "x"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("http://"), std::string::npos) << r.err;
-  r = Vemakin(db, {"member", "add", "--project", RandomUuid(), "--email", "a@example.com",
-                   "--role", "admin"});
+  r = Vemakin(db, {"member", "add", "--project", RandomUuid(), "--email", "a@example.com", "--role",
+                   "admin"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(JsonOut(Vemakin(db, {"--json", "status"})).at("mode"), "guest");
 }

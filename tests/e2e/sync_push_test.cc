@@ -72,6 +72,38 @@ TEST_F(SyncPush, ARepeatedMutationAppliesAtMostOnce) {
   EXPECT_EQ(c.Get("/api/shots/" + shot).body.at("status"), "pending");  // not re-applied
   // Another client's mutation with the same id is its own mutation.
   EXPECT_FALSE(Push(c, RandomUuid(), batch)[0].contains("replayed"));
+  // The same mutation twice in one push applies once.
+  const json twice = Mutation("shots", "update", shot, {{"title", "Twice"}});
+  const json both = Push(c, client, {twice, twice});
+  EXPECT_EQ(Statuses(both), "applied applied ");
+  EXPECT_FALSE(both[0].contains("replayed"));
+  EXPECT_EQ(both[1].at("replayed"), true);
+}
+
+// One refused mutation inside a push rolls back only itself: the ones before
+// and after it in the same push (one server transaction) stay applied.
+TEST_F(SyncPush, ARefusalRollsBackOnlyItsOwnMutation) {
+  ApiClient c(server_->port());
+  c.Register();
+  const std::string project = c.Post("/api/projects", {{"name", "P"}}).body.at("id");
+  const std::string a = RandomUuid(), b = RandomUuid(), taken = RandomUuid();
+  ApiClient other(server_->port());
+  other.Register();
+  const std::string theirs = other.Post("/api/projects", {{"name", "Theirs"}}).body.at("id");
+  ASSERT_EQ(
+      other.Post("/api/shots", {{"id", taken}, {"project_id", theirs}, {"title", "T"}}).status,
+      201);
+  const json results =
+      Push(c, RandomUuid(),
+           {Mutation("shots", "create", a, {{"project_id", project}, {"title", "A"}}),
+            Mutation("shots", "create", taken, {{"project_id", project}, {"title", "Clash"}}),
+            Mutation("shots", "create", b, {{"project_id", project}, {"title", "B"}})});
+  EXPECT_EQ(Statuses(results), "applied rejected applied ");
+  EXPECT_EQ(results[1].at("http_status"), 409) << results[1].dump();
+  EXPECT_EQ(results[1].at("current"), nullptr);  // not theirs to see
+  EXPECT_EQ(c.Get("/api/shots/" + a).status, 200);
+  EXPECT_EQ(c.Get("/api/shots/" + b).status, 200);
+  EXPECT_EQ(other.Get("/api/shots/" + taken).body.at("title"), "T");
 }
 
 TEST_F(SyncPush, RefusedMutationsAreRecordedAndDoNotBlockTheQueue) {
