@@ -812,6 +812,8 @@ void SyncClient::Logout(bool discard_pending) {
   tx.Commit();
 }
 
+const SyncReport& SyncClient::last_report() const { return impl_->report; }
+
 SyncReport SyncClient::Sync() { return impl_->Round(std::chrono::seconds(0)); }
 
 SyncReport SyncClient::PullOnly() {

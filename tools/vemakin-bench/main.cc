@@ -4,16 +4,20 @@
 // table of requests/s and latency percentiles per scenario and concurrency.
 // Without --database-url it runs its own throwaway PostgreSQL.
 #include <httplib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <pqxx/pqxx>
@@ -26,6 +30,7 @@
 #include "server/pg_cluster.h"
 #include "server/server.h"
 #include "vemakin/client/store.h"
+#include "vemakin/client/sync.h"
 
 namespace {
 
@@ -129,6 +134,39 @@ void Seed(const std::string& url, const std::string& user_id, const std::string&
   (void)user_id;
 }
 
+// The database a benchmark runs on: the given URL, or a throwaway cluster;
+// migrated, with the catalog seeded.
+struct BenchDatabase {
+  std::optional<vemakin::server::PgCluster> cluster;
+  std::string url;
+
+  explicit BenchDatabase(const std::string& url_in) : url(url_in) {
+    if (url.empty()) {
+      char tmpl[] = "/tmp/vemakin-bench-XXXXXX";
+      if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+      std::filesystem::permissions(tmpl, std::filesystem::perms::owner_all |
+                                             std::filesystem::perms::group_exec |
+                                             std::filesystem::perms::others_exec);
+      vemakin::server::PgClusterOptions o;
+      o.root_dir = std::string(tmpl) + "/pg";
+      o.logger = std::make_shared<vemakin::NullLogger>();
+      cluster.emplace(o);
+      cluster->Start();
+      url = cluster->ConnectionUrl();
+    }
+    pqxx::connection conn(url);
+    vemakin::server::Migrator(conn, std::make_shared<vemakin::NullLogger>()).Up();
+    vemakin::server::SeedCatalog(conn);
+  }
+  ~BenchDatabase() {
+    if (!cluster) return;
+    cluster->Stop();
+    std::filesystem::remove_all(cluster->options().root_dir.parent_path());
+  }
+  BenchDatabase(const BenchDatabase&) = delete;
+  BenchDatabase& operator=(const BenchDatabase&) = delete;
+};
+
 struct BenchOptions {
   std::string database_url;
   int shots = 100000;
@@ -145,26 +183,8 @@ int RunApi(const BenchOptions& bo) {
   const double seconds = bo.seconds;
   const std::vector<int>& levels = bo.levels;
   const bool with_256 = bo.with_256;
-  std::optional<vemakin::server::PgCluster> cluster;
-  std::string url = database_url_in;
-  if (url.empty()) {
-    char tmpl[] = "/tmp/vemakin-bench-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    std::filesystem::permissions(tmpl, std::filesystem::perms::owner_all |
-                                           std::filesystem::perms::group_exec |
-                                           std::filesystem::perms::others_exec);
-    vemakin::server::PgClusterOptions o;
-    o.root_dir = std::string(tmpl) + "/pg";
-    o.logger = std::make_shared<vemakin::NullLogger>();
-    cluster.emplace(o);
-    cluster->Start();
-    url = cluster->ConnectionUrl();
-  }
-  {
-    pqxx::connection conn(url);
-    vemakin::server::Migrator(conn, std::make_shared<vemakin::NullLogger>()).Up();
-    vemakin::server::SeedCatalog(conn);
-  }
+  BenchDatabase database(database_url_in);
+  const std::string& url = database.url;
   vemakin::server::ServerOptions options = bo.server;
   options.database_url = url;
   options.listen = "127.0.0.1:0";
@@ -265,10 +285,6 @@ int RunApi(const BenchOptions& bo) {
   std::printf("\nshots in project: %lld; process RSS (server + load generator): %.1f MB\n", total,
               rss / 1024.0);
   server.Stop();
-  if (cluster) {
-    cluster->Stop();
-    std::filesystem::remove_all(cluster->options().root_dir.parent_path());
-  }
   return 0;
 }
 
@@ -352,6 +368,240 @@ int RunClient(int shots, int single_writes) {
   return 0;
 }
 
+// ---------------------------------------------------------------- sync
+
+struct ChildRun {
+  double seconds = 0;
+  long peak_kib = 0;
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs argv with stdout captured; wall time and the child's peak RSS.
+ChildRun RunChild(const std::vector<std::string>& argv) {
+  int out_pipe[2];
+  if (pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
+  const auto start = Clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], STDOUT_FILENO);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  ChildRun run;
+  char buf[4096];
+  for (ssize_t n; (n = read(out_pipe[0], buf, sizeof buf)) > 0;) run.out.append(buf, n);
+  close(out_pipe[0]);
+  int status = 0;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  run.peak_kib = usage.ru_maxrss;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+struct SyncBenchOptions {
+  std::string database_url;
+  int shots = 100000;
+  int pushes = 10000;
+  int samples = 200;
+  long long history = 1000000;
+};
+
+std::pair<double, double> Percentiles(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  if (ms.empty()) return {0, 0};
+  return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]};
+}
+
+int RunSync(const SyncBenchOptions& so) {
+  namespace vc = vemakin::client;
+  BenchDatabase database(so.database_url);
+  vemakin::server::ServerOptions options;
+  options.database_url = database.url;
+  options.listen = "127.0.0.1:0";
+  options.logger = std::make_shared<vemakin::NullLogger>();
+  vemakin::server::Server server(options);
+  server.Start();
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  httplib::Client http("127.0.0.1", server.port());
+  std::mt19937_64 gen(7);
+  const std::string email = "sync-bench-" + RandomUuid(gen) + "@example.com";
+  const std::string password = "benchmark pass";
+  auto reg = http.Post("/api/auth/register",
+                       json{{"email", email}, {"password", password}, {"name", "Bench"}}.dump(),
+                       "application/json");
+  if (!reg || reg->status != 201) throw std::runtime_error("register failed");
+  const json account = json::parse(reg->body);
+  const httplib::Headers auth = {
+      {"Authorization", "Bearer " + account.at("token").get<std::string>()}};
+  auto proj =
+      http.Post("/api/projects", auth, json{{"name", "Sync bench"}}.dump(), "application/json");
+  const std::string project = json::parse(proj->body).at("id");
+  Seed(database.url, account.at("user").at("id"), project, so.shots);
+  std::cerr << "seeded " << so.shots << " shots\n";
+
+  char tmpl[] = "/tmp/vemakin-bench-sync-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  const std::filesystem::path dir = tmpl;
+  const std::string cli =
+      (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "vemakin").string();
+
+  // 1. Initial sync by the real CLI: rows/s, its peak RSS, bytes on the wire.
+  const ChildRun initial = RunChild({cli, "--db", (dir / "initial.db").string(), "--json", "login",
+                                     "--server", base, "--email", email, "--password", password});
+  if (initial.exit_code != 0) throw std::runtime_error("initial sync failed: " + initial.out);
+  const json report = json::parse(initial.out).at("sync");
+  const double rows = report.at("snapshot_rows").get<double>();
+  std::cerr << "initial sync done\n";
+
+  // 2. Push of offline mutations.
+  vc::ClientOptions co;
+  co.path = dir / "device.db";
+  co.logger = std::make_shared<vemakin::NullLogger>();
+  auto store = vc::Store::Open(co);
+  vc::SyncClient device(*store);
+  device.Login(base, email, password);
+  store->Batch([&] {
+    for (int i = 0; i < so.pushes; ++i) {
+      store->Create(vc::Collection::kShots,
+                    {{"project_id", project}, {"title", "Offline " + std::to_string(i)}});
+    }
+  });
+  auto t0 = Clock::now();
+  const vc::SyncReport pushed = device.Sync();
+  const double push_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::cerr << "push done\n";
+
+  // 3. Live: a REST write until a watching client has applied it.
+  const std::string shot = store
+                               ->List(vc::Collection::kShots,
+                                      [&] {
+                                        vc::ListQuery q;
+                                        q.filters["project_id"] = project;
+                                        q.limit = 1;
+                                        return q;
+                                      }())
+                               .items.at(0)
+                               .at("id");
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string expected;
+  std::atomic<bool> stop{false};
+  std::thread watcher([&] {
+    vc::SyncClient watch(*store);
+    while (!stop) {
+      watch.WatchRound(std::chrono::seconds(5));
+      std::lock_guard<std::mutex> lock(mu);
+      if (!expected.empty() && store->Get(vc::Collection::kShots, shot).at("title") == expected) {
+        expected.clear();
+        cv.notify_all();
+      }
+    }
+  });
+  std::vector<double> live_ms;
+  for (int i = 0; i < so.samples; ++i) {
+    const std::string title = "Live " + std::to_string(i);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      expected = title;
+    }
+    const auto sent = Clock::now();
+    auto r =
+        http.Patch("/api/shots/" + shot, auth, json{{"title", title}}.dump(), "application/json");
+    if (!r || r->status != 200) throw std::runtime_error("live write failed");
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return expected.empty(); })) {
+      throw std::runtime_error("a live change was not seen within 10 s");
+    }
+    live_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+  }
+  stop = true;
+  {  // wake the watcher's long poll
+    auto r =
+        http.Patch("/api/shots/" + shot, auth, json{{"title", "done"}}.dump(), "application/json");
+    (void)r;
+  }
+  watcher.join();
+  const auto live = Percentiles(live_ms);
+  std::cerr << "live done\n";
+
+  // 4. Pull cost for a client 10 changes behind, small history vs. large.
+  auto pull_cost = [&]() {
+    device.Sync();
+    const std::string cursor = store->Status().cursor.value_or("");
+    for (int i = 0; i < 10; ++i) {
+      http.Patch("/api/shots/" + shot, auth, json{{"title", "Behind " + std::to_string(i)}}.dump(),
+                 "application/json");
+    }
+    std::vector<double> ms;
+    for (int i = 0; i < so.samples; ++i) {
+      const auto a = Clock::now();
+      auto r = http.Get("/api/sync/pull?cursor=" + cursor, auth);
+      if (!r || r->status != 200 || json::parse(r->body).at("changes").size() != 10) {
+        throw std::runtime_error("pull-cost request failed");
+      }
+      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - a).count());
+    }
+    return Percentiles(ms);
+  };
+  auto history_size = [&] {
+    pqxx::connection conn(database.url);
+    pqxx::work tx(conn);
+    return tx.exec1("SELECT count(*) FROM sync_changes")[0].as<long long>();
+  };
+  const long long small_history = history_size();
+  const auto small = pull_cost();
+  {
+    pqxx::connection conn(database.url);
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "INSERT INTO sync_changes (table_name, row_id, op, project_id, data) "
+        "SELECT 'shots', gen_random_uuid()::text, 'upsert', gen_random_uuid(), "
+        "'{\"title\": \"elsewhere\"}'::jsonb FROM generate_series(1, $1::bigint)",
+        so.history);
+    tx.commit();
+  }
+  const long long large_history = history_size();
+  const auto large = pull_cost();
+
+  std::printf("\n%-60s %12s\n", "measurement", "value");
+  std::printf(
+      "%-60s %12.0f\n",
+      ("initial sync of " + std::to_string(so.shots) + " shots: rows/s (CLI, wall)").c_str(),
+      rows / initial.seconds);
+  std::printf("%-60s %12.2f\n", "initial sync: seconds", initial.seconds);
+  std::printf("%-60s %12.1f\n", "initial sync: CLI peak RSS (MB)", initial.peak_kib / 1024.0);
+  std::printf("%-60s %12.1f\n", "initial sync: bytes on the wire per row (received)",
+              report.at("bytes_received").get<double>() / rows);
+  std::printf(
+      "%-60s %12.0f\n",
+      ("push of " + std::to_string(pushed.pushed) + " offline mutations: mutations/s").c_str(),
+      pushed.pushed / push_s);
+  std::printf("%-60s %12.1f\n", "push: bytes on the wire per mutation (sent)",
+              static_cast<double>(pushed.bytes_sent) / std::max<long long>(1, pushed.pushed));
+  std::printf("%-60s %12.1f\n", "live: REST write -> watching client applied, p50 ms", live.first);
+  std::printf("%-60s %12.1f\n", "live: p99 ms", live.second);
+  std::printf("%-60s %12.2f\n",
+              ("pull 10 behind, history " + std::to_string(small_history) + ": p50 ms").c_str(),
+              small.first);
+  std::printf("%-60s %12.2f\n",
+              ("pull 10 behind, history " + std::to_string(large_history) + ": p50 ms").c_str(),
+              large.first);
+  std::printf("%-60s %12.2f\n", "pull 10 behind, large history: p99 ms", large.second);
+  store.reset();
+  server.Stop();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -376,8 +626,18 @@ int main(int argc, char** argv) {
   client->add_option("--shots", client_shots, "shots written in one batch")->capture_default_str();
   client->add_option("--single-writes", client_single, "shots written one transaction each")
       ->capture_default_str();
+  SyncBenchOptions so;
+  CLI::App* sync = app.add_subcommand("sync", "initial sync, push, live latency, pull cost");
+  sync->add_option("--database-url", so.database_url,
+                   "use this database (default: a throwaway cluster)");
+  sync->add_option("--shots", so.shots, "shots in the project synced")->capture_default_str();
+  sync->add_option("--pushes", so.pushes, "offline mutations pushed")->capture_default_str();
+  sync->add_option("--samples", so.samples, "live and pull-cost samples")->capture_default_str();
+  sync->add_option("--history", so.history, "changes added to the log for the pull-cost check")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
+    if (*sync) return RunSync(so);
     if (*client) return RunClient(client_shots, client_single);
     if (*api) return RunApi(bo);
   } catch (const std::exception& e) {

@@ -84,9 +84,9 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
       fn(sync);
     };
   };
-  auto print_user = [&g](const json& user, const char* verb) {
+  auto print_user = [&g](const json& user, const char* verb, const SyncReport& report) {
     if (g.json) {
-      std::cout << user.dump() << "\n";
+      std::cout << json{{"user", user}, {"sync", report.ToJson()}}.dump() << "\n";
     } else {
       std::cout << verb << " " << user.value("email", "") << "; local data synced\n";
     }
@@ -100,7 +100,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   reg->add_option("--name", name, "your name")->required();
   reg->callback([&, with_client, print_user] {
     action = with_client([print_user](SyncClient& c) {
-      print_user(c.Register(server, email, password, name), "registered");
+      print_user(c.Register(server, email, password, name), "registered", c.last_report());
     });
   });
 
@@ -112,7 +112,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   login->add_option("--password", password, "password")->required();
   login->callback([&, with_client, print_user] {
     action = with_client([print_user](SyncClient& c) {
-      print_user(c.Login(server, email, password), "signed in as");
+      print_user(c.Login(server, email, password), "signed in as", c.last_report());
     });
   });
 

@@ -113,6 +113,8 @@ class SyncClient {
   nlohmann::json AddMember(const std::string& project_id, const std::string& email,
                            const std::string& role);
   std::vector<Conflict> Conflicts(long long limit = 1000);
+  // The report of the last sync this client ran (also inside Register/Login).
+  const SyncReport& last_report() const;
 
   struct Impl;
 
