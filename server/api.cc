@@ -351,10 +351,15 @@ HttpResponse Api::Impl::WriteAuthed(Ctx& ctx, const std::function<HttpResponse(S
 
 std::optional<std::string> Api::Impl::Role(Session& s, const std::string& project_id,
                                            const std::string& user_id) {
+  if (s.role_memo) {
+    auto it = s.role_memo->find(project_id);
+    if (it != s.role_memo->end()) return it->second;
+  }
   const pqxx::result r = s.Exec(
       Stmt("SELECT role FROM project_members WHERE project_id = $1::uuid AND user_id = $2::uuid"),
       {project_id, user_id});
-  if (r.empty()) return std::nullopt;
+  if (r.empty()) return std::nullopt;  // not remembered: the project may be created next
+  if (s.role_memo) (*s.role_memo)[project_id] = r[0][0].c_str();
   return std::string(r[0][0].c_str());
 }
 

@@ -444,6 +444,7 @@ HttpResponse Api::Impl::ApplyProject(Session& s, const std::string& user_id, con
     if (!role) throw HttpError::Detail(404, "not found");
     if (*role != "owner") throw HttpError::Detail(403, "only the owner can delete a project");
     s.Exec(Stmt("DELETE FROM projects WHERE id = $1::uuid"), {id});
+    if (s.role_memo) s.role_memo->erase(id);
     return NoContent();
   }
   const std::vector<core::FieldError> errors =

@@ -86,44 +86,74 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
       throw HttpError(410, json{{"detail", "cursor is older than the change history; resync"},
                                 {"horizon", horizon.first + "." + horizon.second}});
     }
-    const pqxx::result r =
-        s.Exec(Stmt("SELECT c.txid::text, c.seq, c.table_name, c.row_id, c.op, c.data::text "
-                    "FROM sync_changes c "
-                    "WHERE (c.txid, c.seq) > ($2::xid8, $3::bigint) "
-                    "AND c.txid < pg_snapshot_xmin(pg_current_snapshot()) "
-                    "AND (c.user_id = $1::uuid OR (c.project_id IS NULL AND c.user_id IS NULL) "
-                    "OR c.project_id IN " +
-                    std::string(kMemberProjects) + ") ORDER BY c.txid, c.seq LIMIT $4::bigint"),
-               {ctx.user_id, txid, seq, std::to_string(limit + 1)});
+    // One index range scan per scope (each member project, the user's own
+    // rows, the global catalog), each from the cursor and at most limit + 1
+    // long, merged: the cost follows the changes this user is behind on,
+    // never the size of the log or other users' traffic.
+    const pqxx::result r = s.Exec(
+        Stmt("WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),"
+             " picked AS ("
+             " SELECT x.txid, x.seq FROM project_members m CROSS JOIN LATERAL ("
+             "  SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id = m.project_id"
+             "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
+             "  LIMIT $4::bigint) x WHERE m.user_id = $1::uuid"
+             " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.user_id = $1::uuid"
+             "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
+             "  LIMIT $4::bigint)"
+             " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id IS NULL"
+             "  AND c.user_id IS NULL AND (c.txid, c.seq) > ($2::xid8, $3::bigint)"
+             "  ORDER BY c.txid, c.seq LIMIT $4::bigint))"
+             " , found AS (SELECT c.* FROM picked p"
+             "  JOIN sync_changes c ON c.txid = p.txid AND c.seq = p.seq"
+             "  WHERE c.txid < (SELECT xmin FROM h) ORDER BY c.txid, c.seq LIMIT $4::bigint)"
+             " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
+             " f.op, f.data::text FROM (SELECT 1) one LEFT JOIN found f ON true"
+             " ORDER BY f.txid, f.seq"),
+        {ctx.user_id, txid, seq, std::to_string(limit + 1)});
     std::string out = "{\"changes\":[";
-    std::string cursor = txid == "0" && seq == "0" ? "" : txid + "." + seq;
+    std::pair<std::string, std::string> position{txid, seq};
+    // Rows: one with NULLs when there is no change, else one per change.
+    const pqxx::result::size_type found = r[0][1].is_null() ? 0 : r.size();
     const pqxx::result::size_type n =
-        std::min<pqxx::result::size_type>(r.size(), static_cast<pqxx::result::size_type>(limit));
+        std::min<pqxx::result::size_type>(found, static_cast<pqxx::result::size_type>(limit));
     for (pqxx::result::size_type i = 0; i < n; ++i) {
       const pqxx::row row = r[i];
       if (i) out += ",";
       out += "{\"table\":";
-      core::AppendJsonString(row[2].c_str(), &out);
-      out += ",\"id\":";
       core::AppendJsonString(row[3].c_str(), &out);
-      out += ",\"op\":";
+      out += ",\"id\":";
       core::AppendJsonString(row[4].c_str(), &out);
+      out += ",\"op\":";
+      core::AppendJsonString(row[5].c_str(), &out);
       out += ",\"data\":";
-      out += row[5].is_null() ? "null" : row[5].c_str();
+      out += row[6].is_null() ? "null" : row[6].c_str();
       out += "}";
-      cursor = std::string(row[0].c_str()) + "." + row[1].c_str();
+      position = {row[1].c_str(), row[2].c_str()};
     }
     returned = n;
-    if (r.size() <= n) {
-      in_flight = s.Exec(Stmt("SELECT EXISTS (SELECT 1 FROM sync_changes "
-                              "WHERE txid >= pg_snapshot_xmin(pg_current_snapshot()) "
-                              "AND (txid, seq) > ($1::xid8, $2::bigint))"),
-                         {txid, seq})[0][0]
-                      .as<bool>();
+    if (found <= n) {
+      // Everything of this user's below the horizon has been returned: the
+      // cursor may skip to the horizon over other users' changes, so that a
+      // quiet client's next pull (and the compaction horizon) need not care
+      // about them.
+      const std::pair<std::string, std::string> skip{
+          std::to_string(r[0][0].as<unsigned long long>() - 1), "9223372036854775807"};
+      if (PositionBefore(position, skip)) position = skip;
+    }
+    const std::string cursor = position.first == "0" && position.second == "0"
+                                   ? ""
+                                   : position.first + "." + position.second;
+    if (found <= n) {
+      // max(txid) reads one entry at the end of the primary key.
+      in_flight =
+          s.Exec(Stmt("SELECT coalesce(max(txid) >= "
+                      "pg_snapshot_xmin(pg_current_snapshot()), false) "
+                      "FROM sync_changes"))[0][0]
+              .as<bool>();
     }
     out += "],\"cursor\":";
     core::AppendJsonString(cursor, &out);
-    out += std::string(",\"has_more\":") + (r.size() > n ? "true" : "false");
+    out += std::string(",\"has_more\":") + (found > n ? "true" : "false");
     out += std::string(",\"pending\":") + (in_flight ? "true" : "false") + "}";
     return TextResponse(200, out);
   });
@@ -230,17 +260,31 @@ std::vector<PushMutation> ParsePush(const json& body, std::string* client_id) {
 
 }  // namespace
 
+namespace {
+
+// Thrown inside a fast-mode push when the transaction can no longer be
+// trusted (a statement failed): the push is redone in careful mode.
+struct NeedsSavepoints {};
+
+}  // namespace
+
 // Applies pushed mutations in order, each at most once, in ONE transaction
-// (one commit, one WAL flush, for up to 1,000 mutations): each mutation runs
-// under a savepoint, and its record in sync_mutations commits with its
-// effect. A repeat (a retry after a lost response) returns the recorded
-// outcome without applying anything. A mutation the server refuses
-// (validation, role, unknown row, id clash) is rolled back to its savepoint
-// and recorded as rejected with the reason and the row's current state as
-// this user may see it (`current`, null when none), so the client can restore
-// it; it never blocks the ones after it. A transient failure (database
-// unreachable, serialization) fails the whole push, which the client retries
-// whole; nothing of it was committed.
+// (one commit, one WAL flush, for up to 1,000 mutations), with the records in
+// sync_mutations committing together with the effects. A repeat (a retry
+// after a lost response) returns the recorded outcome without applying
+// anything. A mutation the server refuses (validation, role, unknown row, id
+// clash) is recorded as rejected with the reason and the row's current state
+// as this user may see it (`current`, null when none), so the client can
+// restore it; it never blocks the ones after it.
+//
+// Refusals are found before a mutation writes anything (validation, roles,
+// ON CONFLICT DO NOTHING), so the fast mode needs no savepoints. If a
+// statement fails anyway (a constraint only the database knows), the whole
+// push is redone in careful mode, each mutation under its own savepoint.
+// Savepoints are not the default: each one that writes takes a subtransaction
+// id, and a transaction with more than 64 of them slows every snapshot in the
+// cluster. A transient failure fails the whole push, which the client
+// retries whole; nothing of it was committed.
 HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   const json body = ParseBody(ctx, options.max_json_depth);
   std::string client_id;
@@ -257,83 +301,104 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   for (const PushMutation& m : mutations) ids += (ids.size() > 1 ? "," : "") + m.mutation_id;
   ids += "}";
   json results;
-  db.Write([&](Session& s) {
-    results = json::array();  // the unit of work may be retried from scratch
-    std::map<std::string, std::string> seen;
-    for (const pqxx::row& row :
-         s.Exec(Stmt("SELECT mutation_id::text, response::text FROM sync_mutations "
-                     "WHERE client_id = $1::uuid AND mutation_id = ANY($2::uuid[])"),
-                {client_id, ids})) {
-      seen[row[0].c_str()] = row[1].c_str();
-    }
-    for (const PushMutation& m : mutations) {
-      if (auto it = seen.find(m.mutation_id); it != seen.end()) {
-        json result = json::parse(it->second);
-        result["replayed"] = true;
-        results.push_back(std::move(result));
-        continue;
+  auto run = [&](bool careful) {
+    db.Write([&](Session& s) {
+      results = json::array();  // the unit of work may be retried from scratch
+      std::map<std::string, std::string> roles;
+      s.role_memo = &roles;
+      std::map<std::string, std::string> seen;
+      for (const pqxx::row& row :
+           s.Exec(Stmt("SELECT mutation_id::text, response::text FROM sync_mutations "
+                       "WHERE client_id = $1::uuid AND mutation_id = ANY($2::uuid[])"),
+                  {client_id, ids})) {
+        seen[row[0].c_str()] = row[1].c_str();
       }
-      json result;
-      int status = 0;
-      json detail;
-      s.tx().exec0("SAVEPOINT mutation");
-      try {
-        const ResourceDef* def = resource_for(m.table);
-        HttpResponse r;
-        if (def == nullptr) {
-          r = ApplyProject(s, ctx.user_id, m.op, m.id, m.fields);
-        } else if (m.op == "create") {
-          json fields = m.fields;
-          fields["id"] = m.id;
-          r = ApplyCreate(s, *def, ctx.user_id, fields);
-        } else if (m.op == "update") {
-          r = ApplyPatch(s, *def, ctx.user_id, m.id, m.fields);
-        } else {
+      // The records, inserted together at the end (which also proves, in fast
+      // mode, that no statement before failed).
+      std::string rec_ids = "{", rec_outcomes = "{";
+      json rec_responses = json::array();
+      for (const PushMutation& m : mutations) {
+        if (auto it = seen.find(m.mutation_id); it != seen.end()) {
+          json result = json::parse(it->second);
+          result["replayed"] = true;
+          results.push_back(std::move(result));
+          continue;
+        }
+        int status = 0;
+        json detail;
+        if (careful) s.tx().exec0("SAVEPOINT mutation");
+        try {
+          const ResourceDef* def = resource_for(m.table);
+          if (def == nullptr) {
+            ApplyProject(s, ctx.user_id, m.op, m.id, m.fields);
+          } else if (m.op == "create") {
+            json fields = m.fields;
+            fields["id"] = m.id;
+            ApplyCreate(s, *def, ctx.user_id, fields);
+          } else if (m.op == "update") {
+            ApplyPatch(s, *def, ctx.user_id, m.id, m.fields);
+          } else {
+            try {
+              ApplyDelete(s, *def, ctx.user_id, m.id);
+            } catch (const HttpError& e) {
+              if (e.status() != 404) throw;  // already gone: deleting twice is deleting once
+            }
+          }
+          if (careful) s.tx().exec0("RELEASE SAVEPOINT mutation");
+        } catch (const HttpError& e) {
+          status = e.status();
+          detail = e.body().value("detail", json());
+        } catch (const pqxx::broken_connection&) {
+          throw;
+        } catch (const Error& e) {
+          if (!careful) throw NeedsSavepoints{};
+          status = StatusFor(e.code());
+          detail = e.what();
+        } catch (const pqxx::sql_error&) {
+          if (!careful) throw NeedsSavepoints{};
           try {
-            r = ApplyDelete(s, *def, ctx.user_id, m.id);
-          } catch (const HttpError& e) {
-            if (e.status() != 404) throw;
-            r.status = 204;  // already gone: deleting twice is deleting once
+            RethrowAsError(*options.logger);
+          } catch (const Error& e) {
+            status = StatusFor(e.code());
+            detail = status >= 500 ? json("internal error") : json(e.what());
           }
         }
-        s.tx().exec0("RELEASE SAVEPOINT mutation");
-        result = {{"mutation_id", m.mutation_id}, {"status", "applied"}};
-        if (!r.body.empty()) result["row"] = json::parse(r.body);
-      } catch (const HttpError& e) {
-        status = e.status();
-        detail = e.body().value("detail", json());
-      } catch (const pqxx::broken_connection&) {
-        throw;
-      } catch (const Error& e) {
-        status = StatusFor(e.code());
-        detail = e.what();
-      } catch (const pqxx::sql_error&) {
-        try {
-          RethrowAsError(*options.logger);
-        } catch (const Error& e) {
-          status = StatusFor(e.code());
-          detail = status >= 500 ? json("internal error") : json(e.what());
+        if (status >= 500) throw Error(ErrorCode::kUnavailable, "push interrupted; retry it");
+        json result = {{"mutation_id", m.mutation_id}, {"status", "applied"}};
+        if (status != 0) {
+          // Refused: nothing of it stays; record why and what the row is now.
+          if (careful) s.tx().exec0("ROLLBACK TO SAVEPOINT mutation");
+          const std::optional<std::string> current = VisibleRowText(s, m.table, m.id, ctx.user_id);
+          result = {{"mutation_id", m.mutation_id},
+                    {"status", "rejected"},
+                    {"http_status", status},
+                    {"detail", detail},
+                    {"current", current ? json::parse(*current) : json()}};
         }
+        rec_ids += (rec_ids.size() > 1 ? "," : "") + m.mutation_id;
+        rec_outcomes +=
+            (rec_outcomes.size() > 1 ? "," : "") + result.at("status").get<std::string>();
+        rec_responses.push_back(result);
+        seen[m.mutation_id] = result.dump();  // the same id twice in one push: once
+        results.push_back(std::move(result));
       }
-      if (status >= 500) throw Error(ErrorCode::kUnavailable, "push interrupted; retry it");
-      if (status != 0) {
-        // Refused: nothing of it stays (rolled back to its savepoint); record why.
-        s.tx().exec0("ROLLBACK TO SAVEPOINT mutation");
-        const std::optional<std::string> current = VisibleRowText(s, m.table, m.id, ctx.user_id);
-        result = {{"mutation_id", m.mutation_id},
-                  {"status", "rejected"},
-                  {"http_status", status},
-                  {"detail", detail},
-                  {"current", current ? json::parse(*current) : json()}};
+      try {
+        s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
+                    "response) SELECT $1::uuid, m, $2::uuid, o, r FROM unnest($3::uuid[], "
+                    "$4::text[], ARRAY(SELECT jsonb_array_elements($5::jsonb))) AS x(m, o, r)"),
+               {client_id, ctx.user_id, rec_ids + "}", rec_outcomes + "}", rec_responses.dump()});
+      } catch (const pqxx::sql_error&) {
+        if (!careful) throw NeedsSavepoints{};
+        throw;
       }
-      s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
-                  "response) VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb)"),
-             {client_id, m.mutation_id, ctx.user_id, result.at("status").get<std::string>(),
-              result.dump()});
-      seen[m.mutation_id] = result.dump();  // the same id twice in one push: once
-      results.push_back(std::move(result));
-    }
-  });
+      s.role_memo = nullptr;
+    });
+  };
+  try {
+    run(false);
+  } catch (const NeedsSavepoints&) {
+    run(true);
+  }
   return JsonResponse(200, json{{"results", std::move(results)}});
 }
 

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <pqxx/pqxx>
@@ -44,6 +45,9 @@ class Session {
   // Executes `st` with `params`; logs it when slower than the threshold.
   pqxx::result Exec(const Statement& st, const Params& params = {});
   pqxx::transaction_base& tx() { return tx_; }
+  // Roles already read in this unit of work (project id -> role), when the
+  // work sets it: a sync push of 500 mutations to one project reads it once.
+  std::map<std::string, std::string>* role_memo = nullptr;
 
  private:
   friend class Db;

@@ -97,8 +97,13 @@ TEST_F(SyncPush, ARefusalRollsBackOnlyItsOwnMutation) {
       Push(c, RandomUuid(),
            {Mutation("shots", "create", a, {{"project_id", project}, {"title", "A"}}),
             Mutation("shots", "create", taken, {{"project_id", project}, {"title", "Clash"}}),
+            Mutation("notes", "create", RandomUuid(),
+                     {{"project_id", project}, {"title", "N"}, {"shot_id", RandomUuid()}}),
             Mutation("shots", "create", b, {{"project_id", project}, {"title", "B"}})});
-  EXPECT_EQ(Statuses(results), "applied rejected applied ");
+  // The clash is found before writing; the dangling shot_id only by the
+  // database: both refused, alone.
+  EXPECT_EQ(Statuses(results), "applied rejected rejected applied ");
+  EXPECT_EQ(results[2].at("http_status"), 422) << results[2].dump();
   EXPECT_EQ(results[1].at("http_status"), 409) << results[1].dump();
   EXPECT_EQ(results[1].at("current"), nullptr);  // not theirs to see
   EXPECT_EQ(c.Get("/api/shots/" + a).status, 200);
