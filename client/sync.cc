@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "client/store_impl.h"
@@ -465,13 +466,12 @@ struct SyncClient::Impl {
     for (const OutboxEntry& e : entries) by_id[e.mutation_id] = &e;
     std::lock_guard<std::recursive_mutex> lock(s.mu);
     Transaction tx(*s.db);
-    Applier apply(s);
+    std::optional<Applier> applier;  // built only when a rejection needs undoing
     for (const json& result : results) {
       auto it = by_id.find(result.value("mutation_id", ""));
       if (it == by_id.end()) continue;
       const OutboxEntry& e = *it->second;
-      s.db->Prepare("DELETE FROM outbox WHERE mutation_id = ?1", {Value::Text(e.mutation_id)})
-          .Run();
+      s.db->Prepare("DELETE FROM outbox WHERE seq = ?1", {Value::Int(e.seq)}).Run();
       if (result.value("status", "") == "applied") {
         ++report.pushed;
         continue;
@@ -498,6 +498,8 @@ struct SyncClient::Impl {
       const json current = result.value("current", json());
       const core::TableSpec* spec = SpecByName(e.table);
       if (spec == nullptr) continue;
+      if (!applier) applier.emplace(s);
+      Applier& apply = *applier;
       if (current.is_object()) {
         apply.Upsert(*spec, current, false);
       } else {
@@ -505,7 +507,7 @@ struct SyncClient::Impl {
         apply.Reapply(*spec, e.row_id);
       }
     }
-    SaveDeferred(apply);
+    if (applier) SaveDeferred(*applier);
     tx.Commit();
   }
 

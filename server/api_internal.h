@@ -199,6 +199,9 @@ struct Api::Impl {
                            const json& body);
   HttpResponse ApplyPatch(Session& s, const ResourceDef& def, const std::string& user_id,
                           const std::string& id, const json& body);
+  void ApplyCreates(Session& s, const ResourceDef& def, const std::string& user_id,
+                    const std::vector<json>& bodies,
+                    std::vector<std::optional<HttpError>>* outcome);
   HttpResponse ApplyDelete(Session& s, const ResourceDef& def, const std::string& user_id,
                            const std::string& id);
   HttpResponse ApplyProject(Session& s, const std::string& user_id, const std::string& op,

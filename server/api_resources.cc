@@ -187,6 +187,66 @@ HttpResponse Api::Impl::ListResource(const ResourceDef& def, Ctx& ctx) {
   });
 }
 
+// Many creates of one resource as one INSERT (a sync push's bulk upload):
+// each body is checked as ApplyCreate checks it (validation, role) and a
+// refused one gets its error in `outcome` without touching the database; the
+// rest are inserted by one statement (the triggers that log changes still run
+// per row). An id that already exists goes through ApplyCreate alone (an
+// idempotent repeat, or 409). outcome[i] empty = applied.
+void Api::Impl::ApplyCreates(Session& s, const ResourceDef& def, const std::string& user_id,
+                             const std::vector<json>& bodies,
+                             std::vector<std::optional<HttpError>>* outcome) {
+  const TableSpec& spec = *def.spec;
+  outcome->assign(bodies.size(), std::nullopt);
+  std::string cols;
+  for (const FieldSpec& f : spec.fields) {
+    if (f.access != Access::kReadOnly) cols += (cols.empty() ? "" : ", ") + f.name;
+  }
+  if (!def.project_scoped) cols += ", user_id";
+  json rows = json::array();
+  std::map<std::string, size_t> index;  // id -> position in bodies
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    const std::vector<core::FieldError> errors =
+        core::ValidateWrite(spec, bodies[i], core::WriteKind::kCreate);
+    if (!errors.empty()) {
+      (*outcome)[i] = HttpError::Fields(errors);
+      continue;
+    }
+    json row = CompleteWithId(spec, bodies[i]);
+    if (def.project_scoped) {
+      const std::optional<std::string> role = Role(s, row.at("project_id"), user_id);
+      if (!role) {
+        (*outcome)[i] = HttpError::Detail(404, "project not found");
+        continue;
+      }
+      if (*role == "viewer") {
+        (*outcome)[i] = HttpError::Detail(403, "viewers cannot change this project");
+        continue;
+      }
+    } else {
+      row["user_id"] = user_id;
+    }
+    index[row.at("id").get<std::string>()] = i;
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) return;
+  const pqxx::result inserted =
+      s.Exec(Stmt("INSERT INTO " + spec.name + " (" + cols + ") SELECT " + cols +
+                  " FROM jsonb_populate_recordset(NULL::" + spec.name +
+                  ", $1::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id::text"),
+             {rows.dump()});
+  for (const pqxx::row& r : inserted) index.erase(r[0].c_str());
+  for (const auto& [id, i] : index) {  // the id existed: as a single create would answer
+    try {
+      json body = bodies[i];
+      body["id"] = id;
+      ApplyCreate(s, def, user_id, body);
+    } catch (const HttpError& e) {
+      (*outcome)[i] = e;
+    }
+  }
+}
+
 HttpResponse Api::Impl::ApplyCreate(Session& s, const ResourceDef& def, const std::string& user_id,
                                     const json& body) {
   const TableSpec& spec = *def.spec;

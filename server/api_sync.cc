@@ -317,13 +317,69 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
       // mode, that no statement before failed).
       std::string rec_ids = "{", rec_outcomes = "{";
       json rec_responses = json::array();
-      for (const PushMutation& m : mutations) {
+      auto record = [&](const PushMutation& m, json result) {
+        rec_ids += (rec_ids.size() > 1 ? "," : "") + m.mutation_id;
+        rec_outcomes +=
+            (rec_outcomes.size() > 1 ? "," : "") + result.at("status").get<std::string>();
+        rec_responses.push_back(result);
+        seen[m.mutation_id] = result.dump();  // the same id twice in one push: once
+        results.push_back(std::move(result));
+      };
+      auto rejected = [&](const PushMutation& m, int status, const json& detail) {
+        const std::optional<std::string> current = VisibleRowText(s, m.table, m.id, ctx.user_id);
+        return json{{"mutation_id", m.mutation_id},
+                    {"status", "rejected"},
+                    {"http_status", status},
+                    {"detail", detail},
+                    {"current", current ? json::parse(*current) : json()}};
+      };
+      for (size_t i = 0; i < mutations.size();) {
+        const PushMutation& m = mutations[i];
         if (auto it = seen.find(m.mutation_id); it != seen.end()) {
           json result = json::parse(it->second);
           result["replayed"] = true;
           results.push_back(std::move(result));
+          ++i;
           continue;
         }
+        // A run of new creates of one resource: one INSERT (fast mode).
+        const ResourceDef* run_def = resource_for(m.table);
+        size_t end = i;
+        std::set<std::string> run_ids;
+        while (!careful && run_def != nullptr && end < mutations.size() &&
+               mutations[end].op == "create" && mutations[end].table == m.table &&
+               !seen.count(mutations[end].mutation_id) &&
+               run_ids.insert(mutations[end].mutation_id).second &&
+               run_ids.insert("row:" + mutations[end].id).second) {
+          ++end;
+        }
+        if (end - i >= 2) {
+          std::vector<json> bodies;
+          for (size_t k = i; k < end; ++k) {
+            json fields = mutations[k].fields;
+            fields["id"] = mutations[k].id;
+            bodies.push_back(std::move(fields));
+          }
+          std::vector<std::optional<HttpError>> outcome;
+          try {
+            ApplyCreates(s, *run_def, ctx.user_id, bodies, &outcome);
+          } catch (const HttpError&) {
+            throw NeedsSavepoints{};
+          } catch (const pqxx::broken_connection&) {
+            throw;
+          } catch (const std::exception&) {
+            throw NeedsSavepoints{};
+          }
+          for (size_t k = i; k < end; ++k) {
+            const std::optional<HttpError>& e = outcome[k - i];
+            record(mutations[k],
+                   e ? rejected(mutations[k], e->status(), e->body().value("detail", json()))
+                     : json{{"mutation_id", mutations[k].mutation_id}, {"status", "applied"}});
+          }
+          i = end;
+          continue;
+        }
+        ++i;
         int status = 0;
         json detail;
         if (careful) s.tx().exec0("SAVEPOINT mutation");
@@ -364,23 +420,13 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
           }
         }
         if (status >= 500) throw Error(ErrorCode::kUnavailable, "push interrupted; retry it");
-        json result = {{"mutation_id", m.mutation_id}, {"status", "applied"}};
         if (status != 0) {
           // Refused: nothing of it stays; record why and what the row is now.
           if (careful) s.tx().exec0("ROLLBACK TO SAVEPOINT mutation");
-          const std::optional<std::string> current = VisibleRowText(s, m.table, m.id, ctx.user_id);
-          result = {{"mutation_id", m.mutation_id},
-                    {"status", "rejected"},
-                    {"http_status", status},
-                    {"detail", detail},
-                    {"current", current ? json::parse(*current) : json()}};
+          record(m, rejected(m, status, detail));
+        } else {
+          record(m, {{"mutation_id", m.mutation_id}, {"status", "applied"}});
         }
-        rec_ids += (rec_ids.size() > 1 ? "," : "") + m.mutation_id;
-        rec_outcomes +=
-            (rec_outcomes.size() > 1 ? "," : "") + result.at("status").get<std::string>();
-        rec_responses.push_back(result);
-        seen[m.mutation_id] = result.dump();  // the same id twice in one push: once
-        results.push_back(std::move(result));
       }
       try {
         s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
