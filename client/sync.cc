@@ -3,11 +3,14 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -340,6 +343,28 @@ class Applier {
   std::map<std::string, std::string> upsert_sql_;
 };
 
+// A bigger SQLite page cache for the life of a snapshot load.
+class SnapshotCache {
+ public:
+  explicit SnapshotCache(Store::Impl& s) : s_(s) {
+    std::lock_guard<std::recursive_mutex> lock(s_.mu);
+    s_.db->Exec("PRAGMA cache_size = -32768");
+  }
+  ~SnapshotCache() {
+    std::lock_guard<std::recursive_mutex> lock(s_.mu);
+    try {
+      s_.db->Exec("PRAGMA cache_size = -16384");
+    } catch (const std::exception&) {
+      // The connection is gone; nothing to restore.
+    }
+  }
+  SnapshotCache(const SnapshotCache&) = delete;
+  SnapshotCache& operator=(const SnapshotCache&) = delete;
+
+ private:
+  Store::Impl& s_;
+};
+
 // ------------------------------------------------------------------ Impl
 
 struct SyncClient::Impl {
@@ -347,6 +372,9 @@ struct SyncClient::Impl {
   Store::Impl& s;
   SyncClientOptions options;
   SyncReport report;
+  std::atomic<long long> bytes_received{0}, bytes_sent{0};
+  std::mutex token_mu;
+  std::optional<std::string> token;  // read from the store on first use
 
   struct Reply {
     int status = 0;
@@ -384,11 +412,12 @@ struct SyncClient::Impl {
     http.set_write_timeout(options.timeout);
     httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
     if (authed) {
-      std::optional<std::string> token = State("token");
+      std::lock_guard<std::mutex> lock(token_mu);  // not the store's lock: pages are fetched
+      if (!token) token = State("token");          // while another is being applied
       if (token) headers.emplace("Authorization", "Bearer " + *token);
     }
     const std::string text = body ? body->dump() : "{}";
-    if (method != "GET") report.bytes_sent += static_cast<long long>(text.size());
+    if (method != "GET") bytes_sent += static_cast<long long>(text.size());
     httplib::Result r = method == "GET"
                             ? http.Get(path.c_str(), headers)
                             : http.Post(path.c_str(), headers, text, "application/json");
@@ -399,7 +428,7 @@ struct SyncClient::Impl {
     // The body as it crossed the wire (compressed), not as decoded here.
     const std::string wire = r->get_header_value("Content-Length");
     const bool compressed = r->has_header("Content-Encoding") && !wire.empty();
-    report.bytes_received += compressed ? std::stoll(wire) : static_cast<long long>(r->body.size());
+    bytes_received += compressed ? std::stoll(wire) : static_cast<long long>(r->body.size());
     Reply reply;
     reply.status = r->status;
     reply.body = json::parse(r->body, nullptr, false);
@@ -544,16 +573,27 @@ struct SyncClient::Impl {
     return n;
   }
 
-  // Loads (or resumes) a whole snapshot; ends with the cursor set.
+  // Loads (or resumes) a whole snapshot; ends with the cursor set. The next
+  // page is fetched (and decompressed and parsed) while this one is applied.
   void RunSnapshot(const std::string& base) {
+    auto fetch = [this, base](const std::string& after) {
+      return std::async(std::launch::async, [this, base, after] {
+        const std::string path =
+            "/api/sync/snapshot?limit=" + std::to_string(options.snapshot_batch) +
+            (after.empty() ? "" : "&after=" + UrlEncode(after));
+        return Call(base, "GET", path);
+      });
+    };
     long long done = 0;
+    std::future<Reply> next = fetch(State("snapshot_after").value_or(""));
+    // A large cache while the whole set arrives: random ids touch every page
+    // of every index (LESSONS.md); back to the normal size at the end.
+    SnapshotCache cache(s);
     for (;;) {
-      const std::string after = State("snapshot_after").value_or("");
-      const std::string path =
-          "/api/sync/snapshot?limit=" + std::to_string(options.snapshot_batch) +
-          (after.empty() ? "" : "&after=" + UrlEncode(after));
-      const Reply r = Call(base, "GET", path);
+      const Reply r = next.get();
       if (r.status != 200) Fail(r, "snapshot refused");
+      const bool last = r.body.at("next").is_null();
+      if (!last) next = fetch(r.body.at("next").get<std::string>());
       std::lock_guard<std::recursive_mutex> lock(s.mu);
       Transaction tx(*s.db);
       const bool rebase = s.State("snapshot_mode") == std::optional<std::string>("rebase");
@@ -561,7 +601,6 @@ struct SyncClient::Impl {
       Applier apply(s);
       apply.track_seen = rebase;
       done += ApplyTables(apply, r.body.at("tables"));
-      const bool last = r.body.at("next").is_null();
       if (last) {
         if (rebase) PruneUnseen();
         s.SetState("cursor", *s.State("snapshot_cursor"));
@@ -705,12 +744,23 @@ struct SyncClient::Impl {
     s.SetState("last_sync_at", Now());
   }
 
-  SyncReport Round(std::chrono::seconds wait) {
+  void Begin() {
     report = SyncReport();
+    bytes_received = 0;
+    bytes_sent = 0;
+  }
+  const SyncReport& Finish() {
+    report.cursor = State("cursor").value_or("");
+    report.bytes_received = bytes_received;
+    report.bytes_sent = bytes_sent;
+    return report;
+  }
+
+  SyncReport Round(std::chrono::seconds wait) {
+    Begin();
     Push();
     Pull(wait);
-    report.cursor = State("cursor").value_or("");
-    return report;
+    return Finish();
   }
 
   // ------------------------------------------------------------ account
@@ -741,7 +791,7 @@ struct SyncClient::Impl {
   // (row ids never change), and the outbox, which holds every guest write,
   // uploads them once at the next push.
   void Claim(const std::string& base, const std::string& user_id, const std::string& email,
-             const std::string& token) {
+             const std::string& new_token) {
     std::lock_guard<std::recursive_mutex> lock(s.mu);
     Transaction tx(*s.db);
     const std::string guest = s.owner_id;
@@ -753,8 +803,12 @@ struct SyncClient::Impl {
     s.SetState("owner_id", user_id);
     s.SetState("account_email", email);
     s.SetState("server_url", base);
-    s.SetState("token", token);
+    s.SetState("token", new_token);
     tx.Commit();
+    {
+      std::lock_guard<std::mutex> token_lock(token_mu);
+      token = new_token;
+    }
     s.owner_id = user_id;
     if (s.options.path != ":memory:") {
       std::error_code ec;  // the token is a secret: keep the file to its owner
@@ -819,17 +873,16 @@ const SyncReport& SyncClient::last_report() const { return impl_->report; }
 SyncReport SyncClient::Sync() { return impl_->Round(std::chrono::seconds(0)); }
 
 SyncReport SyncClient::PullOnly() {
-  impl_->report = SyncReport();
+  impl_->Begin();
   impl_->Pull(std::chrono::seconds(0));
-  impl_->report.cursor = impl_->State("cursor").value_or("");
-  return impl_->report;
+  return impl_->Finish();
 }
 
 SyncReport SyncClient::WatchRound(std::chrono::seconds wait) { return impl_->Round(wait); }
 
 VerifyReport SyncClient::Verify() {
   impl_->ServerUrl();
-  impl_->report = SyncReport();
+  impl_->Begin();
   impl_->Pull(std::chrono::seconds(0));
   const Impl::Reply r = impl_->Call(*impl_->State("server_url"), "GET", "/api/sync/digest");
   if (r.status != 200) impl_->Fail(r, "digest refused");
@@ -854,7 +907,7 @@ VerifyReport SyncClient::Verify() {
 json SyncClient::AddMember(const std::string& project_id, const std::string& email,
                            const std::string& role) {
   const std::string base = impl_->ServerUrl();
-  impl_->report = SyncReport();
+  impl_->Begin();
   impl_->Push();
   const json body = {{"email", email}, {"role", role}};
   const Impl::Reply r =

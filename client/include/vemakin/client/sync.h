@@ -78,7 +78,7 @@ struct SyncClientOptions {
   std::chrono::seconds timeout{30};
   long long push_batch = 500;
   long long pull_batch = 5000;
-  long long snapshot_batch = 5000;
+  long long snapshot_batch = 2500;
   std::function<void(const SyncProgress&)> progress;  // may be empty
 };
 
