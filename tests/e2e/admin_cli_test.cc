@@ -91,6 +91,30 @@ TEST_F(AdminCli, SeedsARealisticDemoDataSet) {
   EXPECT_EQ(r[0].as<std::string>(), "3/3/120/120/18/3");
 }
 
+TEST_F(AdminCli, CompactDeletesOldSyncHistoryAndMovesTheHorizon) {
+  ASSERT_EQ(Admin({"migrate", "up"}).exit_code, 0);
+  ASSERT_EQ(Admin({"seed", "--users", "2", "--shots", "10"}).exit_code, 0);
+  auto count = [&] {
+    auto conn = schema_.Connect();
+    pqxx::nontransaction tx(*conn);
+    return tx.exec1("SELECT count(*) FROM sync_changes")[0].as<long long>();
+  };
+  const long long before = count();
+  ASSERT_GT(before, 0);
+  const auto kept = Admin({"compact"});  // 30 days by default: all of it is recent
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_NE(kept.out.find("compacted 0 change(s)"), std::string::npos) << kept.out;
+  EXPECT_EQ(count(), before);
+  const auto all = Admin({"compact", "--keep-hours", "0"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("compacted " + std::to_string(before)), std::string::npos) << all.out;
+  EXPECT_EQ(count(), 0);
+  auto conn = schema_.Connect();
+  pqxx::nontransaction tx(*conn);
+  EXPECT_NE(tx.exec1("SELECT txid::text FROM sync_horizon")[0].as<std::string>(), "0");
+  EXPECT_NE(Admin({"compact", "--keep-hours", "-1"}).exit_code, 0);
+}
+
 TEST_F(AdminCli, ReportsAnUnreachableDatabaseClearly) {
   const auto r =
       testing::Run({VEMAKIN_ADMIN_BIN, "--database-url",

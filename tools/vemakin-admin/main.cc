@@ -15,6 +15,7 @@
 #include "server/demo_seed.h"
 #include "server/migrator.h"
 #include "server/server.h"
+#include "server/sync_history.h"
 
 namespace {
 
@@ -167,6 +168,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   seed->add_option("--password", demo.password, "the demo accounts' password")
       ->capture_default_str();
+  double keep_hours = 24 * 30;
+  CLI::App* compact = app.add_subcommand(
+      "compact", "delete sync change history older than --keep-hours (clients behind it rebase)");
+  compact->add_option("--keep-hours", keep_hours, "history to keep, in hours")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
   std::string pool_url;
   CLI::App* pool = app.add_subcommand("pool-status", "a running server's connection pool");
   pool->add_option("URL", pool_url, "the server, e.g. http://127.0.0.1:8000")->required();
@@ -191,6 +198,12 @@ int main(int argc, char** argv) {
     if (*status) return MigrateStatus(migrator);
     if (*verify) return MigrateVerify(migrator);
     if (*usage) return IndexUsage(*conn);
+    if (*compact) {
+      const long long n = vemakin::server::CompactSyncHistory(
+          *conn, std::chrono::seconds(static_cast<long long>(keep_hours * 3600)));
+      std::cout << "compacted " << n << " change(s)\n";
+      return 0;
+    }
     if (*seed) {
       const auto r = vemakin::server::SeedCatalog(*conn);
       std::cout << "catalog: " << r.categories << " categories, " << r.brands << " brands, "
