@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
   app.add_option("--workers", options.workers, "handler threads (default: the pool size)")
       ->envname("VEMAKIN_WORKERS")
       ->check(CLI::Range(0, 1024));
+  app.add_option("--listen-database-url", options.listen_database_url,
+                 "where the live-sync bell LISTENs (default: the database URL); must reach "
+                 "PostgreSQL directly, not through PgBouncer in transaction mode")
+      ->envname("VEMAKIN_LISTEN_DATABASE_URL");
   app.add_option("--cors-origin", options.cors_origin,
                  "Access-Control-Allow-Origin for browser clients (empty: no CORS)")
       ->envname("VEMAKIN_CORS_ORIGIN")
