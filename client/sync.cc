@@ -555,7 +555,9 @@ struct SyncClient::Impl {
 
   void StartSnapshot(const std::string& mode) {
     s.SetState("snapshot_mode", mode);
-    s.db->Exec("DELETE FROM sync_state WHERE key IN ('snapshot_after', 'snapshot_cursor')");
+    s.db->Exec(
+        "DELETE FROM sync_state WHERE key IN ('snapshot_after', 'snapshot_cursor', "
+        "'snapshot_total', 'snapshot_done')");
     s.db->Exec("DELETE FROM snapshot_seen");
   }
 
@@ -585,6 +587,7 @@ struct SyncClient::Impl {
       });
     };
     long long done = 0;
+    const long long already = std::stoll(State("snapshot_done").value_or("0"));  // resumed
     std::future<Reply> next = fetch(State("snapshot_after").value_or(""));
     // A large cache while the whole set arrives: random ids touch every page
     // of every index (LESSONS.md); back to the normal size at the end.
@@ -598,6 +601,8 @@ struct SyncClient::Impl {
       Transaction tx(*s.db);
       const bool rebase = s.State("snapshot_mode") == std::optional<std::string>("rebase");
       if (!s.State("snapshot_cursor")) s.SetState("snapshot_cursor", r.body.at("cursor"));
+      if (r.body.contains("estimate")) s.SetState("snapshot_total", r.body.at("estimate").dump());
+      const long long total = std::stoll(s.State("snapshot_total").value_or("-1"));
       Applier apply(s);
       apply.track_seen = rebase;
       done += ApplyTables(apply, r.body.at("tables"));
@@ -606,16 +611,17 @@ struct SyncClient::Impl {
         s.SetState("cursor", *s.State("snapshot_cursor"));
         s.db->Exec(
             "DELETE FROM sync_state WHERE key IN ('snapshot_after', 'snapshot_cursor', "
-            "'snapshot_mode')");
+            "'snapshot_mode', 'snapshot_total', 'snapshot_done')");
       } else {
         s.SetState("snapshot_after", r.body.at("next"));
+        s.SetState("snapshot_done", std::to_string(already + done));
       }
       apply.needs_rebase = false;  // already in a snapshot: what it lacks, it brings
       SaveDeferred(apply);
       tx.Commit();
       report.snapshot_rows = done;
       Failpoint("snapshot-applied");
-      Progress("snapshot", done);
+      Progress("snapshot", already + done, total);
       if (last) return;
     }
   }

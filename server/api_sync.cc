@@ -157,7 +157,9 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
     out += std::string(",\"pending\":") + (in_flight ? "true" : "false") + "}";
     return TextResponse(200, out);
   });
+  metrics.Count("vemakin_sync_changes_pulled_total", "", static_cast<double>(returned));
   if (returned > 0 || !options.bell || now >= deadline) return response;
+  metrics.Count("vemakin_sync_pulls_parked_total", "", 1);
   // Nothing yet: park until the bell rings (or the horizon may have moved).
   auto request = std::make_shared<HttpRequest>(ctx.http);
   request->poll_deadline = deadline;
@@ -443,8 +445,22 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   try {
     run(false);
   } catch (const NeedsSavepoints&) {
+    metrics.Count("vemakin_sync_push_careful_total", "", 1);
     run(true);
   }
+  double applied = 0, refused = 0, replayed = 0;
+  for (const json& r : results) {
+    if (r.value("replayed", false)) {
+      ++replayed;
+    } else if (r.value("status", "") == "applied") {
+      ++applied;
+    } else {
+      ++refused;
+    }
+  }
+  metrics.Count("vemakin_sync_mutations_total", "outcome=\"applied\"", applied);
+  metrics.Count("vemakin_sync_mutations_total", "outcome=\"rejected\"", refused);
+  metrics.Count("vemakin_sync_mutations_total", "outcome=\"replayed\"", replayed);
   return JsonResponse(200, json{{"results", std::move(results)}});
 }
 
@@ -504,6 +520,7 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
   } else if (only) {
     pos = {'P', *only, ""};
   }
+  const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
   EnsureCatalog();
   return ReadAuthed(ctx, [&](Session& s) {
     const std::string start = SnapshotCursor(s, Stmt(kXminSql));
@@ -599,7 +616,25 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
           pos = {'x', "", ""};
       }
     }
-    std::string out = "{\"cursor\":\"" + start + "\",\"tables\":[" + tables + "],\"next\":";
+    metrics.Count("vemakin_sync_snapshot_rows_total", "", static_cast<double>(rows));
+    std::string out = "{\"cursor\":\"" + start + "\",";
+    if (first_page) {
+      // How many rows the whole snapshot holds, from the list counters (for
+      // progress bars; the catalog and memberships make it approximate).
+      const pqxx::result e = s.Exec(
+          Stmt("SELECT (SELECT coalesce(sum(shots + notes + tasks + 1), 0) FROM project_stats "
+               "WHERE project_id IN " +
+               std::string(kMemberProjects) +
+               ") + (SELECT coalesce(sum(equipment), 0) FROM user_stats WHERE user_id = "
+               "$1::uuid)"),
+          {ctx.user_id});
+      out += "\"estimate\":" +
+             std::to_string(e[0][0].as<long long>() +
+                            static_cast<long long>(catalog_categories.size() +
+                                                   catalog_brands.size() + catalog_items.size())) +
+             ",";
+    }
+    out += "\"tables\":[" + tables + "],\"next\":";
     if (pos.stage == 'x') {
       out += "null";
     } else {

@@ -45,6 +45,11 @@ void Metrics::SetGaugeSource(GaugeSource source) {
   gauges_ = std::move(source);
 }
 
+void Metrics::Count(const std::string& name, const std::string& labels, double n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  counters_[name][labels] += n;
+}
+
 std::string Metrics::RenderPrometheus() const {
   std::string out;
   GaugeSource gauges;
@@ -71,6 +76,12 @@ std::string Metrics::RenderPrometheus() const {
       out += "vemakin_http_request_duration_seconds_sum{" + labels + "} " + Num(h.sum) + "\n";
       out += "vemakin_http_request_duration_seconds_count{" + labels + "} " +
              std::to_string(h.count) + "\n";
+    }
+    for (const auto& [name, series] : counters_) {
+      out += "# TYPE " + name + " counter\n";
+      for (const auto& [labels, value] : series) {
+        out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + Num(value) + "\n";
+      }
     }
     gauges = gauges_;
   }

@@ -1,5 +1,6 @@
 // Request metrics for /metrics (Prometheus text format 0.0.4): a counter per
-// route pattern and status code, and a latency histogram per route pattern.
+// route pattern and status code, a latency histogram per route pattern, and
+// named counters (sync mutations by outcome, changes pulled, snapshot rows).
 // Gauges (pool, connections, queue) are read at render time through a
 // callback. Thread-safe; recording takes one short mutex.
 #ifndef VEMAKIN_SERVER_METRICS_H_
@@ -24,6 +25,8 @@ class Metrics {
 
   void RecordRequest(const std::string& method, const std::string& route, int status,
                      double seconds);
+  // Adds to a counter, e.g. Count("vemakin_sync_mutations_total", "outcome=\"applied\"", 3).
+  void Count(const std::string& name, const std::string& labels, double n);
   // name -> value pairs appended as gauges when rendering.
   using GaugeSource = std::function<std::vector<std::pair<std::string, double>>()>;
   void SetGaugeSource(GaugeSource source);
@@ -38,6 +41,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
   std::map<std::pair<std::string, std::string>, Histogram> latency_;
+  std::map<std::string, std::map<std::string, double>> counters_;  // name -> labels -> value
   GaugeSource gauges_;
 };
 

@@ -52,7 +52,8 @@ TEST(MirrorSchema, CreatesEveryTableAndRecordsTheVersion) {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"),
       "conflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nlist_counts\n"
-      "notes\noutbox\npostprod_tasks\nproject_members\nprojects\nshots\nsync_state\n");
+      "notes\noutbox\npostprod_tasks\nproject_members\nprojects\nshots\nsnapshot_seen\n"
+      "sync_state\n");
 }
 
 TEST(MirrorSchema, IsIdempotent) {

@@ -52,6 +52,9 @@ TEST_F(SyncPush, AppliesMutationsInOrder) {
   EXPECT_EQ(c.Get("/api/shots/" + shot).body.at("status"), "done");
   EXPECT_EQ(c.Get("/api/notes/" + note).status, 404);
   EXPECT_EQ(c.Get("/api/projects/" + project).body.at("name"), "Offline feature");
+  const std::string metrics = c.Get("/metrics").raw;
+  EXPECT_NE(metrics.find("vemakin_sync_mutations_total{outcome=\"applied\"} "), std::string::npos)
+      << metrics;
 }
 
 // A retry after a lost response applies nothing again, even when the row has

@@ -55,7 +55,7 @@ TEST(Migrator, UpCreatesEveryTable) {
   EXPECT_EQ(Tables(*conn),
             "api_tokens\nequipment\ngear_brands\ngear_catalog\ngear_categories\nnotes\n"
             "postprod_tasks\nproject_members\nproject_stats\nprojects\nschema_migrations\nshots\n"
-            "sync_changes\nsync_mutations\nuser_stats\nusers\n");
+            "sync_changes\nsync_horizon\nsync_mutations\nuser_stats\nusers\n");
 }
 
 TEST(Migrator, UpCreatesTheTenSpecifiedIndexesValidWithTheirColumns) {
