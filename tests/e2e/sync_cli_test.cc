@@ -1,6 +1,7 @@
 // The account and sync commands of the real `vemakin` binary: register with
 // guest data, member add, sync, status, logout, and their clear errors.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "tests/e2e/sync_test_support.h"
 #include "tests/support/process.h"
@@ -76,6 +77,29 @@ TEST_F(SyncCli, RegisterShareSyncAndLogout) {
   r = Vemakin(owner_db, {"verify"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("ok        shots"), std::string::npos) << r.out;
+}
+
+TEST_F(SyncCli, SyncWatchAppliesAnotherMembersChangeAsItHappens) {
+  Device a = NewAccount("a");
+  const std::string project = a.store->Create(Collection::kProjects, {{"name", "Live"}})["id"];
+  a.sync->Sync();
+  const std::string db = (dir_ / "watch.db").string();
+  RunResult r =
+      Vemakin(db, {"login", "--server", Url(), "--email", a.email, "--password", kPassword});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ChildProcess watch({VEMAKIN_CLI_BIN, "--db", db, "sync", "--watch"});
+  ASSERT_TRUE(watch.WaitForStderrLine("watching for changes", std::chrono::seconds(30)))
+      << watch.stderr_text();
+  ApiClient rest = Rest(a);
+  const Resp created =
+      rest.Post("/api/shots", {{"project_id", project}, {"title", "From the set"}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  ASSERT_TRUE(watch.WaitForStderrLine("applied 1 change(s)", std::chrono::seconds(30)))
+      << watch.stderr_text();
+  watch.SignalAndWait(SIGTERM);
+  const json shot =
+      JsonOut(Vemakin(db, {"--json", "shot", "show", created.body.at("id").get<std::string>()}));
+  EXPECT_EQ(shot.at("title"), "From the set");
 }
 
 TEST_F(SyncCli, MistakesGetClearMessagesAndNonZeroExits) {

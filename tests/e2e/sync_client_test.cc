@@ -357,6 +357,38 @@ TEST_F(SyncClientTest, AWatchingClientIsWokenByAnotherMembersChange) {
   EXPECT_EQ(b.store->Get(Collection::kShots, created.body.at("id")).at("title"), "Live");
 }
 
+TEST_F(SyncClientTest, AStrangerReceivesNothingOfOthersProjects) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b");
+  const std::string project = a.store->Create(Collection::kProjects, {{"name", "Private"}})["id"];
+  a.store->Create(Collection::kShots, {{"project_id", project}, {"title", "Secret"}});
+  a.store->Create(Collection::kInventory, {{"name", "Camera"}, {"category", "Camera"}});
+  a.sync->Sync();
+  b.sync->Sync();
+  EXPECT_EQ(b.store->List(Collection::kProjects, {}).total, 0);
+  EXPECT_EQ(b.store->List(Collection::kInventory, {}).total, 0);
+  ExpectConverged(b);
+  ApiClient rest = Rest(b);
+  const Resp pull = rest.Get("/api/sync/pull?cursor=");
+  ASSERT_EQ(pull.status, 200);
+  for (const json& c : pull.body.at("changes")) {
+    EXPECT_TRUE(c.at("table").get<std::string>().rfind("gear_", 0) == 0) << c.dump();
+  }
+  EXPECT_EQ(rest.Get("/api/sync/snapshot?project=" + project).status, 404);
+  // b's pushes cannot reach into a's project either.
+  const Resp push = rest.Post("/api/sync/push",
+                              {{"client_id", RandomUuid()},
+                               {"mutations",
+                                {{{"mutation_id", RandomUuid()},
+                                  {"table", "shots"},
+                                  {"op", "create"},
+                                  {"id", RandomUuid()},
+                                  {"fields", {{"project_id", project}, {"title", "Intruder"}}}}}}});
+  ASSERT_EQ(push.status, 200) << push.raw;
+  EXPECT_EQ(push.body["results"][0]["status"], "rejected");
+  EXPECT_EQ(push.body["results"][0]["http_status"], 404);
+}
+
 TEST_F(SyncClientTest, VerifyNamesTheTableThatDiffers) {
   Device a = NewAccount("a");
   const std::string project = a.store->Create(Collection::kProjects, {{"name", "P"}})["id"];

@@ -134,12 +134,17 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
     action = with_client([&g](SyncClient& c) {
       PrintReport(g, c.Sync());
       if (!watch) return;
+      std::cerr << "watching for changes (Ctrl-C to stop)" << std::endl;
       std::chrono::seconds backoff{1};
       for (;;) {
         try {
           const SyncReport r = c.WatchRound(std::chrono::seconds(20));
           backoff = std::chrono::seconds(1);
-          if (r.pushed || r.pulled || r.rejected || r.snapshot_rows) PrintReport(g, r);
+          if (r.pushed || r.pulled || r.rejected || r.snapshot_rows) {
+            PrintReport(g, r);
+            std::cerr << "applied " << r.pulled + r.snapshot_rows << " change(s), pushed "
+                      << r.pushed << std::endl;
+          }
         } catch (const Error& e) {
           if (e.code() != ErrorCode::kUnavailable) throw;
           std::cerr << "warning: " << e.what() << "; retrying in " << backoff.count() << " s\n";
