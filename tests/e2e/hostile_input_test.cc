@@ -60,6 +60,28 @@ TEST_F(HostileApi, WrongTypesGet422ListingEveryField) {
   EXPECT_EQ(r.body.at("detail").size(), 4u);
 }
 
+TEST_F(HostileApi, BadSyncParametersGetClear4xx) {
+  const std::string uuid = RandomUuid();
+  for (const std::string& path :
+       {std::string("/api/sync/pull?cursor=abc"), std::string("/api/sync/pull?cursor=1.-2"),
+        std::string("/api/sync/pull?cursor=99999999999999999999.1"),
+        std::string("/api/sync/pull?wait=-1"), std::string("/api/sync/pull?limit=0"),
+        std::string("/api/sync/snapshot?after=zzz"), std::string("/api/sync/snapshot?after=s~x~"),
+        "/api/sync/snapshot?after=s~" + project_ + "~not-a-cursor",
+        std::string("/api/sync/snapshot?project=42"), std::string("/api/sync/snapshot?limit=abc"),
+        "/api/sync/snapshot?project=" + project_ + "&after=s~" + uuid + "~"}) {
+    const Resp r = client_->Get(path);
+    EXPECT_EQ(r.status, 422) << path << " " << r.raw;
+    EXPECT_TRUE(r.body.contains("detail")) << path;
+  }
+  EXPECT_EQ(client_->Get("/api/sync/snapshot?project=" + uuid).status, 404);
+  EXPECT_EQ(client_->PostRaw("/api/sync/push", "{\"client_id\": 1, \"mutations\": {}}").status,
+            422);
+  const Resp huge =
+      client_->Post("/api/sync/push", {{"client_id", RandomUuid()}, {"mutations", json::array()}});
+  EXPECT_EQ(huge.status, 200) << huge.raw;  // an empty push is fine
+}
+
 TEST_F(HostileApi, MalformedJsonAndInvalidUtf8Get400) {
   EXPECT_EQ(client_->PostRaw("/api/shots", "{\"title\": ").status, 400);
   EXPECT_EQ(
