@@ -772,10 +772,14 @@ struct SyncClient::Impl {
   // ------------------------------------------------------------ account
 
   json SignIn(const std::string& server_url, const std::string& path, const json& body) {
-    if (State("account_email")) {
-      throw Error(
-          ErrorCode::kFailedPrecondition,
-          "already signed in as " + *State("account_email") + "; run `vemakin logout` first");
+    // Signing in again as the same account (an expired token) keeps the
+    // store; another account needs a logout first.
+    const std::optional<std::string> signed_in = State("account_email");
+    const bool again =
+        signed_in && path == "/api/auth/login" && *signed_in == body.value("email", std::string());
+    if (signed_in && !again) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "already signed in as " + *signed_in + "; run `vemakin logout` first");
     }
     std::string base = server_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
@@ -788,6 +792,10 @@ struct SyncClient::Impl {
       Fail(r, path == "/api/auth/register" ? "registration refused" : "sign-in refused");
     }
     const json user = r.body.at("user");
+    if (again && (user.at("id") != s.owner_id || base != State("server_url"))) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "this store belongs to another account or server; run `vemakin logout` first");
+    }
     Claim(base, user.at("id").get<std::string>(), user.at("email").get<std::string>(),
           r.body.at("token").get<std::string>());
     return user;
@@ -817,10 +825,12 @@ struct SyncClient::Impl {
     }
     s.owner_id = user_id;
     if (s.options.path != ":memory:") {
-      std::error_code ec;  // the token is a secret: keep the file to its owner
-      std::filesystem::permissions(
-          s.options.path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-          ec);
+      for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::error_code ec;  // the token is a secret: keep the files to their owner
+        std::filesystem::permissions(
+            s.options.path.string() + suffix,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+      }
     }
   }
 };

@@ -410,6 +410,28 @@ TEST_F(SyncClientTest, VerifyNamesTheTableThatDiffers) {
   EXPECT_EQ(v.mismatched[0], "shots");
 }
 
+TEST_F(SyncClientTest, SigningInAgainKeepsTheStoreAndAnotherAccountNeedsALogout) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b");
+  const std::string project = a.store->Create(Collection::kProjects, {{"name", "Mine"}})["id"];
+  a.sync->Sync();
+  a.store->Update(Collection::kProjects, project, {{"name", "Mine, renamed offline"}});
+  a.sync->Login(Url(), a.email, kPassword);  // e.g. after the token expired
+  EXPECT_EQ(a.store->Get(Collection::kProjects, project).at("name"), "Mine, renamed offline");
+  EXPECT_EQ(a.store->Status().pending_mutations, 0);
+  try {
+    a.sync->Login(Url(), b.email, kPassword);
+    FAIL() << "signed a store into a second account";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(a.store->Status().account, a.email);
+  a.sync->Logout();
+  EXPECT_EQ(a.store->Status().account, std::nullopt);
+  EXPECT_EQ(a.store->List(Collection::kProjects, {}).total, 0);
+  EXPECT_THROW(a.sync->Sync(), Error);  // signed out
+}
+
 TEST_F(SyncClientTest, SignInMistakesAreClearErrors) {
   auto store = OpenStore("x");
   SyncClient sync(*store);
