@@ -389,6 +389,38 @@ TEST_F(SyncClientTest, AStrangerReceivesNothingOfOthersProjects) {
   EXPECT_EQ(push.body["results"][0]["http_status"], 404);
 }
 
+TEST_F(SyncClientTest, AChangeOnOneServerInstanceWakesAWatcherOnAnother) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b", SecondUrl());
+  const std::string project = SharedProject(a, b, "editor");
+  ApiClient rest = Rest(a);  // the first instance
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  client::SyncReport round;
+  std::chrono::steady_clock::duration took{};
+  std::thread watcher([&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      started = true;
+    }
+    cv.notify_all();
+    const auto start = std::chrono::steady_clock::now();
+    round = b.sync->WatchRound(std::chrono::seconds(30));
+    took = std::chrono::steady_clock::now() - start;
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return started; });
+  }
+  const Resp created = rest.Post("/api/notes", {{"project_id", project}, {"title", "Cross"}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  watcher.join();
+  EXPECT_GE(round.pulled, 1);
+  EXPECT_LT(took, std::chrono::seconds(15));
+  EXPECT_EQ(b.store->Get(Collection::kNotes, created.body.at("id")).at("title"), "Cross");
+}
+
 TEST_F(SyncClientTest, VerifyNamesTheTableThatDiffers) {
   Device a = NewAccount("a");
   const std::string project = a.store->Create(Collection::kProjects, {{"name", "P"}})["id"];

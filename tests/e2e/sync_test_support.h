@@ -32,8 +32,24 @@ class SyncFixture : public ::testing::Test {
  public:
   static void SetUpTestSuite() { server_ = new TestServer(); }
   static void TearDownTestSuite() {
+    delete second_;
+    second_ = nullptr;
     delete server_;
     server_ = nullptr;
+  }
+  // A second server instance over the same database schema (scale-out: the
+  // order, the idempotency records and the live bell must hold across them).
+  static std::string SecondUrl() {
+    if (second_ == nullptr) {
+      server::ServerOptions o;
+      o.database_url = TestDatabaseUrl();
+      o.schema = server_->schema();
+      o.listen = "127.0.0.1:0";
+      o.logger = std::make_shared<NullLogger>();
+      second_ = new server::Server(o);
+      second_->Start();
+    }
+    return "http://127.0.0.1:" + std::to_string(second_->port());
   }
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -56,12 +72,12 @@ class SyncFixture : public ::testing::Test {
     std::string email;
     std::string user_id;
   };
-  Device NewAccount(const std::string& name) {
+  Device NewAccount(const std::string& name, const std::string& url = "") {
     Device d;
     d.store = OpenStore(name);
     d.sync = std::make_unique<SyncClient>(*d.store);
     d.email = name + "-" + RandomUuid().substr(0, 8) + "@example.com";
-    d.user_id = d.sync->Register(Url(), d.email, kPassword, name).at("id");
+    d.user_id = d.sync->Register(url.empty() ? Url() : url, d.email, kPassword, name).at("id");
     return d;
   }
   Device SignIn(const std::string& name, const std::string& email) {
@@ -95,9 +111,11 @@ class SyncFixture : public ::testing::Test {
   }
 
   static TestServer* server_;
+  static server::Server* second_;
   std::filesystem::path dir_;
 };
 inline TestServer* SyncFixture::server_ = nullptr;
+inline server::Server* SyncFixture::second_ = nullptr;
 
 }  // namespace vemakin::testing
 
