@@ -177,7 +177,7 @@ class Applier {
         params.push_back(ToValue(f, canonical ? *it : core::CanonicalValue(f, *it)));
       }
     }
-    s_.db->Prepare(UpsertSql(spec), params).Run();
+    if (!Write(spec, row, params)) return;
     const std::string key = RowKey(table, row);
     if (table == "projects") projects_.insert(key);
     if (track_seen) {
@@ -240,6 +240,52 @@ class Applier {
   }
 
  private:
+  // Writes a server row; false when the mirror refuses it. The catalog is the
+  // server's: a local catalog row that clashes on a unique name is stale and
+  // makes way. Any other refusal (a row the mirror's CHECKs reject, which
+  // schema parity should make impossible) is logged and skipped, so one bad
+  // row never jams the sync; `vemakin verify` then names its table.
+  bool Write(const core::TableSpec& spec, const json& row, const std::vector<Value>& params) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        s_.db->Prepare(UpsertSql(spec), params).Run();
+        return true;
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::kAlreadyExists && attempt == 0 &&
+            spec.name.rfind("gear_", 0) == 0) {
+          DropClashingCatalogRows(spec.name, row);
+          continue;
+        }
+        s_.options.logger->Log(LogLevel::kWarning, "sync", "a server row was not applied",
+                               {{"table", spec.name}, {"error", e.what()}});
+        return false;
+      }
+    }
+  }
+
+  void DropClashingCatalogRows(const std::string& table, const json& row) {
+    const Value id = Value::Text(row.value("id", ""));
+    if (table == "gear_categories") {
+      const std::string clash =
+          "SELECT id FROM gear_categories WHERE (name = ?1 OR slug = ?2) AND id <> ?3";
+      const std::vector<Value> p = {Value::Text(row.value("name", "")),
+                                    Value::Text(row.value("slug", "")), id};
+      s_.db->Prepare("DELETE FROM gear_catalog WHERE category_id IN (" + clash + ")", p).Run();
+      s_.db->Prepare("DELETE FROM gear_categories WHERE id IN (" + clash + ")", p).Run();
+    } else if (table == "gear_brands") {
+      const std::string clash = "SELECT id FROM gear_brands WHERE name = ?1 AND id <> ?2";
+      const std::vector<Value> p = {Value::Text(row.value("name", "")), id};
+      s_.db->Prepare("DELETE FROM gear_catalog WHERE brand_id IN (" + clash + ")", p).Run();
+      s_.db->Prepare("DELETE FROM gear_brands WHERE id IN (" + clash + ")", p).Run();
+    } else {
+      s_.db
+          ->Prepare(
+              "DELETE FROM gear_catalog WHERE brand_id = ?1 AND name = ?2 AND id <> ?3",
+              {Value::Text(row.value("brand_id", "")), Value::Text(row.value("name", "")), id})
+          .Run();
+    }
+  }
+
   void Defer(const std::string& project) {
     if (std::find(backfill.begin(), backfill.end(), project) == backfill.end()) {
       backfill.push_back(project);

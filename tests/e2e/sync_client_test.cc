@@ -421,6 +421,30 @@ TEST_F(SyncClientTest, AChangeOnOneServerInstanceWakesAWatcherOnAnother) {
   EXPECT_EQ(b.store->Get(Collection::kNotes, created.body.at("id")).at("title"), "Cross");
 }
 
+// The server's catalog edition moved an item to a new id under the same
+// (brand, name): the guest store's starter row is stale and makes way
+// instead of jamming every sync on the unique key.
+TEST_F(SyncClientTest, AStaleLocalCatalogRowNeverJamsTheSync) {
+  TestServer own;  // a catalog of its own to edit
+  auto conn = own.Connect();
+  std::string moved;
+  {
+    pqxx::work tx(*conn);
+    moved =
+        tx.exec1("SELECT id::text FROM gear_catalog ORDER BY name LIMIT 1")[0].as<std::string>();
+    tx.exec_params("UPDATE gear_catalog SET id = gen_random_uuid() WHERE id = $1::uuid", moved);
+    tx.commit();
+  }
+  auto store = OpenStore("stale-catalog");
+  ASSERT_NO_THROW(store->CatalogItem(moved));  // the starter edition has it
+  SyncClient sync(*store);
+  sync.Register("http://127.0.0.1:" + std::to_string(own.port()),
+                "stale-" + RandomUuid().substr(0, 8) + "@example.com", kPassword, "Stale");
+  EXPECT_THROW(store->CatalogItem(moved), Error);
+  const client::VerifyReport v = sync.Verify();
+  EXPECT_TRUE(v.equal) << v.ToJson().dump(2);
+}
+
 TEST_F(SyncClientTest, VerifyNamesTheTableThatDiffers) {
   Device a = NewAccount("a");
   const std::string project = a.store->Create(Collection::kProjects, {{"name", "P"}})["id"];
