@@ -27,4 +27,13 @@ long long CompactSyncHistory(pqxx::connection& conn, std::chrono::seconds keep) 
   return deleted.affected_rows();
 }
 
+long long PruneMutationRecords(pqxx::connection& conn, std::chrono::seconds keep) {
+  pqxx::work tx(conn);
+  const pqxx::result r = tx.exec_params(
+      "DELETE FROM sync_mutations WHERE created_at < now() - make_interval(secs => $1)",
+      static_cast<double>(keep.count()));
+  tx.commit();
+  return r.affected_rows();
+}
+
 }  // namespace vemakin::server

@@ -16,6 +16,12 @@ namespace vemakin::server {
 // transaction on `conn` (whose search_path selects the schema).
 long long CompactSyncHistory(pqxx::connection& conn, std::chrono::seconds keep);
 
+// Deletes idempotency records (sync_mutations) older than `keep`; returns how
+// many. A client that retries a push older than this could apply it twice, so
+// keep them far longer than any client stays offline (the admin default is
+// 90 days).
+long long PruneMutationRecords(pqxx::connection& conn, std::chrono::seconds keep);
+
 }  // namespace vemakin::server
 
 #endif  // VEMAKIN_SERVER_SYNC_HISTORY_H_

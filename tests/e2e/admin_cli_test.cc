@@ -101,9 +101,21 @@ TEST_F(AdminCli, CompactDeletesOldSyncHistoryAndMovesTheHorizon) {
   };
   const long long before = count();
   ASSERT_GT(before, 0);
+  {
+    auto conn = schema_.Connect();
+    pqxx::nontransaction tx(*conn);
+    tx.exec(
+        "INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, created_at) "
+        "SELECT gen_random_uuid(), gen_random_uuid(), id, 'applied', now() - interval '100 days' "
+        "FROM users LIMIT 1");
+    tx.exec(
+        "INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome) "
+        "SELECT gen_random_uuid(), gen_random_uuid(), id, 'applied' FROM users LIMIT 1");
+  }
   const auto kept = Admin({"compact"});  // 30 days by default: all of it is recent
   ASSERT_EQ(kept.exit_code, 0) << kept.err;
-  EXPECT_NE(kept.out.find("compacted 0 change(s)"), std::string::npos) << kept.out;
+  EXPECT_NE(kept.out.find("compacted 0 change(s); pruned 1 mutation record(s)"), std::string::npos)
+      << kept.out;
   EXPECT_EQ(count(), before);
   const auto all = Admin({"compact", "--keep-hours", "0"});
   ASSERT_EQ(all.exit_code, 0) << all.err;

@@ -174,6 +174,12 @@ int main(int argc, char** argv) {
   compact->add_option("--keep-hours", keep_hours, "history to keep, in hours")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
+  double keep_mutation_days = 90;
+  compact
+      ->add_option("--keep-mutation-days", keep_mutation_days,
+                   "idempotency records to keep, in days (longer than any client stays offline)")
+      ->check(CLI::Range(1.0, 1e5))
+      ->capture_default_str();
   std::string pool_url;
   CLI::App* pool = app.add_subcommand("pool-status", "a running server's connection pool");
   pool->add_option("URL", pool_url, "the server, e.g. http://127.0.0.1:8000")->required();
@@ -201,7 +207,9 @@ int main(int argc, char** argv) {
     if (*compact) {
       const long long n = vemakin::server::CompactSyncHistory(
           *conn, std::chrono::seconds(static_cast<long long>(keep_hours * 3600)));
-      std::cout << "compacted " << n << " change(s)\n";
+      const long long m = vemakin::server::PruneMutationRecords(
+          *conn, std::chrono::seconds(static_cast<long long>(keep_mutation_days * 86400)));
+      std::cout << "compacted " << n << " change(s); pruned " << m << " mutation record(s)\n";
       return 0;
     }
     if (*seed) {
