@@ -1,4 +1,28 @@
 // The sync client: push, pull, snapshots, rebase, claim (docs/sync-protocol.md).
+//
+// Outbox entry lifecycle (one row of `outbox`):
+//
+//   Store::Create/Update/Delete ──► PENDING ──push──► (server answers)
+//                                     │  ▲               │
+//                      pull applies a │  │ push fails:   ├─ applied ──► gone     ApplyPushResults
+//                      server row: the│  │ stays, retried│
+//                      entry is       ▼  │               └─ rejected ─► gone + conflict_log row,
+//                      re-applied on top (Reapply)          row restored to `current` (+ the
+//                                                           row's other pending entries on top)
+//   Invariant: while PENDING the mirror row shows the server's last state with
+//   every pending entry of that row applied in order.
+//
+// Sync session (the positions live in sync_state, so every state survives a
+// crash; each arrow commits with the batch that causes it):
+//
+//   NO CURSOR ─StartSnapshot─► SNAPSHOT(mode, snapshot_after, snapshot_cursor)
+//        ▲                        │ RunSnapshot: a page per transaction
+//        │ 410 (behind the        ▼ last page: cursor = snapshot_cursor
+//        │ horizon): "rebase"   CURSOR ──Pull: a batch per transaction──► CURSOR'
+//        └────────────────────────┘   │ a child without its parent
+//                                     ▼
+//                                  BACKFILL(project list, backfill_after)
+//                                     RunBackfill: one-project snapshot pages
 #include "vemakin/client/sync.h"
 
 #include <httplib.h>
@@ -78,22 +102,6 @@ std::string ReasonOf(const json& detail) {
     return out;
   }
   return "refused by the server";
-}
-
-// Fault injection for the crash tests: VEMAKIN_FAILPOINT=<point>:<n> kills
-// this process with SIGKILL the n-th time it reaches <point> ("push-answered":
-// the server applied a push whose answer is not yet recorded here;
-// "pull-applied", "snapshot-applied": a batch just committed). Unset: no-op.
-void Failpoint(const char* point) {
-  static const std::string spec = [] {
-    const char* v = std::getenv("VEMAKIN_FAILPOINT");
-    return std::string(v ? v : "");
-  }();
-  if (spec.empty()) return;
-  static std::map<std::string, int> hits;
-  const size_t colon = spec.rfind(':');
-  if (spec.substr(0, colon) != point) return;
-  if (++hits[point] == std::atoi(spec.c_str() + colon + 1)) ::raise(SIGKILL);
 }
 
 }  // namespace
@@ -434,6 +442,15 @@ struct SyncClient::Impl {
     return s.State(key);
   }
 
+  // SyncClientOptions::fault_point: dies here (SIGKILL) the n-th time.
+  std::map<std::string, int> fault_hits;
+  void FaultPoint(const char* point) {
+    const std::string& spec = options.fault_point;
+    const size_t colon = spec.rfind(':');
+    if (spec.empty() || colon == std::string::npos || spec.substr(0, colon) != point) return;
+    if (++fault_hits[point] == std::atoi(spec.c_str() + colon + 1)) ::raise(SIGKILL);
+  }
+
   void Progress(const std::string& phase, long long done, long long total = -1) {
     if (options.progress) options.progress({phase, done, total});
   }
@@ -529,7 +546,7 @@ struct SyncClient::Impl {
         throw;
       }
       if (r.status != 200 || !r.body.contains("results")) Fail(r, "push refused");
-      Failpoint("push-answered");
+      FaultPoint("push-answered");
       ApplyPushResults(entries, r.body.at("results"));
       done += static_cast<long long>(entries.size());
       Progress("push", done);
@@ -553,6 +570,9 @@ struct SyncClient::Impl {
       }
       ++report.rejected;
       const int status = result.value("http_status", 0);
+      s.options.logger->Log(
+          LogLevel::kInfo, "sync", "the server rejected a change",
+          {{"table", e.table}, {"id", e.row_id}, {"op", e.op}, {"status", status}});
       std::string kind = "rejected";
       if (status == 404 && e.op == "update") kind = "deleted";
       if (status == 404 && e.op == "create") kind = "orphaned";
@@ -666,7 +686,7 @@ struct SyncClient::Impl {
       SaveDeferred(apply);
       tx.Commit();
       report.snapshot_rows = done;
-      Failpoint("snapshot-applied");
+      FaultPoint("snapshot-applied");
       Progress("snapshot", already + done, total);
       if (last) return;
     }
@@ -768,6 +788,9 @@ struct SyncClient::Impl {
         StartSnapshot("rebase");
         tx.Commit();
         report.rebased = true;
+        s.options.logger->Log(LogLevel::kInfo, "sync",
+                              "cursor behind the server's history horizon: rebasing onto a "
+                              "fresh snapshot (pending changes are kept)");
         continue;
       }
       if (r.status != 200) Fail(r, "pull refused");
@@ -784,7 +807,7 @@ struct SyncClient::Impl {
       }
       done += static_cast<long long>(changes.size());
       report.pulled += static_cast<long long>(changes.size());
-      Failpoint("pull-applied");
+      FaultPoint("pull-applied");
       Progress("pull", done);
       held = r.body.value("pending", false) && std::chrono::steady_clock::now() < patience;
       if (!r.body.value("has_more", false) && !held && !State("snapshot_mode") &&

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -80,6 +81,8 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
       ProgressLine line(g);
       SyncClientOptions options;
       options.progress = [&line](const SyncProgress& p) { line.Update(p); };
+      // Crash tests interrupt the real binary at exact points (docs/sync-protocol.md).
+      if (const char* fault = std::getenv("VEMAKIN_FAILPOINT")) options.fault_point = fault;
       SyncClient sync(store, options);
       fn(sync);
     };

@@ -80,6 +80,11 @@ struct SyncClientOptions {
   long long pull_batch = 5000;
   long long snapshot_batch = 2500;
   std::function<void(const SyncProgress&)> progress;  // may be empty
+  // Fault injection for crash tests: "<point>:<n>" kills the process with
+  // SIGKILL the n-th time it reaches <point>: "push-answered" (the server
+  // applied a push whose answer is not recorded here yet), "pull-applied" or
+  // "snapshot-applied" (a batch just committed). Empty (the default): never.
+  std::string fault_point;
 };
 
 class SyncClient {
