@@ -726,6 +726,15 @@ struct SyncClient::Impl {
       report.snapshot_rows += ApplyTables(apply, r.body.at("tables"));
       done = r.body.at("next").is_null();
       if (!done) s.SetState("backfill_after", r.body.at("next"));
+      auto self = std::find(apply.backfill.begin(), apply.backfill.end(), project);
+      if (done && self != apply.backfill.end()) {
+        // The project's own snapshot still has a row whose parent it lacks:
+        // fetching it again cannot help, so stop here rather than loop.
+        apply.backfill.erase(self);
+        s.options.logger->Log(LogLevel::kWarning, "sync",
+                              "a project snapshot refers to rows it does not hold",
+                              {{"project", project}});
+      }
       SaveDeferredAfter(apply, project, done);
     } else if (r.status != 404 && r.status != 422) {
       Fail(r, "project snapshot refused");

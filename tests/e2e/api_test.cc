@@ -219,6 +219,25 @@ TEST_F(Api, NotesLinkToShotsAndTasksAndLoseTheLinkWhenTheyGo) {
   EXPECT_EQ(after.body.at("task_id"), nullptr);
 }
 
+// A note links only to a shot or task of its own project: a link into another
+// project (even one the user owns) is refused, on create and on update.
+TEST_F(Api, NotesCannotLinkIntoAnotherProject) {
+  ApiClient a(port());
+  a.Register();
+  const std::string p = NewProject(a);
+  const std::string other = NewProject(a);
+  const std::string shot =
+      a.Post("/api/shots", {{"project_id", other}, {"title", "Elsewhere"}}).body.at("id");
+  const Resp create = a.Post("/api/notes", {{"project_id", p}, {"title", "N"}, {"shot_id", shot}});
+  EXPECT_EQ(create.status, 422) << create.raw;
+  const Resp ok = a.Post("/api/notes", {{"project_id", p}, {"title", "N"}});
+  ASSERT_EQ(ok.status, 201) << ok.raw;
+  const Resp patch =
+      a.Patch("/api/notes/" + ok.body.at("id").get<std::string>(), {{"shot_id", shot}});
+  EXPECT_EQ(patch.status, 422) << patch.raw;
+  EXPECT_EQ(a.Get("/api/notes/" + ok.body.at("id").get<std::string>()).body.at("shot_id"), nullptr);
+}
+
 TEST_F(Api, TasksListFiltersAndOrder) {
   ApiClient a(port());
   a.Register();
