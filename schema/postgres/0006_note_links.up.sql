@@ -7,12 +7,14 @@
 
 CREATE FUNCTION vemakin_check_note_links() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NEW.shot_id IS NOT NULL AND NOT EXISTS (
-       SELECT 1 FROM shots WHERE id = NEW.shot_id AND project_id = NEW.project_id) THEN
+  -- A missing row is left to the foreign keys (23503); a row of another
+  -- project is refused here (23514).
+  IF NEW.shot_id IS NOT NULL AND EXISTS (
+       SELECT 1 FROM shots WHERE id = NEW.shot_id AND project_id <> NEW.project_id) THEN
     RAISE EXCEPTION 'shot_id refers to no shot of this project' USING ERRCODE = 'check_violation';
   END IF;
-  IF NEW.task_id IS NOT NULL AND NOT EXISTS (
-       SELECT 1 FROM postprod_tasks WHERE id = NEW.task_id AND project_id = NEW.project_id) THEN
+  IF NEW.task_id IS NOT NULL AND EXISTS (
+       SELECT 1 FROM postprod_tasks WHERE id = NEW.task_id AND project_id <> NEW.project_id) THEN
     RAISE EXCEPTION 'task_id refers to no task of this project' USING ERRCODE = 'check_violation';
   END IF;
   RETURN NEW;
