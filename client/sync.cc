@@ -26,6 +26,7 @@
 #include "vemakin/client/sync.h"
 
 #include <httplib.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <cctype>
@@ -72,6 +73,24 @@ std::string RowKey(const std::string& table, const json& row) {
     return row.at("project_id").get<std::string>() + ":" + row.at("user_id").get<std::string>();
   }
   return row.at("id").get<std::string>();
+}
+
+// `text` gzip'd at zlib's fastest level (most of the gain on JSON), or nullopt.
+std::optional<std::string> Gzip(const std::string& text) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return std::nullopt;
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  return out;
 }
 
 std::string UrlEncode(const std::string& in) {
@@ -479,7 +498,14 @@ struct SyncClient::Impl {
       if (!token) token = State("token");          // while another is being applied
       if (token) headers.emplace("Authorization", "Bearer " + *token);
     }
-    const std::string text = body ? body->dump() : "{}";
+    std::string text = body ? body->dump() : "{}";
+    // Pushes travel gzip'd (ids and field names repeat: ~8x smaller).
+    if (path == "/api/sync/push") {
+      if (std::optional<std::string> gz = Gzip(text)) {
+        text = std::move(*gz);
+        headers.emplace("Content-Encoding", "gzip");
+      }
+    }
     if (method != "GET") bytes_sent += static_cast<long long>(text.size());
     httplib::Result r = method == "GET"
                             ? http.Get(path.c_str(), headers)

@@ -130,6 +130,37 @@ bool GzipCompress(const std::string& in, std::string* out) {
   return rc == Z_STREAM_END;
 }
 
+// Inflates a gzip body into `out`, stopping at `cap` bytes of output.
+// 0 = done, 1 = larger than `cap`, -1 = not valid gzip.
+int GzipInflate(const std::string& in, std::size_t cap, std::string* out) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return -1;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  char chunk[16384];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return -1;
+    }
+    out->append(chunk, sizeof chunk - z.avail_out);
+    if (out->size() > cap) {
+      inflateEnd(&z);
+      return 1;
+    }
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {  // truncated input
+      inflateEnd(&z);
+      return -1;
+    }
+  }
+  inflateEnd(&z);
+  return 0;
+}
+
 std::string ErrorBody(const std::string& detail) {
   return nlohmann::json{{"detail", detail}}.dump();
 }
@@ -212,8 +243,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return Reply(MakeError(400, "ambiguous message framing"), false);
     }
     const auto encoding = req[http::field::content_encoding];
-    if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
-      return Reply(MakeError(415, "compressed request bodies are not accepted"), false);
+    if (!encoding.empty() && !beast::iequals(encoding, "identity") &&
+        !beast::iequals(encoding, "gzip")) {
+      return Reply(MakeError(415, "request bodies may only be gzip-compressed"), false);
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
@@ -247,6 +279,18 @@ class Session : public std::enable_shared_from_this<Session> {
       request->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     request->body = std::move(req.body());
+    if (beast::iequals(req[http::field::content_encoding], "gzip")) {
+      // Inflated here, never beyond the body cap: a decompression bomb gets
+      // 413 after at most max_body_bytes of output.
+      std::string inflated;
+      const int rc = GzipInflate(request->body, server_.options.max_body_bytes, &inflated);
+      if (rc != 0) {
+        return Reply(rc > 0 ? MakeError(413, "request body too large once decompressed")
+                            : MakeError(400, "malformed gzip request body"),
+                     false);
+      }
+      request->body = std::move(inflated);
+    }
     request->remote_address = remote_;
     request->request_id = server_.NextRequestId();
     request->received_at = std::chrono::steady_clock::now();

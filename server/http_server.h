@@ -7,8 +7,9 @@
 //
 // Framing is checked once the headers are in, before any body byte is read:
 // two Content-Length headers, or Content-Length with Transfer-Encoding, are
-// refused (400); a compressed body (Content-Encoding other than identity) is
-// refused (415), so no decompression bomb can be sent; bodies over the cap
+// refused (400); a compressed body is accepted only as gzip (sync pushes)
+// and inflated up to the same cap: a decompression bomb gets 413 after at
+// most max_body_bytes of output, other encodings get 415. Bodies over the cap
 // get 413 whether announced by Content-Length or discovered while reading
 // chunks. The handler runs on the WorkerPool given in the options, never on
 // an I/O thread, so a slow database never stalls accepting or reading.
