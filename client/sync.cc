@@ -998,6 +998,12 @@ SyncReport SyncClient::PullOnly() {
   return impl_->Finish();
 }
 
+SyncReport SyncClient::PushOnly() {
+  impl_->Begin();
+  impl_->Push();
+  return impl_->Finish();
+}
+
 SyncReport SyncClient::WatchRound(std::chrono::seconds wait) { return impl_->Round(wait); }
 
 VerifyReport SyncClient::Verify() {

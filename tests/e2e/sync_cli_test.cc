@@ -79,7 +79,7 @@ TEST_F(SyncCli, RegisterShareSyncAndLogout) {
   EXPECT_NE(r.out.find("ok        shots"), std::string::npos) << r.out;
 }
 
-TEST_F(SyncCli, SyncWatchAppliesAnotherMembersChangeAsItHappens) {
+TEST_F(SyncCli, SyncWatchAppliesRemoteChangesAndPushesLocalOnesAsTheyHappen) {
   Device a = NewAccount("a");
   const std::string project = a.store->Create(Collection::kProjects, {{"name", "Live"}})["id"];
   a.sync->Sync();
@@ -96,6 +96,14 @@ TEST_F(SyncCli, SyncWatchAppliesAnotherMembersChangeAsItHappens) {
   ASSERT_EQ(created.status, 201) << created.raw;
   ASSERT_TRUE(watch.WaitForStderrLine("applied 1 change(s)", std::chrono::seconds(30)))
       << watch.stderr_text();
+  // And the other way: a write by another process on the same store is
+  // pushed while the watch waits on the server (woken by the file, not a timer).
+  const json local = JsonOut(
+      Vemakin(db, {"--json", "shot", "add", "--project", project, "--title", "From the laptop"}));
+  ASSERT_TRUE(watch.WaitForStderrLine("pushed 1 change(s)", std::chrono::seconds(30)))
+      << watch.stderr_text();
+  EXPECT_EQ(rest.Get("/api/shots/" + local.at("id").get<std::string>()).body.value("title", ""),
+            "From the laptop");
   watch.SignalAndWait(SIGTERM);
   const json shot =
       JsonOut(Vemakin(db, {"--json", "shot", "show", created.body.at("id").get<std::string>()}));

@@ -1,12 +1,19 @@
 #include "tools/vemakin/sync_commands.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "core/error.h"
 #include "vemakin/client/sync.h"
@@ -57,6 +64,78 @@ class ProgressLine {
   bool shown_ = false;
   std::string phase_;
   std::chrono::steady_clock::time_point start_, last_;
+};
+
+// Pushes local writes that other processes make on the same store file while
+// `sync --watch` waits on the server: inotify wakes it when the file or its
+// WAL changes (no polling), and it pushes whatever the outbox then holds.
+// Its own SyncClient shares the Store (whose mutex serialises the file).
+class LocalPusher {
+ public:
+  LocalPusher(client::Store& store, const std::filesystem::path& db) : sync_(store), store_(store) {
+    const std::filesystem::path path = std::filesystem::absolute(db);
+    names_ = {path.filename().string(), path.filename().string() + "-wal"};
+    fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd_ < 0 || pipe2(wake_, O_CLOEXEC) != 0 ||
+        inotify_add_watch(fd_, path.parent_path().c_str(), IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+      std::cerr << "warning: cannot watch " << path.string()
+                << " for local changes; they are pushed every round instead\n";
+      return;
+    }
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~LocalPusher() {
+    if (thread_.joinable()) {
+      const char x = 0;
+      if (write(wake_[1], &x, 1) < 0) {
+        // The thread is stuck in a push; joining still ends with it.
+      }
+      thread_.join();
+    }
+    for (int fd : {fd_, wake_[0], wake_[1]}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  LocalPusher(const LocalPusher&) = delete;
+  LocalPusher& operator=(const LocalPusher&) = delete;
+
+ private:
+  void Run() {
+    alignas(inotify_event) char buf[4096];
+    for (;;) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[1].revents) return;
+      bool ours = false;
+      for (ssize_t n; (n = read(fd_, buf, sizeof buf)) > 0;) {
+        for (char* p = buf; p < buf + n;) {
+          const auto* e = reinterpret_cast<const inotify_event*>(p);
+          if (e->len && std::find(names_.begin(), names_.end(), e->name) != names_.end()) {
+            ours = true;
+          }
+          p += sizeof(inotify_event) + e->len;
+        }
+      }
+      if (!ours || store_.Status().pending_mutations == 0) continue;
+      try {
+        const SyncReport r = sync_.PushOnly();
+        if (r.pushed || r.rejected) {
+          std::cerr << "pushed " << r.pushed << " change(s)"
+                    << (r.rejected ? ", " + std::to_string(r.rejected) + " rejected" : "")
+                    << std::endl;
+        }
+      } catch (const Error& e) {
+        std::cerr << "warning: " << e.what() << " (pushed at the next round)\n";
+      }
+    }
+  }
+
+  SyncClient sync_;
+  client::Store& store_;
+  std::vector<std::string> names_;
+  int fd_ = -1;
+  int wake_[2] = {-1, -1};
+  std::thread thread_;
 };
 
 void PrintReport(const Global& g, const SyncReport& r) {
@@ -134,28 +213,31 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   sync->fallthrough();
   sync->add_flag("--watch", watch, "keep running: apply others' changes as they happen");
   sync->callback([&, with_client] {
-    action = with_client([&g](SyncClient& c) {
-      PrintReport(g, c.Sync());
-      if (!watch) return;
-      std::cerr << "watching for changes (Ctrl-C to stop)" << std::endl;
-      std::chrono::seconds backoff{1};
-      for (;;) {
-        try {
-          const SyncReport r = c.WatchRound(std::chrono::seconds(20));
-          backoff = std::chrono::seconds(1);
-          if (r.pushed || r.pulled || r.rejected || r.snapshot_rows) {
-            PrintReport(g, r);
-            std::cerr << "applied " << r.pulled + r.snapshot_rows << " change(s), pushed "
-                      << r.pushed << std::endl;
+    action = [&g, with_client](client::Store& store) {
+      with_client([&g, &store](SyncClient& c) {
+        PrintReport(g, c.Sync());
+        if (!watch) return;
+        LocalPusher pusher(store, g.db);
+        std::cerr << "watching for changes (Ctrl-C to stop)" << std::endl;
+        std::chrono::seconds backoff{1};
+        for (;;) {
+          try {
+            const SyncReport r = c.WatchRound(std::chrono::seconds(20));
+            backoff = std::chrono::seconds(1);
+            if (r.pushed || r.pulled || r.rejected || r.snapshot_rows) {
+              PrintReport(g, r);
+              std::cerr << "applied " << r.pulled + r.snapshot_rows << " change(s), pushed "
+                        << r.pushed << std::endl;
+            }
+          } catch (const Error& e) {
+            if (e.code() != ErrorCode::kUnavailable) throw;
+            std::cerr << "warning: " << e.what() << "; retrying in " << backoff.count() << " s\n";
+            std::this_thread::sleep_for(backoff);
+            backoff = std::min(backoff * 2, std::chrono::seconds(30));
           }
-        } catch (const Error& e) {
-          if (e.code() != ErrorCode::kUnavailable) throw;
-          std::cerr << "warning: " << e.what() << "; retrying in " << backoff.count() << " s\n";
-          std::this_thread::sleep_for(backoff);
-          backoff = std::min(backoff * 2, std::chrono::seconds(30));
         }
-      }
-    });
+      })(store);
+    };
   });
 
   CLI::App* conflicts = app.add_subcommand("conflicts", "mutations the server rejected, and why");

@@ -108,6 +108,9 @@ class SyncClient {
   // Pull only, keeping the outbox for later (a metered link, a push that
   // keeps failing): pending mutations stay on top of the pulled state.
   SyncReport PullOnly();
+  // Push only (e.g. from a second thread while another SyncClient of the
+  // same Store waits in WatchRound).
+  SyncReport PushOnly();
   // Push, then pull; the first pull waits up to `wait` for a change (long
   // poll). One round of `vemakin sync --watch`.
   SyncReport WatchRound(std::chrono::seconds wait);
