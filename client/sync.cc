@@ -93,6 +93,17 @@ std::optional<std::string> Gzip(const std::string& text) {
   return out;
 }
 
+// Cursor order: "<txid>.<seq>" positions compared as numbers ("" is first).
+bool Before(const std::string& a, const std::string& b) {
+  auto parts = [](const std::string& c) {
+    const size_t dot = c.find('.');
+    if (c.empty() || dot == std::string::npos) return std::make_pair(0ULL, 0ULL);
+    return std::make_pair(std::strtoull(c.c_str(), nullptr, 10),
+                          std::strtoull(c.c_str() + dot + 1, nullptr, 10));
+  };
+  return !b.empty() && parts(a) < parts(b);
+}
+
 std::string UrlEncode(const std::string& in) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -794,10 +805,13 @@ struct SyncClient::Impl {
     const std::string base = ServerUrl();
     long long done = 0;
     bool first = true;
-    // Changes committed before this sync but held back by the server's
-    // horizon (an open transaction) are waited for, up to this long.
+    // Changes committed before this sync began but held back by the server's
+    // horizon (an older transaction still open) are waited for, up to this
+    // long: the sync pulls until its cursor reaches the newest change the
+    // server had committed when first asked (`latest`), not later traffic.
     const auto patience = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     bool held = false;
+    std::string target;
     for (;;) {
       if (State("snapshot_mode") || !State("cursor")) {
         if (!State("snapshot_mode")) {
@@ -814,7 +828,8 @@ struct SyncClient::Impl {
       const Reply r =
           Call(base, "GET",
                "/api/sync/pull?cursor=" + cursor + "&limit=" + std::to_string(options.pull_batch) +
-                   (w.count() > 0 ? "&wait=" + std::to_string(w.count()) : ""),
+                   (w.count() > 0 ? "&wait=" + std::to_string(w.count()) : "") +
+                   (held ? "&until=" + target : ""),
                nullptr, w);
       if (r.status == 410) {
         // Behind the horizon: rebase onto a fresh snapshot; the outbox stays.
@@ -844,7 +859,9 @@ struct SyncClient::Impl {
       report.pulled += static_cast<long long>(changes.size());
       FaultPoint("pull-applied");
       Progress("pull", done);
-      held = r.body.value("pending", false) && std::chrono::steady_clock::now() < patience;
+      if (target.empty()) target = r.body.value("latest", "");
+      held = Before(State("cursor").value_or(""), target) &&
+             std::chrono::steady_clock::now() < patience;
       if (!r.body.value("has_more", false) && !held && !State("snapshot_mode") &&
           json::parse(State("backfill").value_or("[]")).empty()) {
         break;

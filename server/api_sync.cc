@@ -69,15 +69,20 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
   const auto [txid, seq] = ParsePullCursor(ctx.Query("cursor"));
   const long long limit = std::min<long long>(ParseCount(ctx, "limit", 1000, 1), 10000);
   const long long wait = std::min(ParseCount(ctx, "wait", 0, 0), kMaxWaitSeconds);
+  // ?until=<position>: a long poll also ends once the cursor reaches it (a
+  // sync waiting for changes committed before it began).
+  std::optional<std::pair<std::string, std::string>> until;
+  if (auto u = ctx.Query("until"); u && !u->empty()) until = ParsePullCursor(u);
   const auto now = std::chrono::steady_clock::now();
   const auto deadline = ctx.http.poll_deadline.time_since_epoch().count() != 0
                             ? ctx.http.poll_deadline
                             : now + std::chrono::seconds(wait);
   const std::uint64_t generation = options.bell ? options.bell->generation() : 0;
-  // Changes exist after the cursor that the horizon still holds back (their
-  // transaction, or an older one anywhere in the cluster, is still open): the
-  // client is told ("pending") so that a sync waits for them to pass.
+  // Changes exist that the horizon still holds back (their transaction, or an
+  // older one anywhere in the cluster, is still open): a parked pull re-checks
+  // soon, and the client is told ("pending").
   bool in_flight = false;
+  bool reached = false;  // the cursor is at or past `until`
   size_t returned = 0;
   HttpResponse response = ReadAuthed(ctx, [&](Session& s) {
     const pqxx::result h = s.Exec(Stmt("SELECT txid::text, seq FROM sync_horizon"));
@@ -143,22 +148,26 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
     const std::string cursor = position.first == "0" && position.second == "0"
                                    ? ""
                                    : position.first + "." + position.second;
-    if (found <= n) {
-      // max(txid) reads one entry at the end of the primary key.
-      in_flight =
-          s.Exec(Stmt("SELECT coalesce(max(txid) >= "
-                      "pg_snapshot_xmin(pg_current_snapshot()), false) "
-                      "FROM sync_changes"))[0][0]
-              .as<bool>();
-    }
+    reached = until && !PositionBefore(position, *until);
+    // The newest committed change (one entry at the end of the primary key):
+    // a client that started a sync pulls until its cursor reaches it, so it
+    // waits for changes committed before it asked, not for later traffic.
+    const pqxx::result latest =
+        s.Exec(Stmt("SELECT txid::text || '.' || seq, "
+                    "txid >= pg_snapshot_xmin(pg_current_snapshot()) "
+                    "FROM sync_changes ORDER BY txid DESC, seq DESC LIMIT 1"));
+    in_flight = found <= n && !latest.empty() && latest[0][1].as<bool>();
     out += "],\"cursor\":";
     core::AppendJsonString(cursor, &out);
     out += std::string(",\"has_more\":") + (found > n ? "true" : "false");
-    out += std::string(",\"pending\":") + (in_flight ? "true" : "false") + "}";
+    out += std::string(",\"pending\":") + (in_flight ? "true" : "false");
+    out += ",\"latest\":";
+    core::AppendJsonString(latest.empty() ? "" : latest[0][0].c_str(), &out);
+    out += "}";
     return TextResponse(200, out);
   });
   metrics.Count("vemakin_sync_changes_pulled_total", "", static_cast<double>(returned));
-  if (returned > 0 || !options.bell || now >= deadline) return response;
+  if (returned > 0 || reached || !options.bell || now >= deadline) return response;
   metrics.Count("vemakin_sync_pulls_parked_total", "", 1);
   // Nothing yet: park until the bell rings (or the horizon may have moved).
   auto request = std::make_shared<HttpRequest>(ctx.http);
