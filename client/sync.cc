@@ -54,11 +54,6 @@ const core::TableSpec* SpecByName(const std::string& name) {
   return nullptr;
 }
 
-bool IsProjectChild(const std::string& table) {
-  return table == "shots" || table == "notes" || table == "postprod_tasks" ||
-         table == "project_members";
-}
-
 // The tables a client mirrors, children after parents.
 const std::vector<std::string>& MirrorTables() {
   static const std::vector<std::string> kTables = {
@@ -186,24 +181,12 @@ class Applier {
   // values are already canonical (snapshots).
   void Upsert(const core::TableSpec& spec, const json& row, bool canonical) {
     const std::string& table = spec.name;
-    if (IsProjectChild(table)) {
-      const std::string project = row.at("project_id").get<std::string>();
-      if (!projects_.count(project)) return Defer(project);
-      if (table == "notes" && (!Exists("shots", row.value("shot_id", json())) ||
-                               !Exists("postprod_tasks", row.value("task_id", json())))) {
-        return Defer(project);
-      }
-    } else if (table == "equipment") {
-      if (!Exists("gear_catalog", row.value("catalog_item_id", json()))) {
-        needs_rebase = true;
-        return;
-      }
-    } else if (table == "gear_catalog") {
-      if (!Exists("gear_categories", row.value("category_id", json())) ||
-          !Exists("gear_brands", row.value("brand_id", json()))) {
-        needs_rebase = true;
-        return;
-      }
+    if (!ParentsPresent(spec, row)) {
+      // A project's row: fetch the project whole. A catalog reference: the
+      // catalog changed behind this mirror's back, load a fresh snapshot.
+      if (row.contains("project_id")) return Defer(row.at("project_id").get<std::string>());
+      needs_rebase = true;
+      return;
     }
     std::vector<Value> params;
     params.reserve(spec.fields.size());
@@ -335,6 +318,24 @@ class Applier {
     projects_.erase(id);
   }
 
+  // Every row `row` refers to through a foreign key is in the mirror.
+  bool ParentsPresent(const core::TableSpec& spec, const json& row) {
+    const std::string& table = spec.name;
+    if (row.contains("project_id") && !projects_.count(row.at("project_id").get<std::string>())) {
+      return false;
+    }
+    if (table == "notes") {
+      return Exists("shots", row.value("shot_id", json())) &&
+             Exists("postprod_tasks", row.value("task_id", json()));
+    }
+    if (table == "equipment") return Exists("gear_catalog", row.value("catalog_item_id", json()));
+    if (table == "gear_catalog") {
+      return Exists("gear_categories", row.value("category_id", json())) &&
+             Exists("gear_brands", row.value("brand_id", json()));
+    }
+    return true;
+  }
+
   bool Exists(const std::string& table, const json& id) {
     if (id.is_null()) return true;
     return RowExists(table, id.get<std::string>());
@@ -369,16 +370,7 @@ class Applier {
   void Reinsert(const core::TableSpec& spec, const std::string& id, const json& fields) {
     json row = fields;
     row["id"] = id;
-    if (row.contains("project_id") && !projects_.count(row.at("project_id").get<std::string>())) {
-      return;
-    }
-    if (spec.name == "notes" && (!Exists("shots", row.value("shot_id", json())) ||
-                                 !Exists("postprod_tasks", row.value("task_id", json())))) {
-      return;
-    }
-    if (spec.name == "equipment" && !Exists("gear_catalog", row.value("catalog_item_id", json()))) {
-      return;
-    }
+    if (!ParentsPresent(spec, row)) return;
     const std::string now = Now();
     if (spec.Find("user_id")) row["user_id"] = s_.owner_id;
     if (spec.Find("created_at")) row["created_at"] = now;
@@ -459,6 +451,12 @@ struct SyncClient::Impl {
   std::atomic<long long> bytes_received{0}, bytes_sent{0};
   std::mutex token_mu;
   std::optional<std::string> token;  // read from the store on first use
+  // The connection (requests of one SyncClient are sequential; the snapshot
+  // prefetch thread and the applying thread take turns through http_mu).
+  std::mutex http_mu;
+  std::unique_ptr<httplib::Client> http;
+  std::string http_base;
+  bool http_reused = false;
 
   struct Reply {
     int status = 0;
@@ -499,10 +497,6 @@ struct SyncClient::Impl {
   Reply Call(const std::string& base, const std::string& method, const std::string& path,
              const json* body = nullptr, std::chrono::seconds extra_wait = std::chrono::seconds(0),
              bool authed = true) {
-    httplib::Client http(base);
-    http.set_connection_timeout(options.timeout);
-    http.set_read_timeout(options.timeout + extra_wait);
-    http.set_write_timeout(options.timeout);
     httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
     if (authed) {
       std::lock_guard<std::mutex> lock(token_mu);  // not the store's lock: pages are fetched
@@ -518,9 +512,17 @@ struct SyncClient::Impl {
       }
     }
     if (method != "GET") bytes_sent += static_cast<long long>(text.size());
-    httplib::Result r = method == "GET"
-                            ? http.Get(path.c_str(), headers)
-                            : http.Post(path.c_str(), headers, text, "application/json");
+    // One keep-alive connection per SyncClient (a TLS handshake per snapshot
+    // page would dominate on a real network). A request that fails on a
+    // reused connection (the server closed it meanwhile) is sent once more on
+    // a new one; that is safe for every call here (pulls and snapshots read,
+    // pushes are idempotent by mutation id, sign-ins just mint a token).
+    std::lock_guard<std::mutex> http_lock(http_mu);
+    httplib::Result r = Send(base, method, path, headers, text, extra_wait);
+    if (!r && http_reused) {
+      http.reset();
+      r = Send(base, method, path, headers, text, extra_wait);
+    }
     if (!r) {
       throw Error(ErrorCode::kUnavailable,
                   "cannot reach the server at " + base + ": " + httplib::to_string(r.error()));
@@ -542,6 +544,22 @@ struct SyncClient::Impl {
                                                std::to_string(r->status) + "); retry later");
     }
     return reply;
+  }
+
+  httplib::Result Send(const std::string& base, const std::string& method, const std::string& path,
+                       const httplib::Headers& headers, const std::string& text,
+                       std::chrono::seconds extra_wait) {
+    http_reused = http != nullptr && http_base == base;
+    if (!http_reused) {
+      http = std::make_unique<httplib::Client>(base);
+      http_base = base;
+      http->set_keep_alive(true);
+      http->set_connection_timeout(options.timeout);
+      http->set_write_timeout(options.timeout);
+    }
+    http->set_read_timeout(options.timeout + extra_wait);
+    return method == "GET" ? http->Get(path.c_str(), headers)
+                           : http->Post(path.c_str(), headers, text, "application/json");
   }
 
   [[noreturn]] void Fail(const Reply& r, const std::string& what) {

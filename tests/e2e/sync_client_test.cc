@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -323,33 +324,44 @@ TEST_F(SyncClientTest, AClientBehindTheHorizonIsRebasedAndKeepsItsLocalWork) {
   ExpectConverged(b);
 }
 
+// Runs one WatchRound(30 s) of `watcher` on a thread, makes `write` once the
+// round has started, and returns the round's report and duration.
+std::pair<client::SyncReport, std::chrono::steady_clock::duration> WatchWhile(
+    SyncClient& watcher, const std::function<void()>& write) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  client::SyncReport round;
+  std::chrono::steady_clock::duration took{};
+  std::thread thread([&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      started = true;
+    }
+    cv.notify_all();
+    const auto start = std::chrono::steady_clock::now();
+    round = watcher.WatchRound(std::chrono::seconds(30));
+    took = std::chrono::steady_clock::now() - start;
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return started; });
+  }
+  write();
+  thread.join();
+  return {round, took};
+}
+
 TEST_F(SyncClientTest, AWatchingClientIsWokenByAnotherMembersChange) {
   Device a = NewAccount("a");
   Device b = NewAccount("b");
   const std::string project = SharedProject(a, b, "editor");
   ApiClient rest = Rest(a);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool parked = false;
-  client::SyncReport round;
-  std::chrono::steady_clock::duration took{};
-  std::thread watcher([&] {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      parked = true;
-    }
-    cv.notify_all();
-    const auto start = std::chrono::steady_clock::now();
-    round = b.sync->WatchRound(std::chrono::seconds(30));
-    took = std::chrono::steady_clock::now() - start;
+  Resp created;
+  const auto [round, took] = WatchWhile(*b.sync, [&] {
+    created = rest.Post("/api/shots", {{"project_id", project}, {"title", "Live"}});
   });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return parked; });
-  }
-  const Resp created = rest.Post("/api/shots", {{"project_id", project}, {"title", "Live"}});
   ASSERT_EQ(created.status, 201) << created.raw;
-  watcher.join();
   // The round ended because of the change, not at its 30-second wait (the
   // latency itself is measured by `vemakin-bench sync`).
   EXPECT_GE(round.pulled, 1);
@@ -397,28 +409,11 @@ TEST_F(SyncClientTest, AChangeOnOneServerInstanceWakesAWatcherOnAnother) {
   Device b = NewAccount("b", SecondUrl());
   const std::string project = SharedProject(a, b, "editor");
   ApiClient rest = Rest(a);  // the first instance
-  std::mutex mu;
-  std::condition_variable cv;
-  bool started = false;
-  client::SyncReport round;
-  std::chrono::steady_clock::duration took{};
-  std::thread watcher([&] {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      started = true;
-    }
-    cv.notify_all();
-    const auto start = std::chrono::steady_clock::now();
-    round = b.sync->WatchRound(std::chrono::seconds(30));
-    took = std::chrono::steady_clock::now() - start;
+  Resp created;
+  const auto [round, took] = WatchWhile(*b.sync, [&] {
+    created = rest.Post("/api/notes", {{"project_id", project}, {"title", "Cross"}});
   });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return started; });
-  }
-  const Resp created = rest.Post("/api/notes", {{"project_id", project}, {"title", "Cross"}});
   ASSERT_EQ(created.status, 201) << created.raw;
-  watcher.join();
   EXPECT_GE(round.pulled, 1);
   EXPECT_LT(took, std::chrono::seconds(15));
   EXPECT_EQ(b.store->Get(Collection::kNotes, created.body.at("id")).at("title"), "Cross");
