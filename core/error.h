@@ -5,6 +5,7 @@
 #ifndef VEMAKIN_CORE_ERROR_H_
 #define VEMAKIN_CORE_ERROR_H_
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -32,6 +33,15 @@ enum class ErrorCode {
 
 // "invalid_argument", "not_found", ...: stable names for logs and JSON.
 std::string_view ErrorCodeName(ErrorCode code);
+// The code named `name` (ErrorCodeName's spelling); nullopt for any other text.
+std::optional<ErrorCode> ParseErrorCodeName(std::string_view name);
+
+// The HTTP status of each code (SPEC.md section 2), used by the server's one
+// HTTP boundary and by the push results' `http_status` (sync protocol 1), and
+// the code a client gives an HTTP status it receives. Transports translate
+// with these; domain code speaks ErrorCode only.
+int HttpStatusFor(ErrorCode code);
+ErrorCode ErrorCodeForHttpStatus(int status);
 
 class Error : public std::runtime_error {
  public:

@@ -314,4 +314,12 @@ void AppendFieldJson(const FieldSpec& f, std::optional<std::string_view> text, s
   out->append(DecodeField(f, s).dump());
 }
 
+bool HoldsValues(const nlohmann::json& row, const nlohmann::json& wanted) {
+  for (auto it = wanted.begin(); it != wanted.end(); ++it) {
+    const auto have = row.find(it.key());
+    if (have == row.end() || *have != it.value()) return false;
+  }
+  return true;
+}
+
 }  // namespace vemakin::core

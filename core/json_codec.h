@@ -34,6 +34,12 @@ nlohmann::json CanonicalValue(const FieldSpec& field, const nlohmann::json& valu
 // optional ones set to their default (or null), values canonical.
 nlohmann::json CompleteCreate(const TableSpec& table, const nlohmann::json& body);
 
+// True when `row` already holds every value of `wanted`: a create repeated
+// with the same id and body (an idempotent replay, answered with the row),
+// as opposed to a different row under a taken id (a conflict). Both are
+// canonical JSON (CompleteCreate, DecodeField).
+bool HoldsValues(const nlohmann::json& row, const nlohmann::json& wanted);
+
 // A validated PATCH body with canonical values (fields not given stay absent).
 nlohmann::json CanonicalPatch(const TableSpec& table, const nlohmann::json& body);
 

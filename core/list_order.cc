@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_codec.h"
 #include "core/validation.h"
 
 namespace vemakin::core {
@@ -99,6 +100,83 @@ std::vector<std::string> KeysetBranches(
     if (keys[j].nullable) branches.push_back(prefix + col + " IS NULL");
   }
   return branches;
+}
+
+std::string ColumnList(const TableSpec& spec, const std::string& alias) {
+  std::string out;
+  for (const FieldSpec& f : spec.fields) {
+    if (!out.empty()) out += ", ";
+    out += alias + "." + f.name;
+  }
+  return out;
+}
+
+std::string CursorAfter(const TableSpec& spec, const std::vector<OrderKey>& keys,
+                        const nlohmann::json& row) {
+  CursorValues values;
+  for (const OrderKey& k : keys)
+    values.push_back(EncodeField(*spec.Find(k.column), row.at(k.column)));
+  return EncodeCursor(values);
+}
+
+std::optional<PageSql> BuildPageSql(const TableSpec& spec, const std::string& from,
+                                    const std::string& where, const std::vector<OrderKey>& keys,
+                                    const PageRequest& page, int first_param,
+                                    const SqlDialect& dialect) {
+  PageSql out;
+  int n = first_param;
+  const std::string cols = ColumnList(spec, "t");
+  const std::string order = OrderBy(keys, "t");
+  bool deferred = false;
+  if (!dialect.orders_nulls_last) {
+    for (const OrderKey& k : keys) deferred = deferred || (k.nullable && !k.descending);
+  }
+  const std::string limit = dialect.integer_placeholder(n++);
+  out.params.emplace_back(page.limit + 1);  // one more: has_more
+  if (!page.cursor) {
+    const std::string offset = dialect.integer_placeholder(n++);
+    out.params.emplace_back(page.skip);
+    out.sql = "SELECT " + std::string(deferred ? "t.id" : cols) + " FROM " + from + " WHERE " +
+              where + " ORDER BY " + order + " LIMIT " + limit + " OFFSET " + offset;
+  } else {
+    const std::optional<CursorValues> values = DecodeCursor(*page.cursor, spec, keys);
+    if (!values) return std::nullopt;
+    std::vector<bool> nulls;
+    for (const std::optional<std::string>& v : *values) {
+      nulls.push_back(!v.has_value());
+      if (v) out.params.emplace_back(*v);
+    }
+    const std::vector<std::string> branches =
+        KeysetBranches(spec, keys, nulls, "t", n, dialect.placeholder);
+    if (branches.empty()) {
+      out.sql =
+          "SELECT " + std::string(deferred ? "t.id" : cols) + " FROM " + from + " WHERE 1 = 0";
+    } else {
+      // A deferred page carries only its keys through the union.
+      std::string branch_cols = cols;
+      if (deferred) {
+        branch_cols = "t.id";
+        for (const OrderKey& k : keys) {
+          if (k.column != "id") branch_cols += ", t." + k.column;
+        }
+      }
+      std::string u;
+      int b = 0;
+      for (const std::string& branch : branches) {
+        if (!u.empty()) u += " UNION ALL ";
+        u += "SELECT * FROM (SELECT " + branch_cols + " FROM " + from + " WHERE " + where +
+             " AND " + branch + " ORDER BY " + order + " LIMIT " + limit + ") AS b" +
+             std::to_string(b++);
+      }
+      out.sql = "SELECT " + std::string(deferred ? "t.id" : "t.*") + " FROM (" + u +
+                ") t ORDER BY " + order + " LIMIT " + limit;
+    }
+  }
+  if (deferred) {
+    out.sql = "SELECT " + cols + " FROM " + spec.name + " t WHERE t.id IN (" + out.sql +
+              ") ORDER BY " + order;
+  }
+  return out;
 }
 
 namespace {

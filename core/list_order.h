@@ -14,8 +14,10 @@
 #define VEMAKIN_CORE_LIST_ORDER_H_
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/model.h"
@@ -56,6 +58,58 @@ std::string EncodeCursor(const CursorValues& values);
 // (wrong length, NULL for a non-nullable key, values the columns cannot hold).
 std::optional<CursorValues> DecodeCursor(const std::string& cursor, const TableSpec& spec,
                                          const std::vector<OrderKey>& keys);
+
+// The cursor that resumes after `row` (a row of `spec` as JSON) in `keys` order.
+std::string CursorAfter(const TableSpec& spec, const std::vector<OrderKey>& keys,
+                        const nlohmann::json& row);
+
+// "a.f1, a.f2, ..." for every field of the table, in field order (the column
+// list every row reader of both engines selects).
+std::string ColumnList(const TableSpec& spec, const std::string& alias);
+
+// ------------------------------------------------------------ page queries
+//
+// One builder for every list page on both engines (the server's lists and
+// bulk reads, the client's Store lists): a first page or one by skip is
+// "ORDER BY keys LIMIT n+1 OFFSET skip"; a page after a cursor is the union
+// of the keyset branches, each its own index range scan with its own LIMIT,
+// ordered and limited again. One row more than the page is asked for, so the
+// caller learns whether more follow.
+
+// What differs between the engines' SQL.
+struct SqlDialect {
+  // Parameter n holding a value of `field` ("$3::date", "?3").
+  std::function<std::string(const FieldSpec& field, int n)> placeholder;
+  // Parameter n holding an integer (LIMIT and OFFSET).
+  std::function<std::string(int n)> integer_placeholder;
+  // An index in list order delivers "ASC NULLS LAST" (PostgreSQL). SQLite
+  // sorts NULLs first, so there an index orders only the leading keys and
+  // SQLite sorts each group of ties on the rest; sorting whole rows of a big
+  // group is slow, so such pages find their ids on the covering index first
+  // and then fetch only those rows (a deferred join).
+  bool orders_nulls_last = true;
+};
+
+struct PageRequest {
+  long long skip = 0;
+  long long limit = 100;              // rows wanted (the query asks for one more)
+  std::optional<std::string> cursor;  // resume after this cursor (then skip is 0)
+};
+
+using SqlParam = std::variant<long long, std::string>;
+
+struct PageSql {
+  std::string sql;               // selects ColumnList(spec, "t"), in list order
+  std::vector<SqlParam> params;  // numbered from the builder's first_param, in order
+};
+
+// The page of `spec` rows (alias t) from `from` matching `where` (both may use
+// parameters below `first_param`). nullopt when page.cursor is not a cursor
+// of these keys (DecodeCursor).
+std::optional<PageSql> BuildPageSql(const TableSpec& spec, const std::string& from,
+                                    const std::string& where, const std::vector<OrderKey>& keys,
+                                    const PageRequest& page, int first_param,
+                                    const SqlDialect& dialect);
 
 std::string Base64UrlEncode(const std::string& bytes);
 std::optional<std::string> Base64UrlDecode(const std::string& text);

@@ -8,34 +8,6 @@
 
 namespace vemakin {
 
-std::string_view ErrorCodeName(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-      return "invalid_argument";
-    case ErrorCode::kNotFound:
-      return "not_found";
-    case ErrorCode::kAlreadyExists:
-      return "already_exists";
-    case ErrorCode::kFailedPrecondition:
-      return "failed_precondition";
-    case ErrorCode::kAborted:
-      return "aborted";
-    case ErrorCode::kUnavailable:
-      return "unavailable";
-    case ErrorCode::kDataLoss:
-      return "data_loss";
-    case ErrorCode::kUnauthenticated:
-      return "unauthenticated";
-    case ErrorCode::kPermissionDenied:
-      return "permission_denied";
-    case ErrorCode::kDeadlineExceeded:
-      return "deadline_exceeded";
-    case ErrorCode::kInternal:
-      return "internal";
-  }
-  return "internal";
-}
-
 std::string_view LogLevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:

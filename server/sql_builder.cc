@@ -4,15 +4,6 @@ namespace vemakin::server {
 
 using core::FieldType;
 
-std::string ColumnList(const core::TableSpec& spec, const std::string& alias) {
-  std::string out;
-  for (const core::FieldSpec& f : spec.fields) {
-    if (!out.empty()) out += ", ";
-    out += alias + "." + f.name;
-  }
-  return out;
-}
-
 std::string Placeholder(const core::FieldSpec& f, int n) {
   const std::string p = "$" + std::to_string(n);
   switch (f.type) {

@@ -14,10 +14,9 @@
 
 namespace vemakin::server {
 
+using core::ColumnList;  // "t.id, t.project_id, ...": one column list for both engines
 using core::OrderKey;
 
-// "t.id, t.project_id, ..." (every field of the spec), prefixed by `alias.`.
-std::string ColumnList(const core::TableSpec& spec, const std::string& alias);
 // "$n::uuid" etc.: the parameter placeholder with the cast its column needs.
 std::string Placeholder(const core::FieldSpec& field, int n);
 

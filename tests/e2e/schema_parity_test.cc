@@ -20,7 +20,7 @@ namespace {
 std::set<std::string> MirroredTables() {
   std::set<std::string> out;
   for (const core::TableSpec* t : core::AllSpecs()) {
-    if (t->mirrored) out.insert(t->name);
+    if (t->Mirrored()) out.insert(t->name);
   }
   return out;
 }

@@ -1,0 +1,500 @@
+// Encoding and decoding of the sync wire types (core/sync_protocol.h).
+#include "core/sync_protocol.h"
+
+#include "core/json_codec.h"
+
+namespace vemakin::core {
+
+using nlohmann::json;
+
+// ------------------------------------------------------------ positions
+
+namespace {
+
+// 1 to 19 decimal digits (below 10^19, which fits in 64 bits).
+std::optional<std::uint64_t> Digits(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+std::optional<PullPosition> PullPosition::Parse(std::string_view text) {
+  if (text.empty()) return PullPosition();
+  const size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  const std::optional<std::uint64_t> txid = Digits(text.substr(0, dot));
+  const std::optional<std::uint64_t> seq = Digits(text.substr(dot + 1));
+  if (!txid || !seq || *seq > kMaxSeq) return std::nullopt;
+  return PullPosition(*txid, *seq);
+}
+
+PullPosition PullPosition::Below(std::uint64_t xmin) {
+  if (xmin == 0) return PullPosition();
+  return PullPosition(xmin - 1, kMaxSeq);
+}
+
+std::string PullPosition::ToString() const {
+  if (IsBeginning()) return "";
+  return std::to_string(txid_) + "." + std::to_string(seq_);
+}
+
+// ------------------------------------------------------------ push
+
+std::string_view MutationOpName(MutationOp op) {
+  switch (op) {
+    case MutationOp::kCreate:
+      return "create";
+    case MutationOp::kUpdate:
+      return "update";
+    case MutationOp::kDelete:
+      return "delete";
+  }
+  return "create";
+}
+
+std::optional<MutationOp> ParseMutationOp(std::string_view name) {
+  for (MutationOp op : {MutationOp::kCreate, MutationOp::kUpdate, MutationOp::kDelete}) {
+    if (MutationOpName(op) == name) return op;
+  }
+  return std::nullopt;
+}
+
+json Mutation::ToJson() const {
+  return {{"mutation_id", mutation_id},
+          {"table", table},
+          {"op", MutationOpName(op)},
+          {"id", id},
+          {"fields", fields}};
+}
+
+json PushRequest::ToJson() const {
+  json list = json::array();
+  for (const Mutation& m : mutations) list.push_back(m.ToJson());
+  return {{"client_id", client_id}, {"mutations", std::move(list)}};
+}
+
+PushRequest PushRequest::Decode(const json& body, std::vector<FieldError>* errors) {
+  PushRequest out;
+  if (!body.is_object()) {
+    errors->push_back({{"body"}, "must be a JSON object", "type"});
+    return out;
+  }
+  const json client = body.value("client_id", json());
+  if (!client.is_string() || !IsValidUuid(client.get<std::string>())) {
+    errors->push_back({{"body", "client_id"}, "must be a UUID", "type"});
+  } else {
+    out.client_id = NormalizeUuid(client.get<std::string>());
+  }
+  const json list = body.value("mutations", json());
+  if (!list.is_array() || list.size() > kMaxMutations) {
+    errors->push_back(
+        {{"body", "mutations"},
+         "must be an array of at most " + std::to_string(kMaxMutations) + " mutations",
+         "type"});
+    return out;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& m = list[i];
+    const std::string at = std::to_string(i);
+    auto text = [&](const char* key) -> std::string {
+      const json v = m.is_object() ? m.value(key, json()) : json();
+      return v.is_string() ? v.get<std::string>() : "";
+    };
+    Mutation mutation;
+    mutation.mutation_id = text("mutation_id");
+    mutation.table = text("table");
+    mutation.id = text("id");
+    mutation.fields = m.is_object() ? m.value("fields", json::object()) : json();
+    if (!IsValidUuid(mutation.mutation_id)) {
+      errors->push_back({{"body", "mutations", at, "mutation_id"}, "must be a UUID", "type"});
+    }
+    const TableSpec* spec = FindSpec(mutation.table);
+    if (spec == nullptr || !spec->UserWritable()) {
+      errors->push_back(
+          {{"body", "mutations", at, "table"}, "is not a table a client writes", "enum"});
+    }
+    const std::optional<MutationOp> op = ParseMutationOp(text("op"));
+    if (!op) {
+      errors->push_back(
+          {{"body", "mutations", at, "op"}, "must be create, update or delete", "enum"});
+    } else {
+      mutation.op = *op;
+    }
+    if (!IsValidUuid(mutation.id)) {
+      errors->push_back({{"body", "mutations", at, "id"}, "must be a UUID", "type"});
+    }
+    if (!mutation.fields.is_object()) {
+      errors->push_back({{"body", "mutations", at, "fields"}, "must be a JSON object", "type"});
+    }
+    mutation.mutation_id = NormalizeUuid(mutation.mutation_id);
+    mutation.id = NormalizeUuid(mutation.id);
+    out.mutations.push_back(std::move(mutation));
+  }
+  return out;
+}
+
+PushResult PushResult::Applied(std::string mutation_id) {
+  PushResult r;
+  r.mutation_id = std::move(mutation_id);
+  return r;
+}
+
+PushResult PushResult::Rejected(std::string mutation_id, ErrorCode code, json detail,
+                                json current) {
+  PushResult r;
+  r.mutation_id = std::move(mutation_id);
+  r.outcome = Outcome::kRejected;
+  r.code = code;
+  r.detail = std::move(detail);
+  r.current = std::move(current);
+  return r;
+}
+
+json PushResult::ToJson() const {
+  json out = {{"mutation_id", mutation_id},
+              {"status", outcome == Outcome::kApplied ? "applied" : "rejected"}};
+  if (outcome == Outcome::kRejected) {
+    out["code"] = ErrorCodeName(code);
+    out["http_status"] = HttpStatusFor(code);
+    out["detail"] = detail;
+    out["current"] = current;
+  }
+  if (replayed) out["replayed"] = true;
+  return out;
+}
+
+std::optional<PushResult> PushResult::FromJson(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  const json id = j.value("mutation_id", json());
+  const json status = j.value("status", json());
+  if (!id.is_string() || !status.is_string()) return std::nullopt;
+  PushResult r;
+  r.mutation_id = id.get<std::string>();
+  r.replayed = j.value("replayed", json(false)) == json(true);
+  if (status == "applied") return r;
+  if (status != "rejected") return std::nullopt;
+  r.outcome = Outcome::kRejected;
+  const json code = j.value("code", json());
+  const std::optional<ErrorCode> named =
+      code.is_string() ? ParseErrorCodeName(code.get<std::string>()) : std::nullopt;
+  const json http = j.value("http_status", json());
+  r.code =
+      named ? *named : ErrorCodeForHttpStatus(http.is_number_integer() ? http.get<int>() : 422);
+  r.detail = j.value("detail", json());
+  r.current = j.value("current", json());
+  return r;
+}
+
+json PushResponse::ToJson() const {
+  json list = json::array();
+  for (const PushResult& r : results) list.push_back(r.ToJson());
+  return {{"results", std::move(list)}};
+}
+
+std::optional<PushResponse> PushResponse::FromJson(const json& j) {
+  if (!j.is_object() || !j.contains("results") || !j.at("results").is_array()) {
+    return std::nullopt;
+  }
+  PushResponse out;
+  for (const json& r : j.at("results")) {
+    std::optional<PushResult> result = PushResult::FromJson(r);
+    if (!result) return std::nullopt;
+    out.results.push_back(std::move(*result));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ pull
+
+std::string_view ChangeOpName(ChangeOp op) { return op == ChangeOp::kDelete ? "delete" : "upsert"; }
+
+std::optional<ChangeOp> ParseChangeOp(std::string_view name) {
+  if (name == "upsert") return ChangeOp::kUpsert;
+  if (name == "delete") return ChangeOp::kDelete;
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<PullPosition> PositionField(const json& j, const char* key) {
+  const json v = j.value(key, json(""));
+  if (!v.is_string()) return std::nullopt;
+  return PullPosition::Parse(v.get_ref<const std::string&>());
+}
+
+}  // namespace
+
+json PullResponse::ToJson() const {
+  json list = json::array();
+  for (const Change& c : changes) {
+    list.push_back(
+        {{"table", c.table}, {"id", c.id}, {"op", ChangeOpName(c.op)}, {"data", c.data}});
+  }
+  return {{"changes", std::move(list)},
+          {"cursor", cursor.ToString()},
+          {"has_more", has_more},
+          {"pending", pending},
+          {"latest", latest.ToString()}};
+}
+
+std::optional<PullResponse> PullResponse::FromJson(json&& j) {
+  if (!j.is_object() || !j.contains("changes") || !j.at("changes").is_array()) {
+    return std::nullopt;
+  }
+  PullResponse out;
+  const std::optional<PullPosition> cursor = PositionField(j, "cursor");
+  const std::optional<PullPosition> latest = PositionField(j, "latest");
+  if (!cursor || !latest) return std::nullopt;
+  out.cursor = *cursor;
+  out.latest = *latest;
+  out.has_more = j.value("has_more", json(false)) == json(true);
+  out.pending = j.value("pending", json(false)) == json(true);
+  json& changes = j.at("changes");
+  out.changes.reserve(changes.size());
+  for (json& c : changes) {
+    if (!c.is_object()) return std::nullopt;
+    const json table = c.value("table", json());
+    const json id = c.value("id", json());
+    const json op = c.value("op", json());
+    if (!table.is_string() || !id.is_string() || !op.is_string()) return std::nullopt;
+    const std::optional<ChangeOp> parsed = ParseChangeOp(op.get<std::string>());
+    if (!parsed) return std::nullopt;
+    Change change{table.get<std::string>(), id.get<std::string>(), *parsed, json()};
+    if (*parsed == ChangeOp::kUpsert) {
+      auto data = c.find("data");
+      if (data == c.end() || !data->is_object()) return std::nullopt;
+      change.data = std::move(*data);
+    }
+    out.changes.push_back(std::move(change));
+  }
+  return out;
+}
+
+void PullResponseWriter::AddChange(std::string_view table, std::string_view id, ChangeOp op,
+                                   std::optional<std::string_view> data_json) {
+  if (!first_) out_ += ",";
+  first_ = false;
+  out_ += "{\"table\":";
+  AppendJsonString(table, &out_);
+  out_ += ",\"id\":";
+  AppendJsonString(id, &out_);
+  out_ += ",\"op\":";
+  AppendJsonString(ChangeOpName(op), &out_);
+  out_ += ",\"data\":";
+  if (data_json) {
+    out_.append(data_json->data(), data_json->size());
+  } else {
+    out_ += "null";
+  }
+  out_ += "}";
+}
+
+std::string PullResponseWriter::Finish(const PullPosition& cursor, bool has_more, bool pending,
+                                       const PullPosition& latest) {
+  std::string out = std::move(out_);
+  out += "],\"cursor\":";
+  AppendJsonString(cursor.ToString(), &out);
+  out += std::string(",\"has_more\":") + (has_more ? "true" : "false");
+  out += std::string(",\"pending\":") + (pending ? "true" : "false");
+  out += ",\"latest\":";
+  AppendJsonString(latest.ToString(), &out);
+  out += "}";
+  out_ = "{\"changes\":[";
+  first_ = true;
+  return out;
+}
+
+// ------------------------------------------------------------ snapshot
+
+namespace {
+
+// The stage letters of protocol 1. A table stage's letter is fixed per table
+// (positions outlive server upgrades); SnapshotListSpecs() must have one each.
+struct TableLetter {
+  const char* table;
+  char letter;
+};
+constexpr TableLetter kTableLetters[] = {
+    {"shots", 's'}, {"postprod_tasks", 't'}, {"notes", 'n'}, {"equipment", 'e'}};
+
+std::optional<char> LetterOf(const TableSpec* table) {
+  for (const TableLetter& t : kTableLetters) {
+    if (table != nullptr && table->name == t.table) return t.letter;
+  }
+  return std::nullopt;
+}
+
+const TableSpec* TableOfLetter(char letter) {
+  for (const TableLetter& t : kTableLetters) {
+    if (t.letter == letter) return FindSpec(t.table);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<const TableSpec*>& SnapshotListSpecs() {
+  static const std::vector<const TableSpec*> specs = [] {
+    std::vector<const TableSpec*> v;
+    for (const TableSpec* t : ProjectChildSpecs()) {
+      if (t->scope == Scope::kProject) v.push_back(t);
+    }
+    for (const TableSpec* t : MirroredSpecs()) {
+      if (t->scope == Scope::kOwner) v.push_back(t);
+    }
+    return v;
+  }();
+  return specs;
+}
+
+std::string SnapshotPosition::Encode() const {
+  char letter = 'x';
+  switch (stage) {
+    case Stage::kCatalog:
+      letter = 'c';
+      break;
+    case Stage::kNextProject:
+      letter = 'p';
+      break;
+    case Stage::kOneProject:
+      letter = 'P';
+      break;
+    case Stage::kMembers:
+      letter = 'm';
+      break;
+    case Stage::kTable:
+      letter = LetterOf(table).value_or('x');
+      break;
+    case Stage::kDone:
+      letter = 'x';
+      break;
+  }
+  return std::string(1, letter) + "~" + project + "~" + cursor;
+}
+
+std::optional<SnapshotPosition> SnapshotPosition::Decode(std::string_view token) {
+  const size_t a = token.find('~');
+  const size_t b = a == std::string_view::npos ? a : token.find('~', a + 1);
+  if (token.size() > 2048 || a != 1 || b == std::string_view::npos) return std::nullopt;
+  SnapshotPosition pos;
+  pos.project = std::string(token.substr(2, b - 2));
+  pos.cursor = std::string(token.substr(b + 1));
+  switch (token[0]) {
+    case 'c':
+      pos.stage = Stage::kCatalog;
+      break;
+    case 'p':
+      pos.stage = Stage::kNextProject;
+      break;
+    case 'P':
+      pos.stage = Stage::kOneProject;
+      break;
+    case 'm':
+      pos.stage = Stage::kMembers;
+      break;
+    default:
+      pos.stage = Stage::kTable;
+      pos.table = TableOfLetter(token[0]);
+      if (pos.table == nullptr) return std::nullopt;
+  }
+  if (!pos.project.empty()) {
+    if (!IsValidUuid(pos.project)) return std::nullopt;
+    pos.project = NormalizeUuid(pos.project);
+  }
+  const bool needs_project = pos.stage == Stage::kOneProject || pos.stage == Stage::kMembers ||
+                             (pos.stage == Stage::kTable && pos.table->InProject());
+  if (needs_project && pos.project.empty()) return std::nullopt;
+  return pos;
+}
+
+json SnapshotPage::ToJson() const {
+  json out = {{"cursor", cursor.ToString()}};
+  if (estimate) out["estimate"] = *estimate;
+  json list = json::array();
+  for (const SnapshotTable& t : tables) list.push_back({{"table", t.table}, {"rows", t.rows}});
+  out["tables"] = std::move(list);
+  out["next"] = next ? json(*next) : json();
+  return out;
+}
+
+std::optional<SnapshotPage> SnapshotPage::FromJson(json&& j) {
+  if (!j.is_object() || !j.contains("tables") || !j.at("tables").is_array()) return std::nullopt;
+  SnapshotPage out;
+  const std::optional<PullPosition> cursor = PositionField(j, "cursor");
+  if (!cursor) return std::nullopt;
+  out.cursor = *cursor;
+  if (auto e = j.find("estimate"); e != j.end() && e->is_number_integer()) {
+    out.estimate = e->get<long long>();
+  }
+  const json next = j.value("next", json());
+  if (next.is_string()) {
+    out.next = next.get<std::string>();
+  } else if (!next.is_null()) {
+    return std::nullopt;
+  }
+  for (json& t : j.at("tables")) {
+    if (!t.is_object()) return std::nullopt;
+    const json table = t.value("table", json());
+    auto rows = t.find("rows");
+    if (!table.is_string() || rows == t.end() || !rows->is_array()) return std::nullopt;
+    out.tables.push_back({table.get<std::string>(), std::move(*rows)});
+  }
+  return out;
+}
+
+void SnapshotPageWriter::AddRows(std::string_view table, std::string_view rows_json,
+                                 long long count) {
+  if (count == 0) return;
+  tables_ += tables_.empty() ? "{\"table\":" : ",{\"table\":";
+  AppendJsonString(table, &tables_);
+  tables_ += ",\"rows\":";
+  tables_.append(rows_json.data(), rows_json.size());
+  tables_ += "}";
+  rows_ += count;
+}
+
+std::string SnapshotPageWriter::Finish(const PullPosition& cursor,
+                                       std::optional<long long> estimate,
+                                       const std::optional<SnapshotPosition>& next) {
+  std::string out = "{\"cursor\":";
+  AppendJsonString(cursor.ToString(), &out);
+  if (estimate) out += ",\"estimate\":" + std::to_string(*estimate);
+  out += ",\"tables\":[" + tables_ + "],\"next\":";
+  if (next && next->stage != SnapshotPosition::Stage::kDone) {
+    AppendJsonString(next->Encode(), &out);
+  } else {
+    out += "null";
+  }
+  out += "}";
+  return out;
+}
+
+// ------------------------------------------------------------ digest
+
+json DigestResponse::ToJson() const {
+  json t = json::object();
+  for (const auto& [name, digest] : tables) t[name] = digest;
+  return {{"cursor", cursor.ToString()}, {"tables", std::move(t)}};
+}
+
+std::optional<DigestResponse> DigestResponse::FromJson(const json& j) {
+  if (!j.is_object() || !j.contains("tables") || !j.at("tables").is_object()) {
+    return std::nullopt;
+  }
+  DigestResponse out;
+  const std::optional<PullPosition> cursor = PositionField(j, "cursor");
+  if (!cursor) return std::nullopt;
+  out.cursor = *cursor;
+  for (auto it = j.at("tables").begin(); it != j.at("tables").end(); ++it) {
+    out.tables[it.key()] = it.value();
+  }
+  return out;
+}
+
+}  // namespace vemakin::core
