@@ -2,39 +2,16 @@
 // catalog cache, bulk reads and the operational routes.
 #include "server/api.h"
 
-#include <sodium.h>
-
 #include <cstring>
 #include <set>
 
 #include "core/json_codec.h"
 #include "core/time_format.h"
+#include "core/uuid.h"
 #include "server/api_internal.h"
 
 namespace vemakin::server {
-int StatusFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-      return 422;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kAlreadyExists:
-      return 409;
-    case ErrorCode::kFailedPrecondition:
-      return 409;
-    case ErrorCode::kUnauthenticated:
-      return 401;
-    case ErrorCode::kPermissionDenied:
-      return 403;
-    case ErrorCode::kAborted:
-    case ErrorCode::kUnavailable:
-      return 503;
-    case ErrorCode::kDeadlineExceeded:
-      return 504;
-    default:
-      return 500;
-  }
-}
+int StatusFor(ErrorCode code) { return HttpStatusFor(code); }
 
 namespace {
 
@@ -99,7 +76,11 @@ json UserJson(const pqxx::row& r, int offset) {
   return RowJson(core::Spec(core::Entity::kUser), r, offset);
 }
 
-const char kUserColumns[] = "u.id, u.email, u.name, u.settings, u.created_at";
+// The account's columns (alias u), in the model's order.
+const std::string& UserColumns() {
+  static const std::string columns = ColumnList(core::Spec(core::Entity::kUser), "u");
+  return columns;
+}
 
 }  // namespace
 
@@ -168,18 +149,6 @@ std::string RequireUuid(const std::string& value, const std::vector<std::string>
   return core::NormalizeUuid(value);
 }
 
-std::string NewUuid() {
-  unsigned char b[16];
-  randombytes_buf(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char hex[33];
-  sodium_bin2hex(hex, sizeof hex, b, sizeof b);
-  const std::string h(hex);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
-}
-
 long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min) {
   const std::optional<std::string> v = ctx.Query(key);
   if (!v) return fallback;
@@ -210,16 +179,6 @@ Page ParsePage(const Ctx& ctx) {
     page.cursor = *c;
   }
   return page;
-}
-
-std::vector<std::optional<std::string>> CursorValues(const core::TableSpec& spec,
-                                                     const std::vector<OrderKey>& keys,
-                                                     const json& item) {
-  std::vector<std::optional<std::string>> out;
-  for (const OrderKey& k : keys) {
-    out.push_back(core::EncodeField(*spec.Find(k.column), item.at(k.column)));
-  }
-  return out;
 }
 
 json Envelope(json items, long long total, const Page& page, bool has_more,
@@ -437,8 +396,8 @@ HttpResponse Api::Impl::Register(Ctx& ctx) {
     const pqxx::result r =
         s.Exec(Stmt("INSERT INTO users AS u (id, email, name, password_hash) "
                     "VALUES ($1::uuid, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " +
-                    std::string(kUserColumns)),
-               {NewUuid(), email, name, hash});
+                    UserColumns()),
+               {core::NewUuid(), email, name, hash});
     if (r.empty()) throw HttpError::Detail(409, "an account with this email already exists");
     user = UserJson(r[0], 0);
     s.Exec(Stmt("INSERT INTO api_tokens (token_hash, user_id, expires_at) "
@@ -466,7 +425,7 @@ HttpResponse Api::Impl::Login(Ctx& ctx) {
   std::optional<std::string> hash;
   json user;
   db.Read([&](Session& s) {
-    const pqxx::result r = s.Exec(Stmt("SELECT " + std::string(kUserColumns) +
+    const pqxx::result r = s.Exec(Stmt("SELECT " + UserColumns() +
                                        ", u.password_hash FROM users u WHERE lower(u.email) = "
                                        "lower($1)"),
                                   {email});
@@ -501,9 +460,8 @@ HttpResponse Api::Impl::Logout(Ctx& ctx) {
 
 HttpResponse Api::Impl::GetMe(Ctx& ctx) {
   return ReadAuthed(ctx, [&](Session& s) {
-    const pqxx::result r =
-        s.Exec(Stmt("SELECT " + std::string(kUserColumns) + " FROM users u WHERE u.id = $1::uuid"),
-               {ctx.user_id});
+    const pqxx::result r = s.Exec(
+        Stmt("SELECT " + UserColumns() + " FROM users u WHERE u.id = $1::uuid"), {ctx.user_id});
     if (r.empty()) throw HttpError::Detail(401, "account no longer exists");
     return JsonResponse(200, UserJson(r[0], 0));
   });
@@ -520,7 +478,7 @@ HttpResponse Api::Impl::PatchMe(Ctx& ctx) {
         s.Exec(Stmt("UPDATE users u SET name = CASE WHEN $2::boolean THEN $3 ELSE u.name END, "
                     "settings = CASE WHEN $4::boolean THEN $5::jsonb ELSE u.settings END "
                     "WHERE u.id = $1::uuid RETURNING " +
-                    std::string(kUserColumns)),
+                    UserColumns()),
                {ctx.user_id, set_name ? "true" : "false",
                 set_name ? Param(body.at("name").get<std::string>()) : Param("x"),
                 set_settings ? "true" : "false",
@@ -640,9 +598,8 @@ HttpResponse Api::Impl::CatalogItem(Ctx& ctx) {
 HttpResponse Api::Impl::BulkInitial(Ctx& ctx) {
   EnsureCatalog();
   return ReadAuthed(ctx, [&](Session& s) {
-    const pqxx::result u =
-        s.Exec(Stmt("SELECT " + std::string(kUserColumns) + " FROM users u WHERE u.id = $1::uuid"),
-               {ctx.user_id});
+    const pqxx::result u = s.Exec(
+        Stmt("SELECT " + UserColumns() + " FROM users u WHERE u.id = $1::uuid"), {ctx.user_id});
     if (u.empty()) throw HttpError::Detail(401, "account no longer exists");
     Page page;
     page.limit = 1000;

@@ -100,12 +100,6 @@ Page ParsePage(const Ctx& ctx);
 long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min);
 json Envelope(json items, long long total, const Page& page, bool has_more,
               std::optional<std::string> next_cursor);
-std::string NewUuid();
-// Text forms of the order-key values of `item` (a row as JSON), for a cursor.
-std::vector<std::optional<std::string>> CursorValues(const core::TableSpec& spec,
-                                                     const std::vector<OrderKey>& keys,
-                                                     const json& item);
-
 struct Api::Impl {
   using Handler = std::function<HttpResponse(Impl&, Ctx&)>;
   struct Route {

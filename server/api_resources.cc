@@ -3,9 +3,10 @@
 // their members. Membership is checked in the same statement that reads or
 // writes the data; a row the user may not see answers 404, exactly as a row
 // that does not exist.
-#include <sodium.h>
+#include <variant>
 
 #include "core/json_codec.h"
+#include "core/uuid.h"
 #include "server/api_internal.h"
 
 namespace vemakin::server {
@@ -22,52 +23,33 @@ HttpResponse NoContent() {
   return r;
 }
 
-// Pieces of a paged SELECT over `spec` (alias t).
+// PostgreSQL's spelling of a page query (core/list_order.h builds it).
+const core::SqlDialect& Postgres() {
+  static const core::SqlDialect dialect{
+      Placeholder, [](int n) { return "$" + std::to_string(n) + "::bigint"; }, true};
+  return dialect;
+}
+
+// A paged SELECT over `spec` (alias t) from `from` matching `where`; its
+// parameters follow the caller's own, numbered from `first_param`.
 struct PagedSelect {
-  std::string sql;  // the page subquery
-  Params params;    // parameters after the caller's own, numbered from first_param
+  std::string sql;
+  Params params;
 };
 
-// Builds "SELECT cols FROM <from> WHERE <where> ... ORDER BY ... LIMIT $L [OFFSET $S]"
-// (or the keyset union when the page has a cursor). `where` may use parameters
-// below first_param; `extra_where` is appended to every branch.
 PagedSelect BuildPage(const TableSpec& spec, const std::string& from, const std::string& where,
                       const std::vector<OrderKey>& keys, const Page& page, int first_param) {
-  PagedSelect out;
-  int n = first_param;
-  const std::string limit = "$" + std::to_string(n++) + "::bigint";
-  out.params.push_back(std::to_string(page.limit + 1));  // one more: has_more
-  const std::string cols = ColumnList(spec, "t");
-  if (!page.cursor) {
-    const std::string offset = "$" + std::to_string(n++) + "::bigint";
-    out.params.push_back(std::to_string(page.skip));
-    out.sql = "SELECT " + cols + " FROM " + from + " WHERE " + where + " ORDER BY " +
-              core::OrderBy(keys, "t") + " LIMIT " + limit + " OFFSET " + offset;
-    return out;
-  }
-  const std::optional<core::CursorValues> values = core::DecodeCursor(*page.cursor, spec, keys);
-  if (!values) {
+  const std::optional<core::PageSql> built = core::BuildPageSql(
+      spec, from, where, keys, {page.skip, page.limit, page.cursor}, first_param, Postgres());
+  if (!built) {
     throw HttpError::Field({"query", "cursor"}, "is not a cursor of this list", "cursor");
   }
-  std::vector<bool> nulls;
-  for (const std::optional<std::string>& v : *values) {
-    nulls.push_back(!v.has_value());
-    if (v) out.params.push_back(*v);
+  PagedSelect out{built->sql, {}};
+  for (const core::SqlParam& p : built->params) {
+    out.params.push_back(std::holds_alternative<long long>(p)
+                             ? std::to_string(std::get<long long>(p))
+                             : std::get<std::string>(p));
   }
-  const std::vector<std::string> branches =
-      core::KeysetBranches(spec, keys, nulls, "t", n, Placeholder);
-  if (branches.empty()) {
-    out.sql = "SELECT " + cols + " FROM " + from + " WHERE false";
-    return out;
-  }
-  std::string u;
-  for (const std::string& b : branches) {
-    if (!u.empty()) u += " UNION ALL ";
-    u += "(SELECT " + cols + " FROM " + from + " WHERE " + where + " AND " + b + " ORDER BY " +
-         core::OrderBy(keys, "t") + " LIMIT " + limit + ")";
-  }
-  out.sql =
-      "SELECT t.* FROM (" + u + ") t ORDER BY " + core::OrderBy(keys, "t") + " LIMIT " + limit;
   return out;
 }
 
@@ -89,16 +71,8 @@ std::map<std::string, std::string> ParseFilters(const ResourceDef& def, const Ct
 
 json CompleteWithId(const TableSpec& spec, const json& body) {
   json row = core::CompleteCreate(spec, body);
-  if (!row.contains("id")) row["id"] = NewUuid();
+  if (!row.contains("id")) row["id"] = core::NewUuid();
   return row;
-}
-
-// True when `existing` already holds every value of `wanted` (an idempotent repeat).
-bool SameValues(const json& existing, const json& wanted) {
-  for (auto it = wanted.begin(); it != wanted.end(); ++it) {
-    if (!existing.contains(it.key()) || existing.at(it.key()) != it.value()) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -164,7 +138,7 @@ PageText Api::Impl::ResourcePage(Session& s, const ResourceDef& def, const std::
   out.items += "]";
   out.count = rendered;
   if (out.has_more && last) {
-    out.next_cursor = core::EncodeCursor(CursorValues(spec, def.order, RowJson(spec, r[*last], 2)));
+    out.next_cursor = core::CursorAfter(spec, def.order, RowJson(spec, r[*last], 2));
   }
   return out;
 }
@@ -287,7 +261,7 @@ HttpResponse Api::Impl::ApplyCreate(Session& s, const ResourceDef& def, const st
               def.project_scoped ? row.at("project_id").get<std::string>() : user_id});
   if (!existing.empty()) {
     const json current = RowJson(spec, existing[0], 0);
-    if (SameValues(current, row)) return JsonResponse(200, current);
+    if (core::HoldsValues(current, row)) return JsonResponse(200, current);
   }
   throw HttpError::Detail(409, "a row with this id already exists");
 }
@@ -415,7 +389,7 @@ json Api::Impl::ProjectsPage(Session& s, const std::string& user_id, const Page&
   const bool has_more = static_cast<long long>(items.size()) > page.limit;
   if (has_more) items.erase(items.size() - 1);
   std::optional<std::string> next;
-  if (has_more) next = core::EncodeCursor(CursorValues(spec, kProjectOrder, items.back()));
+  if (has_more) next = core::CursorAfter(spec, kProjectOrder, items.back());
   return Envelope(std::move(items), total[0][0].as<long long>(), page, has_more, next);
 }
 
@@ -427,7 +401,7 @@ HttpResponse Api::Impl::ListProjects(Ctx& ctx) {
 
 HttpResponse Api::Impl::CreateProject(Ctx& ctx) {
   json body = ParseBody(ctx, options.max_json_depth);
-  std::string id = NewUuid();
+  std::string id = core::NewUuid();
   if (body.is_object() && body.contains("id")) {
     if (!body.at("id").is_string() || !core::IsValidUuid(body.at("id").get<std::string>())) {
       throw HttpError::Field({"body", "id"}, "must be a UUID", "type");
@@ -489,7 +463,7 @@ HttpResponse Api::Impl::ApplyProject(Session& s, const std::string& user_id, con
                  {id, user_id});
       if (!existing.empty()) {
         const json current = RowJson(spec, existing[0], 0);
-        if (SameValues(current, core::CompleteCreate(spec, body)))
+        if (core::HoldsValues(current, core::CompleteCreate(spec, body)))
           return JsonResponse(200, current);
       }
       throw HttpError::Detail(409, "a project with this id already exists");
@@ -615,17 +589,14 @@ HttpResponse Api::Impl::RemoveMember(Ctx& ctx) {
 // ---------------------------------------------------------------- routes
 
 void Api::Impl::RegisterResourceRoutes() {
-  using core::Entity;
-  resources = {
-      {"shots", "/api/shots", &core::Spec(Entity::kShot), true, "shots",
-       core::ListFilters(Entity::kShot), core::ListOrder(Entity::kShot)},
-      {"notes", "/api/notes", &core::Spec(Entity::kNote), true, "notes",
-       core::ListFilters(Entity::kNote), core::ListOrder(Entity::kNote)},
-      {"postprod", "/api/postprod", &core::Spec(Entity::kPostprodTask), true, "tasks",
-       core::ListFilters(Entity::kPostprodTask), core::ListOrder(Entity::kPostprodTask)},
-      {"inventory", "/api/inventory", &core::Spec(Entity::kEquipment), false, "equipment",
-       core::ListFilters(Entity::kEquipment), core::ListOrder(Entity::kEquipment)},
-  };
+  // One generic resource per table users write, other than projects (whose
+  // routes below also manage the owner's membership).
+  for (const TableSpec* spec : core::WritableSpecs()) {
+    if (spec->entity == core::Entity::kProject) continue;
+    resources.push_back({spec->route, "/api/" + spec->route, spec,
+                         spec->scope == core::Scope::kProject, spec->counter,
+                         core::ListFilters(spec->entity), core::ListOrder(spec->entity)});
+  }
   for (size_t i = 0; i < resources.size(); ++i) {
     const std::string& base = resources[i].path;
     const std::string& name = resources[i].name;

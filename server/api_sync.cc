@@ -6,6 +6,7 @@
 
 #include "core/digest.h"
 #include "core/json_codec.h"
+#include "core/sync_protocol.h"
 #include "server/api_internal.h"
 
 namespace vemakin::server {
@@ -17,43 +18,41 @@ constexpr long long kMaxWaitSeconds = 30;
 // often instead of waiting for a notification that may already have fired.
 constexpr std::chrono::milliseconds kHorizonRecheck{20};
 
-// A pull cursor is "<txid>.<seq>", the position of the last change returned
-// in the (txid, seq) order; "" or absent means the beginning.
-std::pair<std::string, std::string> ParsePullCursor(const std::optional<std::string>& cursor) {
-  if (!cursor || cursor->empty()) return {"0", "0"};
-  const size_t dot = cursor->find('.');
-  const std::string txid = cursor->substr(0, dot);
-  const std::string seq = dot == std::string::npos ? "" : cursor->substr(dot + 1);
-  auto digits = [](const std::string& v) {
-    return !v.empty() && v.size() <= 19 && v.find_first_not_of("0123456789") == std::string::npos;
-  };
-  if (!digits(txid) || !digits(seq) || std::stoull(seq) > 9223372036854775807ULL) {
-    throw HttpError::Field({"query", "cursor"}, "is not a sync cursor", "cursor");
-  }
-  return {txid, seq};
+// A position of the query string ("" or absent: the beginning), else 422.
+core::PullPosition ParsePosition(const std::optional<std::string>& text) {
+  if (!text) return core::PullPosition();
+  const std::optional<core::PullPosition> p = core::PullPosition::Parse(*text);
+  if (!p) throw HttpError::Field({"query", "cursor"}, "is not a sync cursor", "cursor");
+  return *p;
 }
 
-// (a.txid, a.seq) < (b.txid, b.seq) for decimal strings without leading zeros.
-bool PositionBefore(const std::pair<std::string, std::string>& a,
-                    const std::pair<std::string, std::string>& b) {
-  auto less = [](const std::string& x, const std::string& y) {
-    return x.size() != y.size() ? x.size() < y.size() : x < y;
-  };
-  if (a.first != b.first) return less(a.first, b.first);
-  return less(a.second, b.second);
-}
-
-// The cursor a snapshot taken from now on reflects: every change of a
+// The position a snapshot taken from now on reflects: every change of a
 // transaction below the current snapshot's xmin has committed (or aborted),
-// so pulling from (xmin - 1, max) gives everything a later read may miss.
-std::string SnapshotCursor(Session& s, const Statement& stmt) {
-  const unsigned long long xmin = s.Exec(stmt)[0][0].as<unsigned long long>();
-  return std::to_string(xmin - 1) + ".9223372036854775807";
+// so pulling from there gives everything a later read may miss.
+core::PullPosition SnapshotStart(Session& s, const Statement& stmt) {
+  return core::PullPosition::Below(s.Exec(stmt)[0][0].as<std::uint64_t>());
 }
 
 const char kXminSql[] = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
 
 const char kMemberProjects[] = "(SELECT project_id FROM project_members WHERE user_id = $1::uuid)";
+
+// The rows of `spec` (alias t) the user $1 may read, from the table's scope
+// in the model; nullopt for a table sync never carries (accounts).
+std::optional<std::string> ScopeWhere(const core::TableSpec& spec) {
+  switch (spec.scope) {
+    case core::Scope::kProject:
+    case core::Scope::kMembership:
+      return "t." + spec.scope_column + " IN " + kMemberProjects;
+    case core::Scope::kOwner:
+      return "t." + spec.scope_column + " = $1::uuid";
+    case core::Scope::kGlobal:
+      return std::string("$1::uuid IS NOT NULL");
+    case core::Scope::kAccount:
+      break;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -66,13 +65,13 @@ const char kMemberProjects[] = "(SELECT project_id FROM project_members WHERE us
 // without a worker or a connection until the change bell rings or S seconds
 // pass, then runs again: the live channel of `vemakin sync --watch`.
 HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
-  const auto [txid, seq] = ParsePullCursor(ctx.Query("cursor"));
+  const core::PullPosition from = ParsePosition(ctx.Query("cursor"));
   const long long limit = std::min<long long>(ParseCount(ctx, "limit", 1000, 1), 10000);
   const long long wait = std::min(ParseCount(ctx, "wait", 0, 0), kMaxWaitSeconds);
   // ?until=<position>: a long poll also ends once the cursor reaches it (a
   // sync waiting for changes committed before it began).
-  std::optional<std::pair<std::string, std::string>> until;
-  if (auto u = ctx.Query("until"); u && !u->empty()) until = ParsePullCursor(u);
+  std::optional<core::PullPosition> until;
+  if (auto u = ctx.Query("until"); u && !u->empty()) until = ParsePosition(u);
   const auto now = std::chrono::steady_clock::now();
   const auto deadline = ctx.http.poll_deadline.time_since_epoch().count() != 0
                             ? ctx.http.poll_deadline
@@ -86,10 +85,11 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
   size_t returned = 0;
   HttpResponse response = ReadAuthed(ctx, [&](Session& s) {
     const pqxx::result h = s.Exec(Stmt("SELECT txid::text, seq FROM sync_horizon"));
-    const std::pair<std::string, std::string> horizon{h[0][0].c_str(), h[0][1].c_str()};
-    if (horizon.first != "0" && PositionBefore({txid, seq}, horizon)) {
+    const core::PullPosition horizon(h[0][0].as<std::uint64_t>(), h[0][1].as<std::uint64_t>());
+    if (horizon.txid() != 0 && from < horizon) {
       throw HttpError(410, json{{"detail", "cursor is older than the change history; resync"},
-                                {"horizon", horizon.first + "." + horizon.second}});
+                                {"horizon", std::to_string(horizon.txid()) + "." +
+                                                std::to_string(horizon.seq())}});
     }
     // One index range scan per scope (each member project, the user's own
     // rows, the global catalog), each from the cursor and at most limit + 1
@@ -114,26 +114,24 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
              " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
              " f.op, f.data::text FROM (SELECT 1) one LEFT JOIN found f ON true"
              " ORDER BY f.txid, f.seq"),
-        {ctx.user_id, txid, seq, std::to_string(limit + 1)});
-    std::string out = "{\"changes\":[";
-    std::pair<std::string, std::string> position{txid, seq};
+        {ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
+         std::to_string(limit + 1)});
+    core::PullResponseWriter out;
+    core::PullPosition position = from;
     // Rows: one with NULLs when there is no change, else one per change.
     const pqxx::result::size_type found = r[0][1].is_null() ? 0 : r.size();
     const pqxx::result::size_type n =
         std::min<pqxx::result::size_type>(found, static_cast<pqxx::result::size_type>(limit));
     for (pqxx::result::size_type i = 0; i < n; ++i) {
       const pqxx::row row = r[i];
-      if (i) out += ",";
-      out += "{\"table\":";
-      core::AppendJsonString(row[3].c_str(), &out);
-      out += ",\"id\":";
-      core::AppendJsonString(row[4].c_str(), &out);
-      out += ",\"op\":";
-      core::AppendJsonString(row[5].c_str(), &out);
-      out += ",\"data\":";
-      out += row[6].is_null() ? "null" : row[6].c_str();
-      out += "}";
-      position = {row[1].c_str(), row[2].c_str()};
+      out.AddChange(row[3].c_str(), row[4].c_str(),
+                    row[5].is_null() || std::string_view(row[5].c_str()) != "delete"
+                        ? core::ChangeOp::kUpsert
+                        : core::ChangeOp::kDelete,
+                    row[6].is_null() ? std::nullopt
+                                     : std::optional<std::string_view>(
+                                           std::string_view(row[6].c_str(), row[6].size())));
+      position = core::PullPosition(row[1].as<std::uint64_t>(), row[2].as<std::uint64_t>());
     }
     returned = n;
     if (found <= n) {
@@ -141,14 +139,10 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
       // cursor may skip to the horizon over other users' changes, so that a
       // quiet client's next pull (and the compaction horizon) need not care
       // about them.
-      const std::pair<std::string, std::string> skip{
-          std::to_string(r[0][0].as<unsigned long long>() - 1), "9223372036854775807"};
-      if (PositionBefore(position, skip)) position = skip;
+      const core::PullPosition skip = core::PullPosition::Below(r[0][0].as<std::uint64_t>());
+      if (position < skip) position = skip;
     }
-    const std::string cursor = position.first == "0" && position.second == "0"
-                                   ? ""
-                                   : position.first + "." + position.second;
-    reached = until && !PositionBefore(position, *until);
+    reached = until && !(position < *until);
     // The newest committed change (one entry at the end of the primary key):
     // a client that started a sync pulls until its cursor reaches it, so it
     // waits for changes committed before it asked, not for later traffic.
@@ -157,14 +151,11 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
                     "txid >= pg_snapshot_xmin(pg_current_snapshot()) "
                     "FROM sync_changes ORDER BY txid DESC, seq DESC LIMIT 1"));
     in_flight = found <= n && !latest.empty() && latest[0][1].as<bool>();
-    out += "],\"cursor\":";
-    core::AppendJsonString(cursor, &out);
-    out += std::string(",\"has_more\":") + (found > n ? "true" : "false");
-    out += std::string(",\"pending\":") + (in_flight ? "true" : "false");
-    out += ",\"latest\":";
-    core::AppendJsonString(latest.empty() ? "" : latest[0][0].c_str(), &out);
-    out += "}";
-    return TextResponse(200, out);
+    const core::PullPosition newest =
+        latest.empty()
+            ? core::PullPosition()
+            : core::PullPosition::Parse(latest[0][0].c_str()).value_or(core::PullPosition());
+    return TextResponse(200, out.Finish(position, found > n, in_flight, newest));
   });
   metrics.Count("vemakin_sync_changes_pulled_total", "", static_cast<double>(returned));
   if (returned > 0 || reached || !options.bell || now >= deadline) return response;
@@ -188,19 +179,9 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
 std::optional<std::string> Api::Impl::VisibleRowText(Session& s, const std::string& table,
                                                      const std::string& id,
                                                      const std::string& user_id) {
-  const core::TableSpec* spec = nullptr;
-  std::string where;
-  for (const core::TableSpec* t : core::AllSpecs()) {
-    if (t->name == table) spec = t;
-  }
-  if (spec == nullptr) return std::nullopt;
-  if (table == "projects") {
-    where = "t.id IN " + std::string(kMemberProjects);
-  } else if (table == "equipment") {
-    where = "t.user_id = $1::uuid";
-  } else {
-    where = "t.project_id IN " + std::string(kMemberProjects);
-  }
+  const core::TableSpec* spec = core::FindSpec(table);
+  if (spec == nullptr || !spec->UserWritable()) return std::nullopt;
+  const std::string where = *ScopeWhere(*spec);
   const pqxx::result r = s.Exec(Stmt("SELECT " + ColumnList(*spec, "t") + " FROM " + table +
                                      " t WHERE t.id = $2::uuid AND " + where),
                                 {user_id, id});
@@ -210,64 +191,9 @@ std::optional<std::string> Api::Impl::VisibleRowText(Session& s, const std::stri
 
 namespace {
 
-struct PushMutation {
-  std::string mutation_id;
-  std::string table;
-  std::string op;
-  std::string id;
-  json fields;
-};
-
-std::vector<PushMutation> ParsePush(const json& body, std::string* client_id) {
-  std::vector<core::FieldError> errors;
-  if (!body.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
-  const json client = body.value("client_id", json());
-  if (!client.is_string() || !core::IsValidUuid(client.get<std::string>())) {
-    errors.push_back({{"body", "client_id"}, "must be a UUID", "type"});
-  } else {
-    *client_id = core::NormalizeUuid(client.get<std::string>());
-  }
-  const json list = body.value("mutations", json());
-  if (!list.is_array() || list.size() > 1000) {
-    errors.push_back({{"body", "mutations"}, "must be an array of at most 1000 mutations", "type"});
-    throw HttpError::Fields(errors);
-  }
-  static const std::set<std::string> kTables = {"projects", "shots", "notes", "postprod_tasks",
-                                                "equipment"};
-  std::vector<PushMutation> out;
-  for (size_t i = 0; i < list.size(); ++i) {
-    const json& m = list[i];
-    const std::string at = std::to_string(i);
-    auto text = [&](const char* key) -> std::string {
-      const json v = m.is_object() ? m.value(key, json()) : json();
-      return v.is_string() ? v.get<std::string>() : "";
-    };
-    PushMutation pm{text("mutation_id"), text("table"), text("op"), text("id"),
-                    m.is_object() ? m.value("fields", json::object()) : json()};
-    if (!core::IsValidUuid(pm.mutation_id)) {
-      errors.push_back({{"body", "mutations", at, "mutation_id"}, "must be a UUID", "type"});
-    }
-    if (!kTables.count(pm.table)) {
-      errors.push_back(
-          {{"body", "mutations", at, "table"}, "is not a table a client writes", "enum"});
-    }
-    if (pm.op != "create" && pm.op != "update" && pm.op != "delete") {
-      errors.push_back(
-          {{"body", "mutations", at, "op"}, "must be create, update or delete", "enum"});
-    }
-    if (!core::IsValidUuid(pm.id)) {
-      errors.push_back({{"body", "mutations", at, "id"}, "must be a UUID", "type"});
-    }
-    if (!pm.fields.is_object()) {
-      errors.push_back({{"body", "mutations", at, "fields"}, "must be a JSON object", "type"});
-    }
-    pm.mutation_id = core::NormalizeUuid(pm.mutation_id);
-    pm.id = core::NormalizeUuid(pm.id);
-    out.push_back(std::move(pm));
-  }
-  if (!errors.empty()) throw HttpError::Fields(errors);
-  return out;
-}
+using core::Mutation;
+using core::MutationOp;
+using core::PushResult;
 
 }  // namespace
 
@@ -298,23 +224,26 @@ struct NeedsSavepoints {};
 // retries whole; nothing of it was committed.
 HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   const json body = ParseBody(ctx, options.max_json_depth);
-  std::string client_id;
-  const std::vector<PushMutation> mutations = ParsePush(body, &client_id);
+  std::vector<core::FieldError> problems;
+  const core::PushRequest request = core::PushRequest::Decode(body, &problems);
+  if (!problems.empty()) throw HttpError::Fields(problems);
+  const std::string& client_id = request.client_id;
+  const std::vector<Mutation>& mutations = request.mutations;
   db.Read([&](Session& s) { Authenticate(s, ctx); });
+  // The generic resource of a table; nullptr for projects (their own rules).
   auto resource_for = [&](const std::string& table) -> const ResourceDef* {
-    if (table == "shots") return &Resource("shots");
-    if (table == "notes") return &Resource("notes");
-    if (table == "postprod_tasks") return &Resource("postprod");
-    if (table == "equipment") return &Resource("inventory");
-    return nullptr;  // projects
+    for (const ResourceDef& d : resources) {
+      if (d.spec->name == table) return &d;
+    }
+    return nullptr;
   };
   std::string ids = "{";
-  for (const PushMutation& m : mutations) ids += (ids.size() > 1 ? "," : "") + m.mutation_id;
+  for (const Mutation& m : mutations) ids += (ids.size() > 1 ? "," : "") + m.mutation_id;
   ids += "}";
-  json results;
+  std::vector<PushResult> results;
   auto run = [&](bool careful) {
     db.Write([&](Session& s) {
-      results = json::array();  // the unit of work may be retried from scratch
+      results.clear();  // the unit of work may be retried from scratch
       std::map<std::string, std::string> roles;
       s.role_memo = &roles;
       std::map<std::string, std::string> seen;
@@ -328,28 +257,29 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
       // mode, that no statement before failed).
       std::string rec_ids = "{", rec_outcomes = "{";
       json rec_responses = json::array();
-      auto record = [&](const PushMutation& m, json result) {
+      auto record = [&](const Mutation& m, PushResult result) {
+        const json stored = result.ToJson();
         rec_ids += (rec_ids.size() > 1 ? "," : "") + m.mutation_id;
         rec_outcomes +=
-            (rec_outcomes.size() > 1 ? "," : "") + result.at("status").get<std::string>();
-        rec_responses.push_back(result);
-        seen[m.mutation_id] = result.dump();  // the same id twice in one push: once
+            (rec_outcomes.size() > 1 ? "," : "") + stored.at("status").get<std::string>();
+        rec_responses.push_back(stored);
+        seen[m.mutation_id] = stored.dump();  // the same id twice in one push: once
         results.push_back(std::move(result));
       };
-      auto rejected = [&](const PushMutation& m, int status, const json& detail) {
+      // A refusal as the push reports it: the reason and the row as this
+      // user may see it now.
+      auto rejected = [&](const Mutation& m, int status, const json& detail) {
         const std::optional<std::string> current = VisibleRowText(s, m.table, m.id, ctx.user_id);
-        return json{{"mutation_id", m.mutation_id},
-                    {"status", "rejected"},
-                    {"http_status", status},
-                    {"detail", detail},
-                    {"current", current ? json::parse(*current) : json()}};
+        return PushResult::Rejected(m.mutation_id, ErrorCodeForHttpStatus(status), detail,
+                                    current ? json::parse(*current) : json());
       };
       for (size_t i = 0; i < mutations.size();) {
-        const PushMutation& m = mutations[i];
+        const Mutation& m = mutations[i];
         if (auto it = seen.find(m.mutation_id); it != seen.end()) {
-          json result = json::parse(it->second);
-          result["replayed"] = true;
-          results.push_back(std::move(result));
+          std::optional<PushResult> result = PushResult::FromJson(json::parse(it->second));
+          if (!result) throw Error(ErrorCode::kInternal, "unreadable mutation record");
+          result->replayed = true;
+          results.push_back(std::move(*result));
           ++i;
           continue;
         }
@@ -358,7 +288,7 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
         size_t end = i;
         std::set<std::string> run_ids;
         while (!careful && run_def != nullptr && end < mutations.size() &&
-               mutations[end].op == "create" && mutations[end].table == m.table &&
+               mutations[end].op == MutationOp::kCreate && mutations[end].table == m.table &&
                !seen.count(mutations[end].mutation_id) &&
                run_ids.insert(mutations[end].mutation_id).second &&
                run_ids.insert("row:" + mutations[end].id).second) {
@@ -385,7 +315,7 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
             const std::optional<HttpError>& e = outcome[k - i];
             record(mutations[k],
                    e ? rejected(mutations[k], e->status(), e->body().value("detail", json()))
-                     : json{{"mutation_id", mutations[k].mutation_id}, {"status", "applied"}});
+                     : PushResult::Applied(mutations[k].mutation_id));
           }
           i = end;
           continue;
@@ -397,12 +327,12 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
         try {
           const ResourceDef* def = resource_for(m.table);
           if (def == nullptr) {
-            ApplyProject(s, ctx.user_id, m.op, m.id, m.fields);
-          } else if (m.op == "create") {
+            ApplyProject(s, ctx.user_id, std::string(core::MutationOpName(m.op)), m.id, m.fields);
+          } else if (m.op == MutationOp::kCreate) {
             json fields = m.fields;
             fields["id"] = m.id;
             ApplyCreate(s, *def, ctx.user_id, fields);
-          } else if (m.op == "update") {
+          } else if (m.op == MutationOp::kUpdate) {
             ApplyPatch(s, *def, ctx.user_id, m.id, m.fields);
           } else {
             try {
@@ -436,7 +366,7 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
           if (careful) s.tx().exec0("ROLLBACK TO SAVEPOINT mutation");
           record(m, rejected(m, status, detail));
         } else {
-          record(m, {{"mutation_id", m.mutation_id}, {"status", "applied"}});
+          record(m, PushResult::Applied(m.mutation_id));
         }
       }
       try {
@@ -458,10 +388,11 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
     run(true);
   }
   double applied = 0, refused = 0, replayed = 0;
-  for (const json& r : results) {
-    if (r.value("replayed", false)) {
+  core::PushResponse response;
+  for (const PushResult& r : results) {
+    if (r.replayed) {
       ++replayed;
-    } else if (r.value("status", "") == "applied") {
+    } else if (r.outcome == PushResult::Outcome::kApplied) {
       ++applied;
     } else {
       ++refused;
@@ -470,107 +401,102 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   metrics.Count("vemakin_sync_mutations_total", "outcome=\"applied\"", applied);
   metrics.Count("vemakin_sync_mutations_total", "outcome=\"rejected\"", refused);
   metrics.Count("vemakin_sync_mutations_total", "outcome=\"replayed\"", replayed);
-  return JsonResponse(200, json{{"results", std::move(results)}});
+  response.results = std::move(results);
+  return JsonResponse(200, response.ToJson());
 }
 
 // ---------------------------------------------------------------- snapshot
 
 namespace {
 
-// Where a snapshot continues: "<stage>~<project>~<list cursor>". Stages: c
-// catalog, p the member project after <project>, P <project> itself (a
-// one-project snapshot), m its members, s/t/n its shots/tasks/notes, e the
-// inventory, x done.
-struct SnapshotPos {
-  char stage = 'c';
-  std::string project;
-  std::string cursor;
+using Stage = core::SnapshotPosition::Stage;
 
-  std::string Encode() const { return std::string(1, stage) + "~" + project + "~" + cursor; }
-  static SnapshotPos Decode(const std::string& token) {
-    SnapshotPos pos;
-    const size_t a = token.find('~');
-    const size_t b = a == std::string::npos ? a : token.find('~', a + 1);
-    if (token.size() > 2048 || a != 1 || b == std::string::npos ||
-        std::string("cpPmstne").find(token[0]) == std::string::npos) {
-      throw HttpError::Field({"query", "after"}, "is not a snapshot position", "cursor");
-    }
-    pos.stage = token[0];
-    pos.project = token.substr(2, b - 2);
-    pos.cursor = token.substr(b + 1);
-    if (!pos.project.empty() && !core::IsValidUuid(pos.project)) {
-      throw HttpError::Field({"query", "after"}, "is not a snapshot position", "cursor");
-    }
-    if (pos.project.empty() && std::string("Pmstn").find(pos.stage) != std::string::npos) {
-      throw HttpError::Field({"query", "after"}, "is not a snapshot position", "cursor");
-    }
-    return pos;
+core::SnapshotPosition At(Stage stage, std::string project = "",
+                          const core::TableSpec* table = nullptr) {
+  return {stage, std::move(project), table, ""};
+}
+
+// The first list table of a project (kMembers done) or of the user's own
+// rows, after `table` (nullptr: from the start); nullptr when none is left.
+const core::TableSpec* NextList(const core::TableSpec* table, bool in_project) {
+  bool passed = table == nullptr;
+  for (const core::TableSpec* t : core::SnapshotListSpecs()) {
+    if (passed && t->InProject() == in_project) return t;
+    if (t == table) passed = true;
   }
-};
+  return nullptr;
+}
 
 }  // namespace
 
 // Every row the user may read, page by page in an order that keeps foreign
-// keys valid (catalog, then per project: the project, its members, shots,
-// tasks, notes; then the inventory), each list on its own index. The first
-// page's `cursor` is where the client pulls from once the snapshot is done
-// (docs/sync-protocol.md explains why that misses nothing). ?project=ID gives
-// one project (a membership gained after the client's cursor).
+// keys valid (catalog, then per project: the project, its members, then its
+// child tables in the model's order; then the user's own tables), each list
+// on its own index. The first page's `cursor` is where the client pulls from
+// once the snapshot is done (docs/sync-protocol.md explains why that misses
+// nothing). ?project=ID gives one project (a membership gained after the
+// client's cursor).
 HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
   const long long limit = std::min<long long>(ParseCount(ctx, "limit", 5000, 1), 10000);
   std::optional<std::string> only;
   if (auto p = ctx.Query("project")) only = RequireUuid(*p, {"query", "project"});
-  SnapshotPos pos;
+  core::SnapshotPosition pos;
   if (auto after = ctx.Query("after"); after && !after->empty()) {
-    pos = SnapshotPos::Decode(*after);
+    std::optional<core::SnapshotPosition> decoded = core::SnapshotPosition::Decode(*after);
+    if (!decoded) {
+      throw HttpError::Field({"query", "after"}, "is not a snapshot position", "cursor");
+    }
+    pos = std::move(*decoded);
     if (only && pos.project != *only) {
       throw HttpError::Field({"query", "after"}, "belongs to another snapshot", "cursor");
     }
   } else if (only) {
-    pos = {'P', *only, ""};
+    pos = At(Stage::kOneProject, *only);
   }
   const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
   EnsureCatalog();
   return ReadAuthed(ctx, [&](Session& s) {
-    const std::string start = SnapshotCursor(s, Stmt(kXminSql));
-    std::string tables;  // [{"table": ..., "rows": [...]}, ...]
-    long long rows = 0;
-    auto emit = [&](const std::string& table, const std::string& rows_array, long long n) {
-      if (n == 0) return;
-      tables += std::string(tables.empty() ? "" : ",") + "{\"table\":\"" + table +
-                "\",\"rows\":" + rows_array + "}";
-      rows += n;
-    };
+    const core::PullPosition start = SnapshotStart(s, Stmt(kXminSql));
+    core::SnapshotPageWriter page;
     const core::TableSpec& ps = core::Spec(core::Entity::kProject);
     const core::TableSpec& ms = core::Spec(core::Entity::kProjectMember);
     auto enter_project = [&](const pqxx::result& r) {
-      pos = {'m', r[0][0].c_str(), ""};
-      emit("projects", "[" + RowText(ps, r[0], 0) + "]", 1);
+      pos = At(Stage::kMembers, r[0][0].c_str());
+      page.AddRows(ps.name, "[" + RowText(ps, r[0], 0) + "]", 1);
     };
-    while (rows < limit && pos.stage != 'x') {
+    // After the last list of a project: the next project, or the end of a
+    // one-project snapshot; after the last list of the user's own: done.
+    auto after_lists = [&](bool in_project) {
+      if (!in_project) return At(Stage::kDone);
+      return only ? At(Stage::kDone) : At(Stage::kNextProject, pos.project);
+    };
+    while (page.rows() < limit && pos.stage != Stage::kDone) {
       switch (pos.stage) {
-        case 'c': {
-          emit("gear_categories", catalog_categories.dump(),
-               static_cast<long long>(catalog_categories.size()));
-          emit("gear_brands", catalog_brands.dump(), static_cast<long long>(catalog_brands.size()));
-          emit("gear_catalog", catalog_items.dump(), static_cast<long long>(catalog_items.size()));
-          pos = {'p', "", ""};
+        case Stage::kCatalog: {
+          page.AddRows("gear_categories", catalog_categories.dump(),
+                       static_cast<long long>(catalog_categories.size()));
+          page.AddRows("gear_brands", catalog_brands.dump(),
+                       static_cast<long long>(catalog_brands.size()));
+          page.AddRows("gear_catalog", catalog_items.dump(),
+                       static_cast<long long>(catalog_items.size()));
+          pos = At(Stage::kNextProject);
           break;
         }
-        case 'p': {
+        case Stage::kNextProject: {
           const pqxx::result r =
               s.Exec(Stmt("SELECT " + ColumnList(ps, "t") + " FROM projects t WHERE t.id IN " +
                           kMemberProjects + " AND t.id > $2::uuid ORDER BY t.id LIMIT 1"),
                      {ctx.user_id,
                       pos.project.empty() ? "00000000-0000-0000-0000-000000000000" : pos.project});
           if (r.empty()) {
-            pos = {'e', "", ""};
+            const core::TableSpec* own = NextList(nullptr, false);
+            pos = own ? At(Stage::kTable, "", own) : At(Stage::kDone);
           } else {
             enter_project(r);
           }
           break;
         }
-        case 'P': {
+        case Stage::kOneProject: {
           const pqxx::result r =
               s.Exec(Stmt("SELECT " + ColumnList(ps, "t") + " FROM projects t WHERE t.id IN " +
                           kMemberProjects + " AND t.id = $2::uuid"),
@@ -579,7 +505,7 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
           enter_project(r);
           break;
         }
-        case 'm': {
+        case Stage::kMembers: {
           const pqxx::result r =
               s.Exec(Stmt("SELECT " + ColumnList(ms, "t") +
                           " FROM project_members t WHERE t.project_id = $1::uuid"),
@@ -588,45 +514,36 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
           for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
             out += (i ? "," : "") + RowText(ms, r[i], 0);
           }
-          emit("project_members", out + "]", static_cast<long long>(r.size()));
-          pos = {'s', pos.project, ""};
+          page.AddRows(ms.name, out + "]", static_cast<long long>(r.size()));
+          const core::TableSpec* first = NextList(nullptr, true);
+          pos = first ? At(Stage::kTable, pos.project, first) : after_lists(true);
           break;
         }
-        case 's':
-        case 't':
-        case 'n':
-        case 'e': {
-          static const std::map<char, std::pair<const char*, const char*>> kLists = {
-              {'s', {"shots", "shots"}},
-              {'t', {"postprod", "postprod_tasks"}},
-              {'n', {"notes", "notes"}},
-              {'e', {"inventory", "equipment"}}};
-          const auto& [resource, table] = kLists.at(pos.stage);
-          Page page;
-          page.limit = limit - rows;
-          if (!pos.cursor.empty()) page.cursor = pos.cursor;
+        case Stage::kTable: {
+          const bool in_project = pos.table->InProject();
+          const ResourceDef& def = Resource(pos.table->route);
+          Page list;
+          list.limit = limit - page.rows();
+          if (!pos.cursor.empty()) list.cursor = pos.cursor;
           bool found = false;
-          const std::string scope = pos.stage == 'e' ? ctx.user_id : pos.project;
-          const PageText p =
-              ResourcePage(s, Resource(resource), scope, ctx.user_id, {}, page, &found);
-          emit(table, p.items, p.count);
+          const std::string scope = in_project ? pos.project : ctx.user_id;
+          const PageText p = ResourcePage(s, def, scope, ctx.user_id, {}, list, &found);
+          page.AddRows(pos.table->name, p.items, p.count);
           if (p.has_more && p.next_cursor) {
             pos.cursor = *p.next_cursor;
-          } else if (pos.stage == 'e') {
-            pos = {'x', "", ""};
-          } else if (pos.stage == 'n') {
-            pos = only ? SnapshotPos{'x', "", ""} : SnapshotPos{'p', pos.project, ""};
+          } else if (const core::TableSpec* next = NextList(pos.table, in_project)) {
+            pos = At(Stage::kTable, pos.project, next);
           } else {
-            pos = {pos.stage == 's' ? 't' : 'n', pos.project, ""};
+            pos = after_lists(in_project);
           }
           break;
         }
-        default:
-          pos = {'x', "", ""};
+        case Stage::kDone:
+          break;
       }
     }
-    metrics.Count("vemakin_sync_snapshot_rows_total", "", static_cast<double>(rows));
-    std::string out = "{\"cursor\":\"" + start + "\",";
+    metrics.Count("vemakin_sync_snapshot_rows_total", "", static_cast<double>(page.rows()));
+    std::optional<long long> estimate;
     if (first_page) {
       // How many rows the whole snapshot holds, from the list counters (for
       // progress bars; the catalog and memberships make it approximate).
@@ -637,19 +554,11 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
                ") + (SELECT coalesce(sum(equipment), 0) FROM user_stats WHERE user_id = "
                "$1::uuid)"),
           {ctx.user_id});
-      out += "\"estimate\":" +
-             std::to_string(e[0][0].as<long long>() +
-                            static_cast<long long>(catalog_categories.size() +
-                                                   catalog_brands.size() + catalog_items.size())) +
-             ",";
+      estimate = e[0][0].as<long long>() +
+                 static_cast<long long>(catalog_categories.size() + catalog_brands.size() +
+                                        catalog_items.size());
     }
-    out += "\"tables\":[" + tables + "],\"next\":";
-    if (pos.stage == 'x') {
-      out += "null";
-    } else {
-      core::AppendJsonString(pos.Encode(), &out);
-    }
-    return TextResponse(200, out + "}");
+    return TextResponse(200, page.Finish(start, estimate, pos));
   });
 }
 
@@ -660,21 +569,9 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
 HttpResponse Api::Impl::SyncDigest(Ctx& ctx) {
   return ReadAuthed(ctx, [&](Session& s) {
     json tables = json::object();
-    for (const core::TableSpec* table : core::AllSpecs()) {
+    for (const core::TableSpec* table : core::MirroredSpecs()) {
       const core::TableSpec& spec = *table;
-      std::string where;
-      if (spec.name == "projects") {
-        where = "t.id IN " + std::string(kMemberProjects);
-      } else if (spec.name == "project_members" || spec.name == "shots" || spec.name == "notes" ||
-                 spec.name == "postprod_tasks") {
-        where = "t.project_id IN " + std::string(kMemberProjects);
-      } else if (spec.name == "equipment") {
-        where = "t.user_id = $1::uuid";
-      } else if (spec.name.rfind("gear_", 0) == 0) {
-        where = "$1::uuid IS NOT NULL";
-      } else {
-        continue;  // users, tokens: not synced
-      }
+      const std::string where = *ScopeWhere(spec);
       core::TableDigest digest;
       const pqxx::result r = s.Exec(
           Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where),
@@ -682,8 +579,8 @@ HttpResponse Api::Impl::SyncDigest(Ctx& ctx) {
       for (const pqxx::row& row : r) digest.Add(spec, json::parse(RowText(spec, row, 0)));
       tables[spec.name] = digest.ToJson();
     }
-    return JsonResponse(200,
-                        json{{"cursor", SnapshotCursor(s, Stmt(kXminSql))}, {"tables", tables}});
+    return JsonResponse(
+        200, json{{"cursor", SnapshotStart(s, Stmt(kXminSql)).ToString()}, {"tables", tables}});
   });
 }
 
