@@ -1,0 +1,60 @@
+// The model's declared references (core/model.h) are exactly the FOREIGN KEYs
+// of the migrated database, with the same ON DELETE rules: the client's
+// parent checks and cascades, derived from the model, cannot drift from what
+// PostgreSQL enforces. Read from the live catalog, not from the SQL text.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/model.h"
+#include "tests/support/pg_test.h"
+
+namespace vemakin::server {
+namespace {
+
+std::string Rule(core::OnDelete rule) {
+  switch (rule) {
+    case core::OnDelete::kCascade:
+      return "CASCADE";
+    case core::OnDelete::kSetNull:
+      return "SET NULL";
+    case core::OnDelete::kRestrict:
+      return "RESTRICT";
+  }
+  return "?";
+}
+
+TEST(ModelSchema, ReferencesAreTheDatabasesForeignKeys) {
+  testing::TestSchema schema;
+  schema.MigrateUp();
+  auto conn = schema.Connect();
+  pqxx::work tx(*conn);
+  std::set<std::string> model_tables;
+  for (const core::TableSpec* t : core::AllSpecs()) model_tables.insert(t->name);
+  // "table.column -> parent ON DELETE rule" for every single-column foreign key
+  // of a model table in this schema.
+  std::set<std::string> live;
+  for (const auto& row :
+       tx.exec_params("SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, "
+                      "CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' "
+                      "WHEN 'r' THEN 'RESTRICT' WHEN 'a' THEN 'NO ACTION' ELSE 'SET DEFAULT' END "
+                      "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+                      "AND a.attnum = c.conkey[1] JOIN pg_namespace n ON n.oid = c.connamespace "
+                      "WHERE c.contype = 'f' AND n.nspname = $1",
+                      schema.name())) {
+    if (!model_tables.count(row[0].c_str())) continue;  // api_tokens, sync tables, counters
+    live.insert(std::string(row[0].c_str()) + "." + row[1].c_str() + " -> " + row[2].c_str() + " " +
+                row[3].c_str());
+  }
+  std::set<std::string> declared;
+  for (const core::TableSpec* t : core::AllSpecs()) {
+    for (const core::FieldSpec* f : t->References()) {
+      declared.insert(t->name + "." + f->name + " -> " + f->reference->table + " " +
+                      Rule(f->reference->on_delete));
+    }
+  }
+  EXPECT_EQ(live, declared);
+}
+
+}  // namespace
+}  // namespace vemakin::server
