@@ -308,20 +308,6 @@ HttpResponse Api::Impl::WriteAuthed(Ctx& ctx, const std::function<HttpResponse(S
   return out;
 }
 
-std::optional<std::string> Api::Impl::Role(Session& s, const std::string& project_id,
-                                           const std::string& user_id) {
-  if (s.role_memo) {
-    auto it = s.role_memo->find(project_id);
-    if (it != s.role_memo->end()) return it->second;
-  }
-  const pqxx::result r = s.Exec(
-      Stmt("SELECT role FROM project_members WHERE project_id = $1::uuid AND user_id = $2::uuid"),
-      {project_id, user_id});
-  if (r.empty()) return std::nullopt;  // not remembered: the project may be created next
-  if (s.role_memo) (*s.role_memo)[project_id] = r[0][0].c_str();
-  return std::string(r[0][0].c_str());
-}
-
 namespace {
 
 std::string NormalizeEmail(std::string email) {
@@ -628,7 +614,7 @@ HttpResponse Api::Impl::BulkProject(Ctx& ctx) {
     page.limit = 1000;
     std::string out = "{\"project\":" + RowText(ps, p[0], 1) + ",\"role\":";
     core::AppendJsonString(p[0][0].c_str(), &out);
-    out += ",\"members\":" + MembersJson(s, id).dump();
+    out += ",\"members\":" + writes.Members(s, id).dump();
     for (const char* name : {"shots", "notes", "postprod"}) {
       bool found = false;
       out += std::string(",\"") + name + "\":" +

@@ -15,7 +15,9 @@
 #include "core/model.h"
 #include "core/validation.h"
 #include "server/api.h"
+#include "server/rows.h"
 #include "server/sql_builder.h"
+#include "server/writes.h"
 
 namespace vemakin::server {
 
@@ -78,6 +80,10 @@ struct ResourceDef {
 
 // The HTTP status of an error code (5xx for the ones a client cannot fix).
 int StatusFor(ErrorCode code);
+// A write's outcome as a REST response (api_resources.cc): `done` is the
+// status of success (201 for a create: 200 when it was a repeat; 204: no
+// body); a rejection throws HttpError to the HTTP boundary.
+HttpResponse Respond(const WriteOutcome& outcome, int done);
 HttpResponse JsonResponse(int status, const json& body);
 HttpResponse TextResponse(int status, std::string json_text);
 
@@ -90,9 +96,6 @@ struct PageText {
   std::optional<std::string> next_cursor;
 };
 std::string EnvelopeText(const PageText& page_text, const Page& page);
-// The row's JSON text, rendered without a JSON tree.
-std::string RowText(const core::TableSpec& spec, const pqxx::row& row, int offset);
-json RowJson(const core::TableSpec& spec, const pqxx::row& row, int offset);
 json ParseBody(const Ctx& ctx, int max_depth);
 std::string RequireUuid(const std::string& value, const std::vector<std::string>& loc);
 Page ParsePage(const Ctx& ctx);
@@ -123,7 +126,8 @@ struct Api::Impl {
   std::vector<ResourceDef> resources;
   std::function<int()> open_connections;
 
-  // Generated statements, cached by SQL text.
+  // Generated statements, cached by SQL text; the write rules (server/writes.h) use it.
+  Writes writes{[this](const std::string& sql) -> const Statement& { return Stmt(sql); }};
   std::mutex statements_mu;
   std::map<std::string, Statement> statements;
   const Statement& Stmt(const std::string& sql);
@@ -157,7 +161,9 @@ struct Api::Impl {
 
   // Membership role of the user in the project, nullopt when not a member.
   std::optional<std::string> Role(Session& s, const std::string& project_id,
-                                  const std::string& user_id);
+                                  const std::string& user_id) {
+    return writes.Role(s, project_id, user_id);
+  }
 
   // Handlers (api.cc).
   HttpResponse Register(Ctx& ctx);
@@ -187,19 +193,6 @@ struct Api::Impl {
   HttpResponse GetResource(const ResourceDef& def, Ctx& ctx);
   HttpResponse PatchResource(const ResourceDef& def, Ctx& ctx);
   HttpResponse DeleteResource(const ResourceDef& def, Ctx& ctx);
-  // The writes themselves, shared by the REST routes and sync pushes. Each
-  // checks validity and the user's role in the statements it runs on `s`.
-  HttpResponse ApplyCreate(Session& s, const ResourceDef& def, const std::string& user_id,
-                           const json& body);
-  HttpResponse ApplyPatch(Session& s, const ResourceDef& def, const std::string& user_id,
-                          const std::string& id, const json& body);
-  void ApplyCreates(Session& s, const ResourceDef& def, const std::string& user_id,
-                    const std::vector<json>& bodies,
-                    std::vector<std::optional<HttpError>>* outcome);
-  HttpResponse ApplyDelete(Session& s, const ResourceDef& def, const std::string& user_id,
-                           const std::string& id);
-  HttpResponse ApplyProject(Session& s, const std::string& user_id, const std::string& op,
-                            const std::string& id, const json& fields);
   HttpResponse SyncPush(Ctx& ctx);
   // One page of a resource, for lists and bulk reads.
   PageText ResourcePage(Session& s, const ResourceDef& def, const std::string& scope_id,
@@ -213,7 +206,6 @@ struct Api::Impl {
   HttpResponse PatchProject(Ctx& ctx);
   HttpResponse DeleteProject(Ctx& ctx);
   HttpResponse ListMembers(Ctx& ctx);
-  json MembersJson(Session& s, const std::string& project_id);
   HttpResponse AddMember(Ctx& ctx);
   HttpResponse RemoveMember(Ctx& ctx);
   const ResourceDef& Resource(const std::string& name) const;

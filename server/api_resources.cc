@@ -16,13 +16,6 @@ using core::Access;
 using core::FieldSpec;
 using core::TableSpec;
 
-HttpResponse NoContent() {
-  HttpResponse r;
-  r.status = 204;
-  r.body.clear();
-  return r;
-}
-
 // PostgreSQL's spelling of a page query (core/list_order.h builds it).
 const core::SqlDialect& Postgres() {
   static const core::SqlDialect dialect{
@@ -69,13 +62,24 @@ std::map<std::string, std::string> ParseFilters(const ResourceDef& def, const Ct
   return out;
 }
 
-json CompleteWithId(const TableSpec& spec, const json& body) {
-  json row = core::CompleteCreate(spec, body);
-  if (!row.contains("id")) row["id"] = core::NewUuid();
-  return row;
-}
-
 }  // namespace
+
+// A write's outcome as REST answers it: `done` (201 for a new row, 200, or
+// 204 with no body) for what was applied; the code's status and the detail
+// for a rejection.
+HttpResponse Respond(const WriteOutcome& outcome, int done) {
+  if (outcome.rejected()) {
+    throw HttpError(HttpStatusFor(outcome.code), json{{"detail", outcome.detail}}, outcome.code);
+  }
+  if (done == 204) {
+    HttpResponse r;
+    r.status = 204;
+    r.body.clear();
+    return r;
+  }
+  const int status = done == 201 && outcome.kind != WriteOutcome::Kind::kCreated ? 200 : done;
+  return JsonResponse(status, outcome.row);
+}
 
 const ResourceDef& Api::Impl::Resource(const std::string& name) const {
   for (const ResourceDef& d : resources) {
@@ -161,114 +165,11 @@ HttpResponse Api::Impl::ListResource(const ResourceDef& def, Ctx& ctx) {
   });
 }
 
-// Many creates of one resource as one INSERT (a sync push's bulk upload):
-// each body is checked as ApplyCreate checks it (validation, role) and a
-// refused one gets its error in `outcome` without touching the database; the
-// rest are inserted by one statement (the triggers that log changes still run
-// per row). An id that already exists goes through ApplyCreate alone (an
-// idempotent repeat, or 409). outcome[i] empty = applied.
-void Api::Impl::ApplyCreates(Session& s, const ResourceDef& def, const std::string& user_id,
-                             const std::vector<json>& bodies,
-                             std::vector<std::optional<HttpError>>* outcome) {
-  const TableSpec& spec = *def.spec;
-  outcome->assign(bodies.size(), std::nullopt);
-  std::string cols;
-  for (const FieldSpec& f : spec.fields) {
-    if (f.access != Access::kReadOnly) cols += (cols.empty() ? "" : ", ") + f.name;
-  }
-  if (!def.project_scoped) cols += ", user_id";
-  json rows = json::array();
-  std::map<std::string, size_t> index;  // id -> position in bodies
-  for (size_t i = 0; i < bodies.size(); ++i) {
-    const std::vector<core::FieldError> errors =
-        core::ValidateWrite(spec, bodies[i], core::WriteKind::kCreate);
-    if (!errors.empty()) {
-      (*outcome)[i] = HttpError::Fields(errors);
-      continue;
-    }
-    json row = CompleteWithId(spec, bodies[i]);
-    if (def.project_scoped) {
-      const std::optional<std::string> role = Role(s, row.at("project_id"), user_id);
-      if (!role) {
-        (*outcome)[i] = HttpError::Detail(404, "project not found");
-        continue;
-      }
-      if (*role == "viewer") {
-        (*outcome)[i] = HttpError::Detail(403, "viewers cannot change this project");
-        continue;
-      }
-    } else {
-      row["user_id"] = user_id;
-    }
-    index[row.at("id").get<std::string>()] = i;
-    rows.push_back(std::move(row));
-  }
-  if (rows.empty()) return;
-  const pqxx::result inserted =
-      s.Exec(Stmt("INSERT INTO " + spec.name + " (" + cols + ") SELECT " + cols +
-                  " FROM jsonb_populate_recordset(NULL::" + spec.name +
-                  ", $1::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id::text"),
-             {rows.dump()});
-  for (const pqxx::row& r : inserted) index.erase(r[0].c_str());
-  for (const auto& [id, i] : index) {  // the id existed: as a single create would answer
-    try {
-      json body = bodies[i];
-      body["id"] = id;
-      ApplyCreate(s, def, user_id, body);
-    } catch (const HttpError& e) {
-      (*outcome)[i] = e;
-    }
-  }
-}
-
-HttpResponse Api::Impl::ApplyCreate(Session& s, const ResourceDef& def, const std::string& user_id,
-                                    const json& body) {
-  const TableSpec& spec = *def.spec;
-  const std::vector<core::FieldError> errors =
-      core::ValidateWrite(spec, body, core::WriteKind::kCreate);
-  if (!errors.empty()) throw HttpError::Fields(errors);
-  const json row = CompleteWithId(spec, body);
-  std::string cols, values;
-  Params params;
-  int n = 1;
-  for (const FieldSpec& f : spec.fields) {
-    if (f.access == Access::kReadOnly || !row.contains(f.name)) continue;
-    cols += (cols.empty() ? "" : ", ") + f.name;
-    values += (values.empty() ? "" : ", ") + Placeholder(f, n++);
-    params.push_back(core::EncodeField(f, row.at(f.name)));
-  }
-  if (!def.project_scoped) {
-    cols += ", user_id";
-    values += ", $" + std::to_string(n++) + "::uuid";
-    params.push_back(user_id);
-  }
-  const std::string insert = "INSERT INTO " + spec.name + " AS t (" + cols + ") VALUES (" + values +
-                             ") ON CONFLICT (id) DO NOTHING RETURNING " + ColumnList(spec, "t");
-  if (def.project_scoped) {
-    const std::optional<std::string> role = Role(s, row.at("project_id"), user_id);
-    if (!role) throw HttpError::Detail(404, "project not found");
-    if (*role == "viewer") throw HttpError::Detail(403, "viewers cannot change this project");
-  }
-  const pqxx::result r = s.Exec(Stmt(insert), params);
-  if (!r.empty()) return JsonResponse(201, RowJson(spec, r[0], 0));
-  // The id exists: an idempotent repeat returns the row; anything else conflicts.
-  const std::string scope_check =
-      def.project_scoped ? "t.project_id = $2::uuid" : "t.user_id = $2::uuid";
-  const pqxx::result existing =
-      s.Exec(Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name +
-                  " t WHERE t.id = $1::uuid AND " + scope_check),
-             {row.at("id").get<std::string>(),
-              def.project_scoped ? row.at("project_id").get<std::string>() : user_id});
-  if (!existing.empty()) {
-    const json current = RowJson(spec, existing[0], 0);
-    if (core::HoldsValues(current, row)) return JsonResponse(200, current);
-  }
-  throw HttpError::Detail(409, "a row with this id already exists");
-}
-
 HttpResponse Api::Impl::CreateResource(const ResourceDef& def, Ctx& ctx) {
   const json body = ParseBody(ctx, options.max_json_depth);
-  return WriteAuthed(ctx, [&](Session& s) { return ApplyCreate(s, def, ctx.user_id, body); });
+  return WriteAuthed(ctx, [&](Session& s) {
+    return Respond(writes.Create(s, *def.spec, ctx.user_id, body), 201);
+  });
 }
 
 HttpResponse Api::Impl::GetResource(const ResourceDef& def, Ctx& ctx) {
@@ -286,85 +187,18 @@ HttpResponse Api::Impl::GetResource(const ResourceDef& def, Ctx& ctx) {
   });
 }
 
-namespace {
-
-// Why a write on a project-scoped row matched nothing: 403 for a viewer, else 404.
-[[noreturn]] void ExplainMiss(Api::Impl& impl, Session& s, const TableSpec& spec,
-                              const std::string& id, const std::string& user_id) {
-  const pqxx::result r =
-      s.Exec(impl.Stmt("SELECT m.role FROM " + spec.name +
-                       " t JOIN project_members m ON m.project_id = t.project_id AND m.user_id = "
-                       "$2::uuid WHERE t.id = $1::uuid"),
-             {id, user_id});
-  if (!r.empty()) throw HttpError::Detail(403, "viewers cannot change this project");
-  throw HttpError::Detail(404, "not found");
-}
-
-std::string AccessClause(const ResourceDef& def) {
-  return def.project_scoped ? "m.project_id = t.project_id AND m.user_id = $2::uuid AND m.role <> "
-                              "'viewer'"
-                            : "t.user_id = $2::uuid";
-}
-
-}  // namespace
-
-HttpResponse Api::Impl::ApplyPatch(Session& s, const ResourceDef& def, const std::string& user_id,
-                                   const std::string& id, const json& body) {
-  const TableSpec& spec = *def.spec;
-  const std::vector<core::FieldError> errors =
-      core::ValidateWrite(spec, body, core::WriteKind::kPatch);
-  if (!errors.empty()) throw HttpError::Fields(errors);
-  const json patch = core::CanonicalPatch(spec, body);
-  // One statement per table: each writable column is set only when its flag is true.
-  std::string sets;
-  Params params = {id, user_id};
-  int n = 3;
-  for (const FieldSpec& f : spec.fields) {
-    if (f.access != Access::kWritable) continue;
-    const bool given = patch.contains(f.name);
-    sets += f.name + " = CASE WHEN $" + std::to_string(n) + "::boolean THEN " +
-            Placeholder(f, n + 1) + " ELSE t." + f.name + " END, ";
-    params.push_back(given ? "true" : "false");
-    params.push_back(given ? core::EncodeField(f, patch.at(f.name)) : std::nullopt);
-    n += 2;
-  }
-  sets.erase(sets.size() - 2);
-  if (spec.Find("updated_at")) sets += ", updated_at = now()";
-  const std::string sql = "UPDATE " + spec.name + " t SET " + sets +
-                          (def.project_scoped ? " FROM project_members m" : "") +
-                          " WHERE t.id = $1::uuid AND " + AccessClause(def) + " RETURNING " +
-                          ColumnList(spec, "t");
-  const pqxx::result r = s.Exec(Stmt(sql), params);
-  if (r.empty()) {
-    if (def.project_scoped) ExplainMiss(*this, s, spec, id, user_id);
-    throw HttpError::Detail(404, "not found");
-  }
-  return JsonResponse(200, RowJson(spec, r[0], 0));
-}
-
 HttpResponse Api::Impl::PatchResource(const ResourceDef& def, Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
   const json body = ParseBody(ctx, options.max_json_depth);
-  return WriteAuthed(ctx, [&](Session& s) { return ApplyPatch(s, def, ctx.user_id, id, body); });
-}
-
-HttpResponse Api::Impl::ApplyDelete(Session& s, const ResourceDef& def, const std::string& user_id,
-                                    const std::string& id) {
-  const TableSpec& spec = *def.spec;
-  const std::string sql = "DELETE FROM " + spec.name + " t" +
-                          (def.project_scoped ? " USING project_members m" : "") +
-                          " WHERE t.id = $1::uuid AND " + AccessClause(def) + " RETURNING t.id";
-  const pqxx::result r = s.Exec(Stmt(sql), {id, user_id});
-  if (r.empty()) {
-    if (def.project_scoped) ExplainMiss(*this, s, spec, id, user_id);
-    throw HttpError::Detail(404, "not found");
-  }
-  return NoContent();
+  return WriteAuthed(ctx, [&](Session& s) {
+    return Respond(writes.Patch(s, *def.spec, ctx.user_id, id, body), 200);
+  });
 }
 
 HttpResponse Api::Impl::DeleteResource(const ResourceDef& def, Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
-  return WriteAuthed(ctx, [&](Session& s) { return ApplyDelete(s, def, ctx.user_id, id); });
+  return WriteAuthed(
+      ctx, [&](Session& s) { return Respond(writes.Delete(s, *def.spec, ctx.user_id, id), 204); });
 }
 
 // ---------------------------------------------------------------- projects
@@ -409,8 +243,9 @@ HttpResponse Api::Impl::CreateProject(Ctx& ctx) {
     id = core::NormalizeUuid(body.at("id").get<std::string>());
     body.erase("id");
   }
-  return WriteAuthed(ctx,
-                     [&](Session& s) { return ApplyProject(s, ctx.user_id, "create", id, body); });
+  return WriteAuthed(ctx, [&](Session& s) {
+    return Respond(writes.Project(s, ctx.user_id, core::MutationOp::kCreate, id, body), 201);
+  });
 }
 
 HttpResponse Api::Impl::GetProject(Ctx& ctx) {
@@ -430,95 +265,25 @@ HttpResponse Api::Impl::GetProject(Ctx& ctx) {
 HttpResponse Api::Impl::PatchProject(Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
   const json body = ParseBody(ctx, options.max_json_depth);
-  return WriteAuthed(ctx,
-                     [&](Session& s) { return ApplyProject(s, ctx.user_id, "update", id, body); });
+  return WriteAuthed(ctx, [&](Session& s) {
+    return Respond(writes.Project(s, ctx.user_id, core::MutationOp::kUpdate, id, body), 200);
+  });
 }
 
 HttpResponse Api::Impl::DeleteProject(Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
-  return WriteAuthed(ctx,
-                     [&](Session& s) { return ApplyProject(s, ctx.user_id, "delete", id, {}); });
-}
-
-HttpResponse Api::Impl::ApplyProject(Session& s, const std::string& user_id, const std::string& op,
-                                     const std::string& id, const json& fields) {
-  const TableSpec& spec = core::Spec(core::Entity::kProject);
-  if (op == "create") {
-    if (!fields.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
-    json body = fields;
-    body["id"] = id;
-    const std::vector<core::FieldError> errors =
-        core::ValidateWrite(spec, body, core::WriteKind::kCreate);
-    if (!errors.empty()) throw HttpError::Fields(errors);
-    const pqxx::result r =
-        s.Exec(Stmt("INSERT INTO projects AS t (id, user_id, name) VALUES ($1::uuid, $2::uuid, $3) "
-                    "ON CONFLICT (id) DO NOTHING RETURNING " +
-                    ColumnList(spec, "t")),
-               {id, user_id, body.at("name").get<std::string>()});
-    if (r.empty()) {
-      // The id exists: the same project again (a retried create) is returned as is.
-      const pqxx::result existing =
-          s.Exec(Stmt("SELECT " + ColumnList(spec, "t") +
-                      " FROM projects t WHERE t.id = $1::uuid AND t.user_id = $2::uuid"),
-                 {id, user_id});
-      if (!existing.empty()) {
-        const json current = RowJson(spec, existing[0], 0);
-        if (core::HoldsValues(current, core::CompleteCreate(spec, body)))
-          return JsonResponse(200, current);
-      }
-      throw HttpError::Detail(409, "a project with this id already exists");
-    }
-    s.Exec(Stmt("INSERT INTO project_members (project_id, user_id, role) "
-                "VALUES ($1::uuid, $2::uuid, 'owner')"),
-           {id, user_id});
-    return JsonResponse(201, RowJson(spec, r[0], 0));
-  }
-  const std::optional<std::string> role = Role(s, id, user_id);
-  if (op == "delete") {
-    if (!role) throw HttpError::Detail(404, "not found");
-    if (*role != "owner") throw HttpError::Detail(403, "only the owner can delete a project");
-    s.Exec(Stmt("DELETE FROM projects WHERE id = $1::uuid"), {id});
-    if (s.role_memo) s.role_memo->erase(id);
-    return NoContent();
-  }
-  const std::vector<core::FieldError> errors =
-      core::ValidateWrite(spec, fields, core::WriteKind::kPatch);
-  if (!errors.empty()) throw HttpError::Fields(errors);
-  if (!role) throw HttpError::Detail(404, "not found");
-  if (*role == "viewer") throw HttpError::Detail(403, "viewers cannot change this project");
-  const pqxx::result r = s.Exec(
-      Stmt("UPDATE projects t SET name = COALESCE($2, t.name), updated_at = now() "
-           "WHERE t.id = $1::uuid RETURNING " +
-           ColumnList(spec, "t")),
-      {id, fields.contains("name") ? Param(fields.at("name").get<std::string>()) : std::nullopt});
-  return JsonResponse(200, RowJson(spec, r[0], 0));
+  return WriteAuthed(ctx, [&](Session& s) {
+    return Respond(writes.Project(s, ctx.user_id, core::MutationOp::kDelete, id, json()), 204);
+  });
 }
 
 // ---------------------------------------------------------------- members
-
-json Api::Impl::MembersJson(Session& s, const std::string& project_id) {
-  json items = json::array();
-  for (const auto& r :
-       s.Exec(Stmt("SELECT m.project_id, m.user_id, u.email, u.name, m.role, m.created_at "
-                   "FROM project_members m JOIN users u ON u.id = m.user_id "
-                   "WHERE m.project_id = $1::uuid ORDER BY m.created_at, m.user_id"),
-              {project_id})) {
-    const core::TableSpec& ms = core::Spec(core::Entity::kProjectMember);
-    items.push_back({{"project_id", r[0].c_str()},
-                     {"user_id", r[1].c_str()},
-                     {"email", r[2].c_str()},
-                     {"name", r[3].c_str()},
-                     {"role", r[4].c_str()},
-                     {"created_at", core::DecodeField(*ms.Find("created_at"), r[5].c_str())}});
-  }
-  return items;
-}
 
 HttpResponse Api::Impl::ListMembers(Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
   return ReadAuthed(ctx, [&](Session& s) {
     if (!Role(s, id, ctx.user_id)) throw HttpError::Detail(404, "not found");
-    json items = MembersJson(s, id);
+    json items = writes.Members(s, id);
     Page page;
     page.limit = 1000;
     const long long total = static_cast<long long>(items.size());
@@ -549,24 +314,7 @@ HttpResponse Api::Impl::AddMember(Ctx& ctx) {
     throw HttpError::Field({"body", "email"}, "must be an email address");
   }
   return WriteAuthed(ctx, [&](Session& s) {
-    const std::optional<std::string> my_role = Role(s, id, ctx.user_id);
-    if (!my_role) throw HttpError::Detail(404, "not found");
-    if (*my_role != "owner") throw HttpError::Detail(403, "only the owner manages members");
-    const pqxx::result u =
-        s.Exec(Stmt("SELECT id FROM users WHERE lower(email) = lower($1)"), {email});
-    if (u.empty()) throw HttpError::Detail(404, "no account with this email");
-    const std::string user_id = u[0][0].c_str();
-    if (user_id == ctx.user_id) throw HttpError::Detail(409, "the owner is already a member");
-    const pqxx::result r =
-        s.Exec(Stmt("INSERT INTO project_members (project_id, user_id, role) "
-                    "VALUES ($1::uuid, $2::uuid, $3) ON CONFLICT (project_id, user_id) "
-                    "DO UPDATE SET role = EXCLUDED.role RETURNING (xmax = 0)"),
-               {id, user_id, role.get<std::string>()});
-    const bool inserted = r[0][0].as<bool>();
-    for (const json& m : MembersJson(s, id)) {
-      if (m.at("user_id") == user_id) return JsonResponse(inserted ? 201 : 200, m);
-    }
-    throw Error(ErrorCode::kInternal, "member vanished");
+    return Respond(writes.AddMember(s, ctx.user_id, id, email, role.get<std::string>()), 201);
   });
 }
 
@@ -574,15 +322,7 @@ HttpResponse Api::Impl::RemoveMember(Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
   const std::string user_id = RequireUuid(ctx.path.at(1), {"path", "user_id"});
   return WriteAuthed(ctx, [&](Session& s) {
-    const std::optional<std::string> my_role = Role(s, id, ctx.user_id);
-    if (!my_role) throw HttpError::Detail(404, "not found");
-    if (*my_role != "owner") throw HttpError::Detail(403, "only the owner manages members");
-    if (user_id == ctx.user_id) throw HttpError::Detail(409, "the owner cannot be removed");
-    const pqxx::result r = s.Exec(Stmt("DELETE FROM project_members WHERE project_id = $1::uuid "
-                                       "AND user_id = $2::uuid RETURNING user_id"),
-                                  {id, user_id});
-    if (r.empty()) throw HttpError::Detail(404, "not a member");
-    return NoContent();
+    return Respond(writes.RemoveMember(s, ctx.user_id, id, user_id), 204);
   });
 }
 

@@ -8,6 +8,7 @@
 #include "core/json_codec.h"
 #include "core/sync_protocol.h"
 #include "server/api_internal.h"
+#include "server/writes.h"
 
 namespace vemakin::server {
 
@@ -197,14 +198,6 @@ using core::PushResult;
 
 }  // namespace
 
-namespace {
-
-// Thrown inside a fast-mode push when the transaction can no longer be
-// trusted (a statement failed): the push is redone in careful mode.
-struct NeedsSavepoints {};
-
-}  // namespace
-
 // Applies pushed mutations in order, each at most once, in ONE transaction
 // (one commit, one WAL flush, for up to 1,000 mutations), with the records in
 // sync_mutations committing together with the effects. A repeat (a retry
@@ -214,10 +207,11 @@ struct NeedsSavepoints {};
 // as this user may see it (`current`, null when none), so the client can
 // restore it; it never blocks the ones after it.
 //
-// Refusals are found before a mutation writes anything (validation, roles,
-// ON CONFLICT DO NOTHING), so the fast mode needs no savepoints. If a
-// statement fails anyway (a constraint only the database knows), the whole
-// push is redone in careful mode, each mutation under its own savepoint.
+// Refusals are found before a mutation writes anything (server/writes.h), so
+// the fast mode needs no savepoints. If a statement fails anyway (a
+// constraint only the database knows), Session::Attempt reports it, the fast
+// unit of work ends without committing, and the push is redone in careful
+// mode, each mutation under its own savepoint.
 // Savepoints are not the default: each one that writes takes a subtransaction
 // id, and a transaction with more than 64 of them slows every snapshot in the
 // cluster. A transient failure fails the whole push, which the client
@@ -231,19 +225,42 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   const std::vector<Mutation>& mutations = request.mutations;
   db.Read([&](Session& s) { Authenticate(s, ctx); });
   // The generic resource of a table; nullptr for projects (their own rules).
-  auto resource_for = [&](const std::string& table) -> const ResourceDef* {
+  auto resource_for = [&](const std::string& table) -> const core::TableSpec* {
     for (const ResourceDef& d : resources) {
-      if (d.spec->name == table) return &d;
+      if (d.spec->name == table) return d.spec;
     }
     return nullptr;
+  };
+  // One mutation through the write rules of its REST route.
+  auto apply = [&](Session& s, const Mutation& m) -> WriteOutcome {
+    const core::TableSpec* spec = resource_for(m.table);
+    if (spec == nullptr) return writes.Project(s, ctx.user_id, m.op, m.id, m.fields);
+    switch (m.op) {
+      case MutationOp::kCreate: {
+        json fields = m.fields;
+        fields["id"] = m.id;
+        return writes.Create(s, *spec, ctx.user_id, fields);
+      }
+      case MutationOp::kUpdate:
+        return writes.Patch(s, *spec, ctx.user_id, m.id, m.fields);
+      case MutationOp::kDelete: {
+        WriteOutcome out = writes.Delete(s, *spec, ctx.user_id, m.id);
+        // Already gone: deleting twice is deleting once.
+        if (out.rejected() && out.code == ErrorCode::kNotFound) out = WriteOutcome::Applied();
+        return out;
+      }
+    }
+    return WriteOutcome::Rejected(ErrorCode::kInvalidArgument, "unknown operation");
   };
   std::string ids = "{";
   for (const Mutation& m : mutations) ids += (ids.size() > 1 ? "," : "") + m.mutation_id;
   ids += "}";
   std::vector<PushResult> results;
+  bool needs_savepoints = false;  // set by a fast-mode unit of work that was spoiled
   auto run = [&](bool careful) {
     db.Write([&](Session& s) {
       results.clear();  // the unit of work may be retried from scratch
+      needs_savepoints = false;
       std::map<std::string, std::string> roles;
       s.role_memo = &roles;
       std::map<std::string, std::string> seen;
@@ -253,8 +270,7 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
                   {client_id, ids})) {
         seen[row[0].c_str()] = row[1].c_str();
       }
-      // The records, inserted together at the end (which also proves, in fast
-      // mode, that no statement before failed).
+      // The records, inserted together at the end.
       std::string rec_ids = "{", rec_outcomes = "{";
       json rec_responses = json::array();
       auto record = [&](const Mutation& m, PushResult result) {
@@ -266,12 +282,19 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
         seen[m.mutation_id] = stored.dump();  // the same id twice in one push: once
         results.push_back(std::move(result));
       };
-      // A refusal as the push reports it: the reason and the row as this
+      // An outcome as the push reports it; a refusal carries the row as this
       // user may see it now.
-      auto rejected = [&](const Mutation& m, int status, const json& detail) {
+      auto result_of = [&](const Mutation& m, const WriteOutcome& outcome) {
+        if (!outcome.rejected()) return PushResult::Applied(m.mutation_id);
         const std::optional<std::string> current = VisibleRowText(s, m.table, m.id, ctx.user_id);
-        return PushResult::Rejected(m.mutation_id, ErrorCodeForHttpStatus(status), detail,
+        return PushResult::Rejected(m.mutation_id, outcome.code, outcome.detail,
                                     current ? json::parse(*current) : json());
+      };
+      // A step that failed in fast mode: stop here; run() redoes the push
+      // with savepoints (this unit of work does not commit).
+      auto spoil = [&] {
+        needs_savepoints = true;
+        s.role_memo = nullptr;
       };
       for (size_t i = 0; i < mutations.size();) {
         const Mutation& m = mutations[i];
@@ -284,10 +307,10 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
           continue;
         }
         // A run of new creates of one resource: one INSERT (fast mode).
-        const ResourceDef* run_def = resource_for(m.table);
+        const core::TableSpec* run_spec = resource_for(m.table);
         size_t end = i;
         std::set<std::string> run_ids;
-        while (!careful && run_def != nullptr && end < mutations.size() &&
+        while (!careful && run_spec != nullptr && end < mutations.size() &&
                mutations[end].op == MutationOp::kCreate && mutations[end].table == m.table &&
                !seen.count(mutations[end].mutation_id) &&
                run_ids.insert(mutations[end].mutation_id).second &&
@@ -301,89 +324,43 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
             fields["id"] = mutations[k].id;
             bodies.push_back(std::move(fields));
           }
-          std::vector<std::optional<HttpError>> outcome;
-          try {
-            ApplyCreates(s, *run_def, ctx.user_id, bodies, &outcome);
-          } catch (const HttpError&) {
-            throw NeedsSavepoints{};
-          } catch (const pqxx::broken_connection&) {
-            throw;
-          } catch (const std::exception&) {
-            throw NeedsSavepoints{};
+          std::vector<WriteOutcome> outcomes;
+          if (s.Attempt([&] { outcomes = writes.CreateMany(s, *run_spec, ctx.user_id, bodies); },
+                        false)) {
+            return spoil();
           }
-          for (size_t k = i; k < end; ++k) {
-            const std::optional<HttpError>& e = outcome[k - i];
-            record(mutations[k],
-                   e ? rejected(mutations[k], e->status(), e->body().value("detail", json()))
-                     : PushResult::Applied(mutations[k].mutation_id));
-          }
+          for (size_t k = i; k < end; ++k)
+            record(mutations[k], result_of(mutations[k], outcomes[k - i]));
           i = end;
           continue;
         }
         ++i;
-        int status = 0;
-        json detail;
-        if (careful) s.tx().exec0("SAVEPOINT mutation");
-        try {
-          const ResourceDef* def = resource_for(m.table);
-          if (def == nullptr) {
-            ApplyProject(s, ctx.user_id, std::string(core::MutationOpName(m.op)), m.id, m.fields);
-          } else if (m.op == MutationOp::kCreate) {
-            json fields = m.fields;
-            fields["id"] = m.id;
-            ApplyCreate(s, *def, ctx.user_id, fields);
-          } else if (m.op == MutationOp::kUpdate) {
-            ApplyPatch(s, *def, ctx.user_id, m.id, m.fields);
-          } else {
-            try {
-              ApplyDelete(s, *def, ctx.user_id, m.id);
-            } catch (const HttpError& e) {
-              if (e.status() != 404) throw;  // already gone: deleting twice is deleting once
-            }
+        WriteOutcome outcome;
+        if (std::optional<Error> failed = s.Attempt([&] { outcome = apply(s, m); }, careful)) {
+          if (!careful) return spoil();
+          if (HttpStatusFor(failed->code()) >= 500) {
+            throw Error(ErrorCode::kUnavailable, "push interrupted; retry it");
           }
-          if (careful) s.tx().exec0("RELEASE SAVEPOINT mutation");
-        } catch (const HttpError& e) {
-          status = e.status();
-          detail = e.body().value("detail", json());
-        } catch (const pqxx::broken_connection&) {
-          throw;
-        } catch (const Error& e) {
-          if (!careful) throw NeedsSavepoints{};
-          status = StatusFor(e.code());
-          detail = e.what();
-        } catch (const pqxx::sql_error&) {
-          if (!careful) throw NeedsSavepoints{};
-          try {
-            RethrowAsError(*options.logger);
-          } catch (const Error& e) {
-            status = StatusFor(e.code());
-            detail = status >= 500 ? json("internal error") : json(e.what());
-          }
+          outcome = WriteOutcome::Rejected(failed->code(), failed->what());
         }
-        if (status >= 500) throw Error(ErrorCode::kUnavailable, "push interrupted; retry it");
-        if (status != 0) {
-          // Refused: nothing of it stays; record why and what the row is now.
-          if (careful) s.tx().exec0("ROLLBACK TO SAVEPOINT mutation");
-          record(m, rejected(m, status, detail));
-        } else {
-          record(m, PushResult::Applied(m.mutation_id));
-        }
+        record(m, result_of(m, outcome));
       }
-      try {
-        s.Exec(Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
-                    "response) SELECT $1::uuid, m, $2::uuid, o, r FROM unnest($3::uuid[], "
-                    "$4::text[], ARRAY(SELECT jsonb_array_elements($5::jsonb))) AS x(m, o, r)"),
-               {client_id, ctx.user_id, rec_ids + "}", rec_outcomes + "}", rec_responses.dump()});
-      } catch (const pqxx::sql_error&) {
-        if (!careful) throw NeedsSavepoints{};
-        throw;
-      }
+      const std::optional<Error> failed = s.Attempt(
+          [&] {
+            s.Exec(
+                Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
+                     "response) SELECT $1::uuid, m, $2::uuid, o, r FROM unnest($3::uuid[], "
+                     "$4::text[], ARRAY(SELECT jsonb_array_elements($5::jsonb))) AS x(m, o, r)"),
+                {client_id, ctx.user_id, rec_ids + "}", rec_outcomes + "}", rec_responses.dump()});
+          },
+          false);
+      if (failed && !careful) return spoil();
+      if (failed) throw *failed;
       s.role_memo = nullptr;
     });
   };
-  try {
-    run(false);
-  } catch (const NeedsSavepoints&) {
+  run(false);
+  if (needs_savepoints) {
     metrics.Count("vemakin_sync_push_careful_total", "", 1);
     run(true);
   }

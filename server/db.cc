@@ -31,6 +31,32 @@ pqxx::result Session::Exec(const Statement& st, const Params& params) {
   return r;
 }
 
+std::optional<Error> Session::Attempt(const std::function<void()>& fn, bool savepoint) {
+  if (savepoint) tx_.exec0("SAVEPOINT step");
+  try {
+    fn();
+    if (savepoint) tx_.exec0("RELEASE SAVEPOINT step");
+    return std::nullopt;
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::transaction_rollback&) {
+    throw;
+  } catch (...) {
+    std::optional<Error> failure;
+    try {
+      RethrowAsError(*db_.options_.logger);
+    } catch (const Error& e) {
+      failure = e;
+    }
+    if (savepoint) {
+      tx_.exec0("ROLLBACK TO SAVEPOINT step");
+    } else {
+      spoiled_ = true;
+    }
+    return failure;
+  }
+}
+
 Db::Db(PgPool& pool, DbOptions options) : pool_(pool), options_(std::move(options)) {
   if (!options_.logger) options_.logger = DefaultLogger();
 }
@@ -43,7 +69,7 @@ void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
       Tx tx(lease.conn());
       Session session(lease, tx, *this);
       fn(session);
-      if (commit) tx.commit();
+      if (commit && !session.spoiled()) tx.commit();  // else rolled back by tx's destructor
       return;
     } catch (const pqxx::in_doubt_error&) {
       lease.Invalidate();

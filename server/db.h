@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "server/pg_pool.h"
 
@@ -45,6 +46,18 @@ class Session {
   // Executes `st` with `params`; logs it when slower than the threshold.
   pqxx::result Exec(const Statement& st, const Params& params = {});
   pqxx::transaction_base& tx() { return tx_; }
+  // Runs `fn`, one step of a unit of work whose failure must not end the
+  // unit (a sync push's mutation), and returns that failure as a value (the
+  // Error RethrowAsError maps it to); nullopt when it succeeded. With
+  // `savepoint`, `fn` runs under a savepoint that is rolled back when it
+  // fails, and the transaction goes on. Without, a failed statement spoils
+  // the transaction (PostgreSQL refuses all that follow): the unit of work
+  // must return, and Db then rolls it back instead of committing. A lost
+  // connection, a deadlock or a serialization failure is not a step's
+  // failure: it propagates, and Db retries the unit as always.
+  std::optional<Error> Attempt(const std::function<void()>& fn, bool savepoint);
+  // A step failed without a savepoint: the unit of work will not commit.
+  bool spoiled() const { return spoiled_; }
   // Roles already read in this unit of work (project id -> role), when the
   // work sets it: a sync push of 500 mutations to one project reads it once.
   std::map<std::string, std::string>* role_memo = nullptr;
@@ -56,6 +69,7 @@ class Session {
   PgPool::Lease& lease_;
   pqxx::transaction_base& tx_;
   const Db& db_;
+  bool spoiled_ = false;
 };
 
 struct DbOptions {
