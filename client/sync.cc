@@ -25,9 +25,6 @@
 //                                     RunBackfill: one-project snapshot pages
 #include "vemakin/client/sync.h"
 
-#include <httplib.h>
-#include <zlib.h>
-
 #include <atomic>
 #include <cctype>
 #include <csignal>
@@ -40,6 +37,7 @@
 #include <set>
 
 #include "client/store_impl.h"
+#include "client/transport.h"
 #include "core/digest.h"
 #include "core/json_codec.h"
 #include "core/sync_protocol.h"
@@ -47,24 +45,6 @@
 namespace vemakin::client {
 
 namespace {
-
-// `text` gzip'd at zlib's fastest level (most of the gain on JSON), or nullopt.
-std::optional<std::string> Gzip(const std::string& text) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return std::nullopt;
-  }
-  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) return std::nullopt;
-  return out;
-}
 
 // A stored cursor as a position (text no server sent reads as the beginning).
 core::PullPosition PositionOf(const std::string& text) {
@@ -416,12 +396,9 @@ struct SyncClient::Impl {
   std::atomic<long long> bytes_received{0}, bytes_sent{0};
   std::mutex token_mu;
   std::optional<std::string> token;  // read from the store on first use
-  // The connection (requests of one SyncClient are sequential; the snapshot
-  // prefetch thread and the applying thread take turns through http_mu).
-  std::mutex http_mu;
-  std::unique_ptr<httplib::Client> http;
-  std::string http_base;
-  bool http_reused = false;
+  // Requests of one SyncClient are sequential; the snapshot prefetch thread
+  // and the applying thread take turns inside the transport.
+  std::unique_ptr<Transport> transport;
 
   struct Reply {
     int status = 0;
@@ -433,7 +410,11 @@ struct SyncClient::Impl {
     std::optional<core::SnapshotPage> page;
   };
 
-  Impl(Store& st, SyncClientOptions o) : store(st), s(*st.impl_), options(std::move(o)) {}
+  Impl(Store& st, SyncClientOptions o)
+      : store(st),
+        s(*st.impl_),
+        options(std::move(o)),
+        transport(NewHttpTransport(options.timeout)) {}
 
   std::optional<std::string> State(const std::string& key) {
     std::lock_guard<std::recursive_mutex> lock(s.mu);
@@ -467,69 +448,34 @@ struct SyncClient::Impl {
   Reply Call(const std::string& base, const std::string& method, const std::string& path,
              const json* body = nullptr, std::chrono::seconds extra_wait = std::chrono::seconds(0),
              bool authed = true) {
-    httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
+    TransportRequest request;
+    request.base = base;
+    request.method = method;
+    request.path = path;
     if (authed) {
       std::lock_guard<std::mutex> lock(token_mu);  // not the store's lock: pages are fetched
       if (!token) token = State("token");          // while another is being applied
-      if (token) headers.emplace("Authorization", "Bearer " + *token);
+      request.bearer = token;
     }
-    std::string text = body ? body->dump() : "{}";
-    // Pushes travel gzip'd (ids and field names repeat: ~8x smaller).
-    if (path == "/api/sync/push") {
-      if (std::optional<std::string> gz = Gzip(text)) {
-        text = std::move(*gz);
-        headers.emplace("Content-Encoding", "gzip");
-      }
-    }
-    if (method != "GET") bytes_sent += static_cast<long long>(text.size());
-    // One keep-alive connection per SyncClient (a TLS handshake per snapshot
-    // page would dominate on a real network). A request that fails on a
-    // reused connection (the server closed it meanwhile) is sent once more on
-    // a new one; that is safe for every call here (pulls and snapshots read,
-    // pushes are idempotent by mutation id, sign-ins just mint a token).
-    std::lock_guard<std::mutex> http_lock(http_mu);
-    httplib::Result r = Send(base, method, path, headers, text, extra_wait);
-    if (!r && http_reused) {
-      http.reset();
-      r = Send(base, method, path, headers, text, extra_wait);
-    }
-    if (!r) {
-      throw Error(ErrorCode::kUnavailable,
-                  "cannot reach the server at " + base + ": " + httplib::to_string(r.error()));
-    }
-    // The body as it crossed the wire (compressed), not as decoded here.
-    const std::string wire = r->get_header_value("Content-Length");
-    const bool compressed = r->has_header("Content-Encoding") && !wire.empty();
-    bytes_received += compressed ? std::stoll(wire) : static_cast<long long>(r->body.size());
+    request.body = body ? body->dump() : "{}";
+    request.gzip = path == "/api/sync/push";  // ids and field names repeat: ~8x smaller
+    request.extra_wait = extra_wait;
+    const TransportResponse r = transport->Exchange(request);
+    bytes_sent += r.bytes_sent;
+    bytes_received += r.bytes_received;
     Reply reply;
-    reply.status = r->status;
-    reply.body = json::parse(r->body, nullptr, false);
+    reply.status = r.status;
+    reply.body = json::parse(r.body, nullptr, false);
     if (reply.body.is_discarded()) reply.body = json();
-    if (r->status == 401 && authed) {
+    if (r.status == 401 && authed) {
       throw Error(ErrorCode::kUnauthenticated,
                   "the server refused this store's sign-in; run `vemakin login` again");
     }
-    if (r->status >= 500) {
-      throw Error(ErrorCode::kUnavailable, "the server is unavailable (HTTP " +
-                                               std::to_string(r->status) + "); retry later");
+    if (r.status >= 500) {
+      throw Error(ErrorCode::kUnavailable,
+                  "the server is unavailable (HTTP " + std::to_string(r.status) + "); retry later");
     }
     return reply;
-  }
-
-  httplib::Result Send(const std::string& base, const std::string& method, const std::string& path,
-                       const httplib::Headers& headers, const std::string& text,
-                       std::chrono::seconds extra_wait) {
-    http_reused = http != nullptr && http_base == base;
-    if (!http_reused) {
-      http = std::make_unique<httplib::Client>(base);
-      http_base = base;
-      http->set_keep_alive(true);
-      http->set_connection_timeout(options.timeout);
-      http->set_write_timeout(options.timeout);
-    }
-    http->set_read_timeout(options.timeout + extra_wait);
-    return method == "GET" ? http->Get(path.c_str(), headers)
-                           : http->Post(path.c_str(), headers, text, "application/json");
   }
 
   [[noreturn]] void Fail(const Reply& r, const std::string& what) {
@@ -957,6 +903,10 @@ struct SyncClient::Impl {
 SyncClient::SyncClient(Store& store, SyncClientOptions options)
     : impl_(std::make_unique<Impl>(store, std::move(options))) {}
 SyncClient::~SyncClient() = default;
+
+void SyncClient::TestOnlySetTransport(std::unique_ptr<Transport> transport) {
+  impl_->transport = std::move(transport);
+}
 
 json SyncClient::Register(const std::string& server_url, const std::string& email,
                           const std::string& password, const std::string& name) {
