@@ -1,10 +1,8 @@
 // The Store: local CRUD with the outbox, lists, catalog, guest set-up.
 #include "vemakin/client/store.h"
 
-#include <sys/random.h>
-
-#include <cstring>
 #include <mutex>
+#include <variant>
 
 #include "client/mirror_schema.h"
 #include "client/sqlite_db.h"
@@ -12,6 +10,7 @@
 #include "core/json_codec.h"
 #include "core/list_order.h"
 #include "core/time_format.h"
+#include "core/uuid.h"
 #include "schema/embedded.h"
 
 namespace vemakin::client {
@@ -22,21 +21,7 @@ using core::FieldSpec;
 using core::TableSpec;
 using nlohmann::json;
 
-std::string_view CollectionName(Collection c) {
-  switch (c) {
-    case Collection::kProjects:
-      return "projects";
-    case Collection::kShots:
-      return "shots";
-    case Collection::kNotes:
-      return "notes";
-    case Collection::kTasks:
-      return "tasks";
-    case Collection::kInventory:
-      return "inventory";
-  }
-  return "projects";
-}
+std::string_view CollectionName(Collection c) { return core::Spec(EntityOf(c)).collection; }
 
 Entity EntityOf(Collection c) {
   switch (c) {
@@ -54,47 +39,16 @@ Entity EntityOf(Collection c) {
   return Entity::kProject;
 }
 
-bool ProjectScoped(Collection c) {
-  return c == Collection::kShots || c == Collection::kNotes || c == Collection::kTasks;
+bool ProjectScoped(Collection c) { return core::Spec(EntityOf(c)).InProject(); }
+
+bool HasProjectLinks(const TableSpec& spec) {
+  for (const FieldSpec* f : spec.References()) {
+    if (f->reference->same_project) return true;
+  }
+  return false;
 }
 
 std::string Now() { return FormatTimestamp(std::chrono::system_clock::now()); }
-
-// Version-4 UUIDs from the kernel's CSPRNG, read 4 KiB at a time (one
-// getrandom call per 256 ids instead of several per id).
-std::string NewUuid() {
-  static std::mutex mu;
-  static unsigned char pool[4096];
-  static size_t used = sizeof pool;
-  std::lock_guard<std::mutex> lock(mu);
-  if (used + 16 > sizeof pool) {
-    size_t filled = 0;
-    while (filled < sizeof pool) {
-      const ssize_t n = getrandom(pool + filled, sizeof pool - filled, 0);
-      if (n > 0) filled += static_cast<size_t>(n);
-    }
-    used = 0;
-  }
-  unsigned char b[16];
-  std::memcpy(b, pool + used, 16);
-  used += 16;
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 15]);
-  }
-  return out;
-}
-
-std::string Columns(const TableSpec& spec, const std::string& alias) {
-  std::string out;
-  for (const FieldSpec& f : spec.fields) out += (out.empty() ? "" : ", ") + alias + "." + f.name;
-  return out;
-}
 
 // A row as JSON, read straight from SQLite's typed columns. The mirror's
 // CHECKs hold dates, times and ids to their formats and the store writes
@@ -141,7 +95,14 @@ json RowFrom(const TableSpec& spec, const Query& q, int offset) {
   return row;
 }
 
-static std::string Placeholder(const FieldSpec&, int n) { return "?" + std::to_string(n); }
+// SQLite's spelling of the list page builder's SQL: "?n" parameters, and an
+// index cannot deliver "ASC NULLS LAST" (pages with such a key defer the join).
+static const core::SqlDialect& SqliteDialect() {
+  static const core::SqlDialect kDialect{
+      [](const FieldSpec&, int n) { return "?" + std::to_string(n); },
+      [](int n) { return "?" + std::to_string(n); }, false};
+  return kDialect;
+}
 
 const core::TableSpec& CollectionSpec(Collection c) { return core::Spec(EntityOf(c)); }
 
@@ -200,8 +161,8 @@ void Store::Impl::Initialize() {
 }
 
 void Store::Impl::StartGuest() {
-  SetState("client_id", NewUuid());
-  SetState("owner_id", NewUuid());  // the guest user until an account claims the data
+  SetState("client_id", core::NewUuid());
+  SetState("owner_id", core::NewUuid());  // the guest user until an account claims the data
   SetState("created_at", Now());
   LoadStarterCatalog();
   client_id = *State("client_id");
@@ -247,65 +208,28 @@ ListPage Store::Impl::Page(const TableSpec& spec, const std::string& base_where,
   ListPage page;
   page.skip = query.skip;
   page.limit = std::min<long long>(query.limit, 1000);
-  const std::string cols = Columns(spec, "t");
-  // SQLite sorts NULLs first in ascending order, so an index cannot deliver
-  // "ASC NULLS LAST": it orders the leading keys and SQLite sorts each group
-  // of ties on the rest ("RIGHT PART OF ORDER BY"). Sorting whole rows of a
-  // large group is slow, so such lists find the page's ids on the covering
-  // index first and fetch only those rows (a deferred join).
-  bool partial_order = false;
-  for (const core::OrderKey& k : keys)
-    partial_order = partial_order || (k.nullable && !k.descending);
-  const std::string select_list = partial_order ? "t.id" : cols;
-  std::string key_cols = "t.id";
-  for (const core::OrderKey& k : keys) {
-    if (k.column != "id") key_cols += ", t." + k.column;
-  }
-  std::string sql;
-  if (query.cursor.empty()) {
-    const int n = static_cast<int>(params.size());
-    sql = "SELECT " + select_list + " FROM " + spec.name + " t WHERE " + base_where + " ORDER BY " +
-          core::OrderBy(keys, "t") + " LIMIT ?" + std::to_string(n + 1) + " OFFSET ?" +
-          std::to_string(n + 2);
-    params.push_back(Value::Int(page.limit + 1));
-    params.push_back(Value::Int(page.skip));
-  } else {
+  core::PageRequest request;
+  request.skip = page.skip;
+  request.limit = page.limit;
+  if (!query.cursor.empty()) {
     if (query.skip != 0) {
       throw ValidationError({{{"query", "skip"}, "cannot be combined with cursor", "conflict"}});
     }
-    const std::optional<core::CursorValues> values = core::DecodeCursor(query.cursor, spec, keys);
-    if (!values) {
-      throw ValidationError({{{"query", "cursor"}, "is not a cursor of this list", "cursor"}});
-    }
-    std::vector<bool> nulls;
-    for (const auto& v : *values) {
-      nulls.push_back(!v);
-      if (v) params.push_back(Value::Text(*v));
-    }
-    const int limit_param = static_cast<int>(params.size()) + 1;
-    params.push_back(Value::Int(page.limit + 1));
-    const int first = static_cast<int>(params.size()) -
-                      static_cast<int>(std::count(nulls.begin(), nulls.end(), false));
-    const std::vector<std::string> branches =
-        core::KeysetBranches(spec, keys, nulls, "t", first, Placeholder);
-    const std::string limit = "?" + std::to_string(limit_param);
-    if (branches.empty()) {
-      sql = "SELECT " + select_list + " FROM " + spec.name + " t WHERE 0";
-    } else {
-      const std::string branch_cols = partial_order ? key_cols : cols;
-      std::string u;
-      for (const std::string& b : branches) {
-        u += std::string(u.empty() ? "" : " UNION ALL ") + "SELECT * FROM (SELECT " + branch_cols +
-             " FROM " + spec.name + " t WHERE " + base_where + " AND " + b + " ORDER BY " +
-             core::OrderBy(keys, "t") + " LIMIT " + limit + ")";
-      }
-      sql = "SELECT " + std::string(partial_order ? "t.id" : "t.*") + " FROM (" + u +
-            ") t ORDER BY " + core::OrderBy(keys, "t") + " LIMIT " + limit;
-    }
+    request.cursor = query.cursor;
   }
-  if (partial_order) {
-    sql = "SELECT " + cols + " FROM " + spec.name + " t WHERE t.id IN (" + sql + ") ORDER BY " +
-          core::OrderBy(keys, "t");
+  const std::optional<core::PageSql> built =
+      core::BuildPageSql(spec, spec.name + " t", base_where, keys, request,
+                         static_cast<int>(params.size()) + 1, SqliteDialect());
+  if (!built) {
+    throw ValidationError({{{"query", "cursor"}, "is not a cursor of this list", "cursor"}});
+  }
+  const std::string& sql = built->sql;
+  for (const core::SqlParam& p : built->params) {
+    if (const long long* n = std::get_if<long long>(&p)) {
+      params.push_back(Value::Int(*n));
+    } else {
+      params.push_back(Value::Text(std::get<std::string>(p)));
+    }
   }
   if (explain) {
     Query q = db->Prepare("EXPLAIN QUERY PLAN " + sql, params);
@@ -322,13 +246,7 @@ ListPage Store::Impl::Page(const TableSpec& spec, const std::string& base_where,
       page.items.push_back(RowFrom(spec, q));
     }
   }
-  if (page.has_more) {
-    core::CursorValues values;
-    for (const core::OrderKey& k : keys) {
-      values.push_back(core::EncodeField(*spec.Find(k.column), page.items.back().at(k.column)));
-    }
-    page.next_cursor = core::EncodeCursor(values);
-  }
+  if (page.has_more) page.next_cursor = core::CursorAfter(spec, keys, page.items.back());
   Query t = db->Prepare(total_sql, total_params);
   page.total = t.Step() ? t.Int(0) : 0;
   return page;
@@ -353,11 +271,11 @@ json Store::Create(Collection c, const json& body) {
   std::vector<core::FieldError> errors = core::ValidateWrite(spec, body, core::WriteKind::kCreate);
   if (!errors.empty()) throw ValidationError(errors);
   json row = core::CompleteCreate(spec, body);
-  if (!row.contains("id")) row["id"] = NewUuid();
+  if (!row.contains("id")) row["id"] = core::NewUuid();
   const std::string id = row.at("id");
   return impl_->Write([&]() -> json {
     if (ProjectScoped(c)) impl_->RequireWriter(row.at("project_id"));
-    if (c == Collection::kNotes) impl_->CheckNoteLinks(row);
+    impl_->CheckNoteLinks(spec, row);
     std::string outbox_fields = row.dump();  // the mutation: every field the create sets
     json stored = std::move(row);
     const std::string now = Now();
@@ -387,11 +305,8 @@ json Store::Create(Collection c, const json& body) {
     if (sqlite3_changes(impl_->db->raw()) == 0) {
       // The id exists: an idempotent repeat returns the row; other values conflict.
       const json existing = *impl_->Find(spec, id);
-      const json wanted = json::parse(outbox_fields);
-      for (auto it = wanted.begin(); it != wanted.end(); ++it) {
-        if (existing.at(it.key()) != it.value()) {
-          throw Error(ErrorCode::kAlreadyExists, "a row with this id already exists");
-        }
+      if (!core::HoldsValues(existing, json::parse(outbox_fields))) {
+        throw Error(ErrorCode::kAlreadyExists, "a row with this id already exists");
       }
       return existing;  // nothing new to push
     }
@@ -430,10 +345,10 @@ json Store::Update(Collection c, const std::string& id_in, const json& patch_in)
     if (ProjectScoped(c)) impl_->RequireWriter(existing->at("project_id"));
     if (c == Collection::kProjects) impl_->RequireWriter(id);
     if (patch.empty()) return *existing;
-    if (c == Collection::kNotes) {
+    if (HasProjectLinks(spec)) {
       json merged = *existing;
       merged.update(patch);
-      impl_->CheckNoteLinks(merged);
+      impl_->CheckNoteLinks(spec, merged);
     }
     std::string sets;
     std::vector<Value> params;

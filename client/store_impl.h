@@ -14,17 +14,17 @@
 #include "client/sqlite_db.h"
 #include "core/list_order.h"
 #include "core/model.h"
+#include "core/uuid.h"
 #include "vemakin/client/store.h"
 
 namespace vemakin::client {
 
 core::Entity EntityOf(Collection c);
+// A child row of a project (the model's InProject()).
 bool ProjectScoped(Collection c);
 std::string Now();
-// A version-4 UUID from the kernel's CSPRNG.
-std::string NewUuid();
-// "a.f1, a.f2, ..." for every field of the table.
-std::string Columns(const core::TableSpec& spec, const std::string& alias);
+// The table has references whose rows must share a row's project (notes).
+bool HasProjectLinks(const core::TableSpec& spec);
 // A row as JSON, read from the query's columns starting at `offset`.
 nlohmann::json RowFrom(const core::TableSpec& spec, const Query& q, int offset = 0);
 
@@ -78,15 +78,15 @@ struct Store::Impl {
     db->Prepare(
           "INSERT INTO outbox (mutation_id, table_name, row_id, op, fields, created_at) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-          {Value::Text(NewUuid()), Value::Text(table), Value::Text(row_id), Value::Text(op),
+          {Value::Text(core::NewUuid()), Value::Text(table), Value::Text(row_id), Value::Text(op),
            Value::Text(std::move(fields)), Value::Text(Now())})
         .Run();
   }
 
   std::optional<json> Find(const TableSpec& spec, const std::string& id) {
-    Query q =
-        db->Prepare("SELECT " + Columns(spec, "t") + " FROM " + spec.name + " t WHERE t.id = ?1",
-                    {Value::Text(id)});
+    Query q = db->Prepare(
+        "SELECT " + core::ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE t.id = ?1",
+        {Value::Text(id)});
     if (!q.Step()) return std::nullopt;
     return RowFrom(spec, q);
   }
@@ -117,15 +117,17 @@ struct Store::Impl {
     }
   }
 
-  // A note's shot and task must belong to the note's project.
-  void CheckNoteLinks(const json& note) {
+  // The rows a row refers to that must share its project (a note's shot and
+  // task: the model's same_project references) belong to its project.
+  void CheckNoteLinks(const TableSpec& spec, const json& row) {
     std::vector<core::FieldError> errors;
-    for (const char* link : {"shot_id", "task_id"}) {
-      if (!note.contains(link) || note.at(link).is_null()) continue;
-      const std::string table = std::string(link) == "shot_id" ? "shots" : "postprod_tasks";
-      Query q = db->Prepare("SELECT project_id FROM " + table + " WHERE id = ?1",
-                            {Value::Text(note.at(link).get<std::string>())});
-      if (!q.Step() || std::string(*q.Text(0)) != note.at("project_id").get<std::string>()) {
+    for (const core::FieldSpec* f : spec.References()) {
+      if (!f->reference->same_project) continue;
+      const std::string& link = f->name;
+      if (!row.contains(link) || row.at(link).is_null()) continue;
+      Query q = db->Prepare("SELECT project_id FROM " + f->reference->table + " WHERE id = ?1",
+                            {Value::Text(row.at(link).get<std::string>())});
+      if (!q.Step() || std::string(*q.Text(0)) != row.at("project_id").get<std::string>()) {
         errors.push_back({{"body", link}, "refers to no row of this project", "reference"});
       }
     }

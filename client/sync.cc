@@ -25,9 +25,6 @@
 //                                     RunBackfill: one-project snapshot pages
 #include "vemakin/client/sync.h"
 
-#include <httplib.h>
-#include <zlib.h>
-
 #include <atomic>
 #include <cctype>
 #include <csignal>
@@ -40,63 +37,18 @@
 #include <set>
 
 #include "client/store_impl.h"
+#include "client/transport.h"
 #include "core/digest.h"
 #include "core/json_codec.h"
+#include "core/sync_protocol.h"
 
 namespace vemakin::client {
 
 namespace {
 
-const core::TableSpec* SpecByName(const std::string& name) {
-  for (const core::TableSpec* t : core::AllSpecs()) {
-    if (t->name == name) return t;
-  }
-  return nullptr;
-}
-
-// The tables a client mirrors, children after parents.
-const std::vector<std::string>& MirrorTables() {
-  static const std::vector<std::string> kTables = {
-      "gear_categories", "gear_brands",    "gear_catalog", "projects", "project_members",
-      "shots",           "postprod_tasks", "notes",        "equipment"};
-  return kTables;
-}
-
-// The row id of a change: project_members rows are "<project_id>:<user_id>".
-std::string RowKey(const std::string& table, const json& row) {
-  if (table == "project_members") {
-    return row.at("project_id").get<std::string>() + ":" + row.at("user_id").get<std::string>();
-  }
-  return row.at("id").get<std::string>();
-}
-
-// `text` gzip'd at zlib's fastest level (most of the gain on JSON), or nullopt.
-std::optional<std::string> Gzip(const std::string& text) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return std::nullopt;
-  }
-  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) return std::nullopt;
-  return out;
-}
-
-// Cursor order: "<txid>.<seq>" positions compared as numbers ("" is first).
-bool Before(const std::string& a, const std::string& b) {
-  auto parts = [](const std::string& c) {
-    const size_t dot = c.find('.');
-    if (c.empty() || dot == std::string::npos) return std::make_pair(0ULL, 0ULL);
-    return std::make_pair(std::strtoull(c.c_str(), nullptr, 10),
-                          std::strtoull(c.c_str() + dot + 1, nullptr, 10));
-  };
-  return !b.empty() && parts(a) < parts(b);
+// A stored cursor as a position (text no server sent reads as the beginning).
+core::PullPosition PositionOf(const std::string& text) {
+  return core::PullPosition::Parse(text).value_or(core::PullPosition());
 }
 
 std::string UrlEncode(const std::string& in) {
@@ -199,7 +151,7 @@ class Applier {
       }
     }
     if (!Write(spec, row, params)) return;
-    const std::string key = RowKey(table, row);
+    const std::string key = core::RowKey(spec, row);
     if (table == "projects") projects_.insert(key);
     if (track_seen) {
       s_.db
@@ -226,19 +178,18 @@ class Applier {
       return;
     }
     if (table == "projects") return RemoveProject(key);
-    if (!SpecByName(table)) return;
+    if (!core::FindSpec(table)) return;
     s_.db->Prepare("DELETE FROM " + table + " WHERE id = ?1", {Value::Text(key)}).Run();
   }
 
-  // Applies one pull change {"table", "id", "op", "data"}.
-  void Change(const json& c) {
-    const std::string table = c.at("table").get<std::string>();
-    const core::TableSpec* spec = SpecByName(table);
+  // Applies one pull change.
+  void Change(const core::Change& c) {
+    const core::TableSpec* spec = core::FindSpec(c.table);
     if (spec == nullptr) return;  // a table this client version does not know
-    if (c.at("op") == "delete") {
-      Remove(table, c.at("id").get<std::string>());
+    if (c.op == core::ChangeOp::kDelete) {
+      Remove(c.table, c.id);
     } else {
-      Upsert(*spec, c.at("data"), false);
+      Upsert(*spec, c.data, false);
     }
   }
 
@@ -319,19 +270,13 @@ class Applier {
   }
 
   // Every row `row` refers to through a foreign key is in the mirror.
+  // The model's references name the parents; those of tables the mirror does
+  // not hold (users) are the server's concern.
   bool ParentsPresent(const core::TableSpec& spec, const json& row) {
-    const std::string& table = spec.name;
-    if (row.contains("project_id") && !projects_.count(row.at("project_id").get<std::string>())) {
-      return false;
-    }
-    if (table == "notes") {
-      return Exists("shots", row.value("shot_id", json())) &&
-             Exists("postprod_tasks", row.value("task_id", json()));
-    }
-    if (table == "equipment") return Exists("gear_catalog", row.value("catalog_item_id", json()));
-    if (table == "gear_catalog") {
-      return Exists("gear_categories", row.value("category_id", json())) &&
-             Exists("gear_brands", row.value("brand_id", json()));
+    for (const core::FieldSpec* f : spec.References()) {
+      const core::TableSpec* parent = core::FindSpec(f->reference->table);
+      if (parent == nullptr || !parent->Mirrored()) continue;
+      if (!Exists(parent->name, row.value(f->name, json()))) return false;
     }
     return true;
   }
@@ -397,19 +342,19 @@ class Applier {
     if (it != upsert_sql_.end()) return it->second;
     std::string cols, marks, sets;
     int n = 0;
-    const bool member = spec.name == "project_members";
+    std::string key;
+    for (const std::string& k : spec.key) key += (key.empty() ? "" : ", ") + k;
     for (const core::FieldSpec& f : spec.fields) {
       cols += (n ? ", " : "") + f.name;
       marks += (n ? ", ?" : "?") + std::to_string(n + 1);
       ++n;
-      const bool key = member ? (f.name == "project_id" || f.name == "user_id") : f.name == "id";
-      if (!key) sets += (sets.empty() ? "" : ", ") + f.name + " = excluded." + f.name;
+      const bool in_key = std::find(spec.key.begin(), spec.key.end(), f.name) != spec.key.end();
+      if (!in_key) sets += (sets.empty() ? "" : ", ") + f.name + " = excluded." + f.name;
     }
     // An upsert, never INSERT OR REPLACE: a replace deletes first, and the
     // delete would cascade to the row's children.
     const std::string sql = "INSERT INTO " + spec.name + " (" + cols + ") VALUES (" + marks +
-                            ") ON CONFLICT (" + (member ? "project_id, user_id" : "id") +
-                            ") DO UPDATE SET " + sets;
+                            ") ON CONFLICT (" + key + ") DO UPDATE SET " + sets;
     return upsert_sql_.emplace(spec.name, sql).first->second;
   }
 
@@ -451,19 +396,25 @@ struct SyncClient::Impl {
   std::atomic<long long> bytes_received{0}, bytes_sent{0};
   std::mutex token_mu;
   std::optional<std::string> token;  // read from the store on first use
-  // The connection (requests of one SyncClient are sequential; the snapshot
-  // prefetch thread and the applying thread take turns through http_mu).
-  std::mutex http_mu;
-  std::unique_ptr<httplib::Client> http;
-  std::string http_base;
-  bool http_reused = false;
+  // Requests of one SyncClient are sequential; the snapshot prefetch thread
+  // and the applying thread take turns inside the transport.
+  std::unique_ptr<Transport> transport;
 
   struct Reply {
     int status = 0;
     json body;
   };
+  // A snapshot page as fetched, decoded when the answer was 200 and well formed.
+  struct SnapshotReply {
+    Reply reply;
+    std::optional<core::SnapshotPage> page;
+  };
 
-  Impl(Store& st, SyncClientOptions o) : store(st), s(*st.impl_), options(std::move(o)) {}
+  Impl(Store& st, SyncClientOptions o)
+      : store(st),
+        s(*st.impl_),
+        options(std::move(o)),
+        transport(NewHttpTransport(options.timeout)) {}
 
   std::optional<std::string> State(const std::string& key) {
     std::lock_guard<std::recursive_mutex> lock(s.mu);
@@ -497,80 +448,40 @@ struct SyncClient::Impl {
   Reply Call(const std::string& base, const std::string& method, const std::string& path,
              const json* body = nullptr, std::chrono::seconds extra_wait = std::chrono::seconds(0),
              bool authed = true) {
-    httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
+    TransportRequest request;
+    request.base = base;
+    request.method = method;
+    request.path = path;
     if (authed) {
       std::lock_guard<std::mutex> lock(token_mu);  // not the store's lock: pages are fetched
       if (!token) token = State("token");          // while another is being applied
-      if (token) headers.emplace("Authorization", "Bearer " + *token);
+      request.bearer = token;
     }
-    std::string text = body ? body->dump() : "{}";
-    // Pushes travel gzip'd (ids and field names repeat: ~8x smaller).
-    if (path == "/api/sync/push") {
-      if (std::optional<std::string> gz = Gzip(text)) {
-        text = std::move(*gz);
-        headers.emplace("Content-Encoding", "gzip");
-      }
-    }
-    if (method != "GET") bytes_sent += static_cast<long long>(text.size());
-    // One keep-alive connection per SyncClient (a TLS handshake per snapshot
-    // page would dominate on a real network). A request that fails on a
-    // reused connection (the server closed it meanwhile) is sent once more on
-    // a new one; that is safe for every call here (pulls and snapshots read,
-    // pushes are idempotent by mutation id, sign-ins just mint a token).
-    std::lock_guard<std::mutex> http_lock(http_mu);
-    httplib::Result r = Send(base, method, path, headers, text, extra_wait);
-    if (!r && http_reused) {
-      http.reset();
-      r = Send(base, method, path, headers, text, extra_wait);
-    }
-    if (!r) {
-      throw Error(ErrorCode::kUnavailable,
-                  "cannot reach the server at " + base + ": " + httplib::to_string(r.error()));
-    }
-    // The body as it crossed the wire (compressed), not as decoded here.
-    const std::string wire = r->get_header_value("Content-Length");
-    const bool compressed = r->has_header("Content-Encoding") && !wire.empty();
-    bytes_received += compressed ? std::stoll(wire) : static_cast<long long>(r->body.size());
+    request.body = body ? body->dump() : "{}";
+    request.gzip = path == "/api/sync/push";  // ids and field names repeat: ~8x smaller
+    request.extra_wait = extra_wait;
+    const TransportResponse r = transport->Exchange(request);
+    bytes_sent += r.bytes_sent;
+    bytes_received += r.bytes_received;
     Reply reply;
-    reply.status = r->status;
-    reply.body = json::parse(r->body, nullptr, false);
+    reply.status = r.status;
+    reply.body = json::parse(r.body, nullptr, false);
     if (reply.body.is_discarded()) reply.body = json();
-    if (r->status == 401 && authed) {
+    if (r.status == 401 && authed) {
       throw Error(ErrorCode::kUnauthenticated,
                   "the server refused this store's sign-in; run `vemakin login` again");
     }
-    if (r->status >= 500) {
-      throw Error(ErrorCode::kUnavailable, "the server is unavailable (HTTP " +
-                                               std::to_string(r->status) + "); retry later");
+    if (r.status >= 500) {
+      throw Error(ErrorCode::kUnavailable,
+                  "the server is unavailable (HTTP " + std::to_string(r.status) + "); retry later");
     }
     return reply;
-  }
-
-  httplib::Result Send(const std::string& base, const std::string& method, const std::string& path,
-                       const httplib::Headers& headers, const std::string& text,
-                       std::chrono::seconds extra_wait) {
-    http_reused = http != nullptr && http_base == base;
-    if (!http_reused) {
-      http = std::make_unique<httplib::Client>(base);
-      http_base = base;
-      http->set_keep_alive(true);
-      http->set_connection_timeout(options.timeout);
-      http->set_write_timeout(options.timeout);
-    }
-    http->set_read_timeout(options.timeout + extra_wait);
-    return method == "GET" ? http->Get(path.c_str(), headers)
-                           : http->Post(path.c_str(), headers, text, "application/json");
   }
 
   [[noreturn]] void Fail(const Reply& r, const std::string& what) {
     const std::string reason =
         r.body.is_object() ? ReasonOf(r.body.value("detail", json())) : "HTTP error";
-    ErrorCode code = ErrorCode::kInvalidArgument;
-    if (r.status == 404) code = ErrorCode::kNotFound;
-    if (r.status == 403) code = ErrorCode::kPermissionDenied;
-    if (r.status == 409) code = ErrorCode::kAlreadyExists;
-    if (r.status == 429) code = ErrorCode::kUnavailable;
-    throw Error(code, what + ": " + reason);
+    throw Error(ErrorCodeForHttpStatus(r.status), what + ": " + reason);
   }
 
   // ------------------------------------------------------------ push
@@ -581,15 +492,14 @@ struct SyncClient::Impl {
     for (;;) {
       const std::vector<OutboxEntry> entries = store.Outbox(options.push_batch);
       if (entries.empty()) break;
-      json mutations = json::array();
+      core::PushRequest request;
+      request.client_id = s.client_id;
       for (const OutboxEntry& e : entries) {
-        mutations.push_back({{"mutation_id", e.mutation_id},
-                             {"table", e.table},
-                             {"op", e.op},
-                             {"id", e.row_id},
-                             {"fields", e.fields}});
+        const std::optional<core::MutationOp> op = core::ParseMutationOp(e.op);
+        if (!op) throw Error(ErrorCode::kDataLoss, "an outbox entry has an unknown op: " + e.op);
+        request.mutations.push_back({e.mutation_id, e.table, *op, e.row_id, e.fields});
       }
-      const json body = {{"client_id", s.client_id}, {"mutations", std::move(mutations)}};
+      const json body = request.ToJson();
       Reply r;
       try {
         r = Call(base, "POST", "/api/sync/push", &body);
@@ -600,42 +510,45 @@ struct SyncClient::Impl {
             .Run();
         throw;
       }
-      if (r.status != 200 || !r.body.contains("results")) Fail(r, "push refused");
+      std::optional<core::PushResponse> response;
+      if (r.status == 200) response = core::PushResponse::FromJson(r.body);
+      if (!response) Fail(r, "push refused");
       FaultPoint("push-answered");
-      ApplyPushResults(entries, r.body.at("results"));
+      ApplyPushResults(entries, response->results);
       done += static_cast<long long>(entries.size());
       Progress("push", done);
     }
   }
 
-  void ApplyPushResults(const std::vector<OutboxEntry>& entries, const json& results) {
+  void ApplyPushResults(const std::vector<OutboxEntry>& entries,
+                        const std::vector<core::PushResult>& results) {
     std::map<std::string, const OutboxEntry*> by_id;
     for (const OutboxEntry& e : entries) by_id[e.mutation_id] = &e;
     std::lock_guard<std::recursive_mutex> lock(s.mu);
     Transaction tx(*s.db);
     std::optional<Applier> applier;  // built only when a rejection needs undoing
-    for (const json& result : results) {
-      auto it = by_id.find(result.value("mutation_id", ""));
+    for (const core::PushResult& result : results) {
+      auto it = by_id.find(result.mutation_id);
       if (it == by_id.end()) continue;
       const OutboxEntry& e = *it->second;
       s.db->Prepare("DELETE FROM outbox WHERE seq = ?1", {Value::Int(e.seq)}).Run();
-      if (result.value("status", "") == "applied") {
+      if (result.outcome == core::PushResult::Outcome::kApplied) {
         ++report.pushed;
         continue;
       }
       ++report.rejected;
-      const int status = result.value("http_status", 0);
+      const int status = HttpStatusFor(result.code);
       s.options.logger->Log(
           LogLevel::kInfo, "sync", "the server rejected a change",
           {{"table", e.table}, {"id", e.row_id}, {"op", e.op}, {"status", status}});
       std::string kind = "rejected";
-      if (status == 404 && e.op == "update") kind = "deleted";
-      if (status == 404 && e.op == "create") kind = "orphaned";
-      const std::string reason = ReasonOf(result.value("detail", json()));
+      if (result.code == ErrorCode::kNotFound && e.op == "update") kind = "deleted";
+      if (result.code == ErrorCode::kNotFound && e.op == "create") kind = "orphaned";
+      const std::string reason = ReasonOf(result.detail);
       const json detail = {{"http_status", status},
                            {"op", e.op},
                            {"fields", e.fields},
-                           {"server_detail", result.value("detail", json())}};
+                           {"server_detail", result.detail}};
       s.db->Prepare(
               "INSERT INTO conflict_log (mutation_id, table_name, row_id, kind, reason, detail, "
               "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -645,8 +558,8 @@ struct SyncClient::Impl {
           .Run();
       // Undo its local effect: the row as the server has it (or no row),
       // with the mutations still pending on top.
-      const json current = result.value("current", json());
-      const core::TableSpec* spec = SpecByName(e.table);
+      const json& current = result.current;
+      const core::TableSpec* spec = core::FindSpec(e.table);
       if (spec == nullptr) continue;
       if (!applier) applier.emplace(s);
       Applier& apply = *applier;
@@ -682,13 +595,13 @@ struct SyncClient::Impl {
     s.db->Exec("DELETE FROM snapshot_seen");
   }
 
-  // Applies the tables of a snapshot page: [{"table": t, "rows": [...]}].
-  long long ApplyTables(Applier& apply, const json& tables) {
+  // Applies the tables of a snapshot page.
+  long long ApplyTables(Applier& apply, const std::vector<core::SnapshotTable>& tables) {
     long long n = 0;
-    for (const json& t : tables) {
-      const core::TableSpec* spec = SpecByName(t.at("table").get<std::string>());
+    for (const core::SnapshotTable& t : tables) {
+      const core::TableSpec* spec = core::FindSpec(t.table);
       if (spec == nullptr) continue;
-      for (const json& row : t.at("rows")) {
+      for (const json& row : t.rows) {
         apply.Upsert(*spec, row, true);
         ++n;
       }
@@ -704,29 +617,34 @@ struct SyncClient::Impl {
         const std::string path =
             "/api/sync/snapshot?limit=" + std::to_string(options.snapshot_batch) +
             (after.empty() ? "" : "&after=" + UrlEncode(after));
-        return Call(base, "GET", path);
+        Reply r = Call(base, "GET", path);
+        SnapshotReply out;  // decoded on this thread too, while a page is applied
+        if (r.status == 200) out.page = core::SnapshotPage::FromJson(std::move(r.body));
+        out.reply = std::move(r);
+        return out;
       });
     };
     long long done = 0;
     const long long already = std::stoll(State("snapshot_done").value_or("0"));  // resumed
-    std::future<Reply> next = fetch(State("snapshot_after").value_or(""));
+    std::future<SnapshotReply> next = fetch(State("snapshot_after").value_or(""));
     // A large cache while the whole set arrives: random ids touch every page
     // of every index (LESSONS.md); back to the normal size at the end.
     SnapshotCache cache(s);
     for (;;) {
-      const Reply r = next.get();
-      if (r.status != 200) Fail(r, "snapshot refused");
-      const bool last = r.body.at("next").is_null();
-      if (!last) next = fetch(r.body.at("next").get<std::string>());
+      const SnapshotReply r = next.get();
+      if (!r.page) Fail(r.reply, "snapshot refused");
+      const core::SnapshotPage& page = *r.page;
+      const bool last = !page.next;
+      if (!last) next = fetch(*page.next);
       std::lock_guard<std::recursive_mutex> lock(s.mu);
       Transaction tx(*s.db);
       const bool rebase = s.State("snapshot_mode") == std::optional<std::string>("rebase");
-      if (!s.State("snapshot_cursor")) s.SetState("snapshot_cursor", r.body.at("cursor"));
-      if (r.body.contains("estimate")) s.SetState("snapshot_total", r.body.at("estimate").dump());
+      if (!s.State("snapshot_cursor")) s.SetState("snapshot_cursor", page.cursor.ToString());
+      if (page.estimate) s.SetState("snapshot_total", std::to_string(*page.estimate));
       const long long total = std::stoll(s.State("snapshot_total").value_or("-1"));
       Applier apply(s);
       apply.track_seen = rebase;
-      done += ApplyTables(apply, r.body.at("tables"));
+      done += ApplyTables(apply, page.tables);
       if (last) {
         if (rebase) PruneUnseen();
         s.SetState("cursor", *s.State("snapshot_cursor"));
@@ -734,7 +652,7 @@ struct SyncClient::Impl {
             "DELETE FROM sync_state WHERE key IN ('snapshot_after', 'snapshot_cursor', "
             "'snapshot_mode', 'snapshot_total', 'snapshot_done')");
       } else {
-        s.SetState("snapshot_after", r.body.at("next"));
+        s.SetState("snapshot_after", *page.next);
         s.SetState("snapshot_done", std::to_string(already + done));
       }
       apply.needs_rebase = false;  // already in a snapshot: what it lacks, it brings
@@ -750,13 +668,14 @@ struct SyncClient::Impl {
   // After a rebase snapshot: rows it did not bring were deleted while this
   // client was behind the horizon; those with pending mutations stay.
   void PruneUnseen() {
-    const std::vector<std::string>& tables = MirrorTables();
-    for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
-      const std::string key =
-          *it == "project_members" ? "t.project_id || ':' || t.user_id" : "t.id";
-      s.db->Exec("DELETE FROM " + *it + " AS t WHERE NOT EXISTS (SELECT 1 FROM snapshot_seen x " +
-                 "WHERE x.table_name = '" + *it + "' AND x.row_id = " + key +
-                 ") AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.table_name = '" + *it +
+    const std::vector<const core::TableSpec*>& tables = core::MirroredSpecs();
+    for (auto it = tables.rbegin(); it != tables.rend(); ++it) {  // children first
+      const std::string& table = (*it)->name;
+      std::string key;  // the row's RowKey() in SQL
+      for (const std::string& k : (*it)->key) key += (key.empty() ? "t." : " || ':' || t.") + k;
+      s.db->Exec("DELETE FROM " + table + " AS t WHERE NOT EXISTS (SELECT 1 FROM snapshot_seen x " +
+                 "WHERE x.table_name = '" + table + "' AND x.row_id = " + key +
+                 ") AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.table_name = '" + table +
                  "' AND o.row_id = " + key + ")");
     }
     s.db->Exec("DELETE FROM snapshot_seen");
@@ -769,18 +688,20 @@ struct SyncClient::Impl {
     if (list.empty()) return false;
     const std::string project = list.at(0).get<std::string>();
     const std::string after = State("backfill_after").value_or("");
-    const Reply r = Call(base, "GET",
-                         "/api/sync/snapshot?project=" + project +
-                             "&limit=" + std::to_string(options.snapshot_batch) +
-                             (after.empty() ? "" : "&after=" + UrlEncode(after)));
+    Reply r = Call(base, "GET",
+                   "/api/sync/snapshot?project=" + project +
+                       "&limit=" + std::to_string(options.snapshot_batch) +
+                       (after.empty() ? "" : "&after=" + UrlEncode(after)));
     std::lock_guard<std::recursive_mutex> lock(s.mu);
     Transaction tx(*s.db);
     bool done = true;
-    if (r.status == 200) {
+    std::optional<core::SnapshotPage> page;
+    if (r.status == 200) page = core::SnapshotPage::FromJson(std::move(r.body));
+    if (page) {
       Applier apply(s);
-      report.snapshot_rows += ApplyTables(apply, r.body.at("tables"));
-      done = r.body.at("next").is_null();
-      if (!done) s.SetState("backfill_after", r.body.at("next"));
+      report.snapshot_rows += ApplyTables(apply, page->tables);
+      done = !page->next;
+      if (!done) s.SetState("backfill_after", *page->next);
       auto self = std::find(apply.backfill.begin(), apply.backfill.end(), project);
       if (done && self != apply.backfill.end()) {
         // The project's own snapshot still has a row whose parent it lacks:
@@ -791,7 +712,7 @@ struct SyncClient::Impl {
                               {{"project", project}});
       }
       SaveDeferredAfter(apply, project, done);
-    } else if (r.status != 404 && r.status != 422) {
+    } else if (r.status == 200 || (r.status != 404 && r.status != 422)) {
       Fail(r, "project snapshot refused");
     } else {
       SaveDeferredAfter(Applier(s), project, true);
@@ -829,7 +750,7 @@ struct SyncClient::Impl {
     // server had committed when first asked (`latest`), not later traffic.
     const auto patience = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     bool held = false;
-    std::string target;
+    core::PullPosition target;
     for (;;) {
       if (State("snapshot_mode") || !State("cursor")) {
         if (!State("snapshot_mode")) {
@@ -843,11 +764,11 @@ struct SyncClient::Impl {
       const std::string cursor = *State("cursor");
       const std::chrono::seconds w = first ? wait : std::chrono::seconds(held ? 1 : 0);
       first = false;
-      const Reply r =
+      Reply r =
           Call(base, "GET",
                "/api/sync/pull?cursor=" + cursor + "&limit=" + std::to_string(options.pull_batch) +
                    (w.count() > 0 ? "&wait=" + std::to_string(w.count()) : "") +
-                   (held ? "&until=" + target : ""),
+                   (held ? "&until=" + target.ToString() : ""),
                nullptr, w);
       if (r.status == 410) {
         // Behind the horizon: rebase onto a fresh snapshot; the outbox stays.
@@ -862,14 +783,17 @@ struct SyncClient::Impl {
         continue;
       }
       if (r.status != 200) Fail(r, "pull refused");
-      const json& changes = r.body.at("changes");
+      std::optional<core::PullResponse> pulled = core::PullResponse::FromJson(std::move(r.body));
+      if (!pulled) {
+        throw Error(ErrorCode::kUnavailable, "the server sent a malformed pull response");
+      }
+      const std::vector<core::Change>& changes = pulled->changes;
       {
         std::lock_guard<std::recursive_mutex> lock(s.mu);
         Transaction tx(*s.db);
         Applier apply(s);
-        for (const json& c : changes) apply.Change(c);
-        const std::string next = r.body.at("cursor").get<std::string>();
-        if (!next.empty()) s.SetState("cursor", next);
+        for (const core::Change& c : changes) apply.Change(c);
+        if (!pulled->cursor.IsBeginning()) s.SetState("cursor", pulled->cursor.ToString());
         SaveDeferred(apply);
         tx.Commit();
       }
@@ -877,10 +801,10 @@ struct SyncClient::Impl {
       report.pulled += static_cast<long long>(changes.size());
       FaultPoint("pull-applied");
       Progress("pull", done);
-      if (target.empty()) target = r.body.value("latest", "");
-      held = Before(State("cursor").value_or(""), target) &&
+      if (target.IsBeginning()) target = pulled->latest;
+      held = PositionOf(State("cursor").value_or("")) < target &&
              std::chrono::steady_clock::now() < patience;
-      if (!r.body.value("has_more", false) && !held && !State("snapshot_mode") &&
+      if (!pulled->has_more && !held && !State("snapshot_mode") &&
           json::parse(State("backfill").value_or("[]")).empty()) {
         break;
       }
@@ -980,6 +904,10 @@ SyncClient::SyncClient(Store& store, SyncClientOptions options)
     : impl_(std::make_unique<Impl>(store, std::move(options))) {}
 SyncClient::~SyncClient() = default;
 
+void SyncClient::TestOnlySetTransport(std::unique_ptr<Transport> transport) {
+  impl_->transport = std::move(transport);
+}
+
 json SyncClient::Register(const std::string& server_url, const std::string& email,
                           const std::string& password, const std::string& name) {
   const json user = impl_->SignIn(server_url, "/api/auth/register",
@@ -1014,8 +942,10 @@ void SyncClient::Logout(bool discard_pending) {
   Store::Impl& s = impl_->s;
   std::lock_guard<std::recursive_mutex> lock(s.mu);
   Transaction tx(*s.db);
-  const std::vector<std::string>& tables = MirrorTables();
-  for (auto it = tables.rbegin(); it != tables.rend(); ++it) s.db->Exec("DELETE FROM " + *it);
+  const std::vector<const core::TableSpec*>& tables = core::MirroredSpecs();
+  for (auto it = tables.rbegin(); it != tables.rend(); ++it) {  // children first
+    s.db->Exec("DELETE FROM " + (*it)->name);
+  }
   for (const char* t : {"outbox", "conflict_log", "snapshot_seen", "sync_state"}) {
     s.db->Exec(std::string("DELETE FROM ") + t);
   }
@@ -1046,20 +976,23 @@ VerifyReport SyncClient::Verify() {
   impl_->Begin();
   impl_->Pull(std::chrono::seconds(0));
   const Impl::Reply r = impl_->Call(*impl_->State("server_url"), "GET", "/api/sync/digest");
-  if (r.status != 200) impl_->Fail(r, "digest refused");
+  std::optional<core::DigestResponse> digest;
+  if (r.status == 200) digest = core::DigestResponse::FromJson(r.body);
+  if (!digest) impl_->Fail(r, "digest refused");
   VerifyReport out;
   out.pending_mutations = impl_->store.Status().pending_mutations;
   out.tables = json::object();
   Store::Impl& s = impl_->s;
   std::lock_guard<std::recursive_mutex> lock(s.mu);
-  for (auto it = r.body.at("tables").begin(); it != r.body.at("tables").end(); ++it) {
-    const core::TableSpec* spec = SpecByName(it.key());
+  for (const auto& [table, server] : digest->tables) {
+    const core::TableSpec* spec = core::FindSpec(table);
     if (spec == nullptr) continue;
     core::TableDigest local;
-    Query q = s.db->Prepare("SELECT " + Columns(*spec, "t") + " FROM " + spec->name + " t");
+    Query q =
+        s.db->Prepare("SELECT " + core::ColumnList(*spec, "t") + " FROM " + spec->name + " t");
     while (q.Step()) local.Add(*spec, RowFrom(*spec, q));
-    out.tables[it.key()] = {{"local", local.ToJson()}, {"server", it.value()}};
-    if (local.ToJson() != it.value()) out.mismatched.push_back(it.key());
+    out.tables[table] = {{"local", local.ToJson()}, {"server", server}};
+    if (local.ToJson() != server) out.mismatched.push_back(table);
   }
   out.equal = out.mismatched.empty();
   return out;

@@ -87,6 +87,8 @@ struct SyncClientOptions {
   std::string fault_point;
 };
 
+class Transport;  // internal: client/transport.h
+
 class SyncClient {
  public:
   explicit SyncClient(Store& store, SyncClientOptions options = {});
@@ -123,6 +125,9 @@ class SyncClient {
   std::vector<Conflict> Conflicts(long long limit = 1000);
   // The report of the last sync this client ran (also inside Register/Login).
   const SyncReport& last_report() const;
+
+  // Tests: requests go to `transport` instead of HTTP.
+  void TestOnlySetTransport(std::unique_ptr<Transport> transport);
 
   struct Impl;
 

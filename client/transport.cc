@@ -1,0 +1,103 @@
+// The HTTP transport: the one place cpp-httplib and zlib are used, and where
+// httplib's errors become vemakin::Error.
+#include "client/transport.h"
+
+#include <httplib.h>
+#include <zlib.h>
+
+#include <mutex>
+
+#include "core/error.h"
+
+namespace vemakin::client {
+
+namespace {
+
+// `text` gzip'd at zlib's fastest level (most of the gain on JSON), or nullopt.
+std::optional<std::string> Gzip(const std::string& text) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return std::nullopt;
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  return out;
+}
+
+class HttpTransport : public Transport {
+ public:
+  explicit HttpTransport(std::chrono::seconds timeout) : timeout_(timeout) {}
+
+  TransportResponse Exchange(const TransportRequest& request) override {
+    httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
+    if (request.bearer) headers.emplace("Authorization", "Bearer " + *request.bearer);
+    std::string text = request.body;
+    if (request.gzip) {
+      if (std::optional<std::string> gz = Gzip(text)) {
+        text = std::move(*gz);
+        headers.emplace("Content-Encoding", "gzip");
+      }
+    }
+    TransportResponse out;
+    if (request.method != "GET") out.bytes_sent = static_cast<long long>(text.size());
+    // A request that fails on a reused connection (the server closed it
+    // meanwhile) is sent once more on a new one; that is safe for every call
+    // the sync client makes (pulls and snapshots read, pushes are idempotent
+    // by mutation id, sign-ins just mint a token).
+    std::lock_guard<std::mutex> lock(mu_);
+    httplib::Result r = Send(request, headers, text);
+    if (!r && reused_) {
+      http_.reset();
+      r = Send(request, headers, text);
+    }
+    if (!r) {
+      throw Error(ErrorCode::kUnavailable, "cannot reach the server at " + request.base + ": " +
+                                               httplib::to_string(r.error()));
+    }
+    // The body as it crossed the wire (compressed), not as decoded here.
+    const std::string wire = r->get_header_value("Content-Length");
+    const bool compressed = r->has_header("Content-Encoding") && !wire.empty();
+    out.bytes_received = compressed ? std::stoll(wire) : static_cast<long long>(r->body.size());
+    out.status = r->status;
+    out.body = std::move(r->body);
+    return out;
+  }
+
+ private:
+  httplib::Result Send(const TransportRequest& request, const httplib::Headers& headers,
+                       const std::string& text) {
+    reused_ = http_ != nullptr && base_ == request.base;
+    if (!reused_) {
+      http_ = std::make_unique<httplib::Client>(request.base);
+      base_ = request.base;
+      http_->set_keep_alive(true);
+      http_->set_connection_timeout(timeout_);
+      http_->set_write_timeout(timeout_);
+    }
+    http_->set_read_timeout(timeout_ + request.extra_wait);
+    return request.method == "GET"
+               ? http_->Get(request.path.c_str(), headers)
+               : http_->Post(request.path.c_str(), headers, text, "application/json");
+  }
+
+  const std::chrono::seconds timeout_;
+  std::mutex mu_;
+  std::unique_ptr<httplib::Client> http_;
+  std::string base_;
+  bool reused_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> NewHttpTransport(std::chrono::seconds timeout) {
+  return std::make_unique<HttpTransport>(timeout);
+}
+
+}  // namespace vemakin::client
