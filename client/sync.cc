@@ -273,17 +273,36 @@ class Applier {
   // The model's references name the parents; those of tables the mirror does
   // not hold (users) are the server's concern.
   bool ParentsPresent(const core::TableSpec& spec, const json& row) {
-    for (const core::FieldSpec* f : spec.References()) {
-      const core::TableSpec* parent = core::FindSpec(f->reference->table);
-      if (parent == nullptr || !parent->Mirrored()) continue;
-      if (!Exists(parent->name, row.value(f->name, json()))) return false;
+    for (const MirroredReference& ref : MirroredReferences(spec)) {
+      const auto it = row.find(*ref.column);
+      if (it != row.end() && it->is_string() &&
+          !RowExists(*ref.parent, it->get_ref<const std::string&>())) {
+        return false;
+      }
     }
     return true;
   }
 
-  bool Exists(const std::string& table, const json& id) {
-    if (id.is_null()) return true;
-    return RowExists(table, id.get<std::string>());
+  // The references of a table whose parents the mirror holds (users it does
+  // not), computed once per table: this runs for every applied row.
+  struct MirroredReference {
+    const std::string* column;
+    const std::string* parent;
+  };
+  static const std::vector<MirroredReference>& MirroredReferences(const core::TableSpec& spec) {
+    static const std::map<const core::TableSpec*, std::vector<MirroredReference>> all = [] {
+      std::map<const core::TableSpec*, std::vector<MirroredReference>> out;
+      for (const core::TableSpec* t : core::AllSpecs()) {
+        for (const core::FieldSpec* f : t->References()) {
+          const core::TableSpec* parent = core::FindSpec(f->reference->table);
+          if (parent != nullptr && parent->Mirrored()) out[t].push_back({&f->name, &parent->name});
+        }
+      }
+      return out;
+    }();
+    static const std::vector<MirroredReference> kNone;
+    const auto it = all.find(&spec);
+    return it == all.end() ? kNone : it->second;
   }
 
   bool RowExists(const std::string& table, const std::string& id) {
@@ -481,7 +500,13 @@ struct SyncClient::Impl {
   [[noreturn]] void Fail(const Reply& r, const std::string& what) {
     const std::string reason =
         r.body.is_object() ? ReasonOf(r.body.value("detail", json())) : "HTTP error";
-    throw Error(ErrorCodeForHttpStatus(r.status), what + ": " + reason);
+    // A refused sign-in (401) stays an argument error: the CLI's exit codes
+    // for wrong credentials predate the shared mapping.
+    const ErrorCode code = ErrorCodeForHttpStatus(r.status);
+    const bool mapped = code == ErrorCode::kNotFound || code == ErrorCode::kPermissionDenied ||
+                        code == ErrorCode::kAlreadyExists || code == ErrorCode::kUnavailable;
+    throw Error(mapped && r.status != 410 ? code : ErrorCode::kInvalidArgument,
+                what + ": " + reason);
   }
 
   // ------------------------------------------------------------ push

@@ -485,8 +485,10 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
         case Stage::kMembers: {
           const pqxx::result r =
               s.Exec(Stmt("SELECT " + ColumnList(ms, "t") +
-                          " FROM project_members t WHERE t.project_id = $1::uuid"),
-                     {pos.project});
+                          " FROM project_members t WHERE t.project_id = $1::uuid AND "
+                          "t.project_id IN (SELECT project_id FROM project_members WHERE "
+                          "user_id = $2::uuid)"),
+                     {pos.project, ctx.user_id});
           std::string out = "[";
           for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
             out += (i ? "," : "") + RowText(ms, r[i], 0);
