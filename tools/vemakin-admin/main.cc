@@ -16,31 +16,13 @@
 #include "server/migrator.h"
 #include "server/server.h"
 #include "server/sync_history.h"
+#include "tools/common/print_table.h"
 
 namespace {
 
 using vemakin::server::Migrator;
 
-void PrintTable(const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
-      width[i] = std::max(width[i], row[i].size());
-    }
-  }
-  auto print_row = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  };
-  print_row(header);
-  for (const auto& row : rows) print_row(row);
-}
+using vemakin::tools::PrintTable;
 
 std::unique_ptr<pqxx::connection> Connect(const std::string& url, const std::string& schema) {
   auto conn = std::make_unique<pqxx::connection>(vemakin::server::WithConnectionSettings(

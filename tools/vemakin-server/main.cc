@@ -40,6 +40,18 @@ void PrepareDatabase(const std::string& url) {
   vemakin::server::SeedCatalog(conn);
 }
 
+// A duration flag (and its environment variable) counted in `Unit`s, stored
+// into `*target` when given; its default is the target's current value.
+template <class Unit, class Target>
+void AddDuration(CLI::App& app, const std::string& flag, const std::string& env,
+                 const std::string& help, Target* target, long lo, long hi) {
+  app.add_option_function<long>(
+         flag, [target](long n) { *target = std::chrono::duration_cast<Target>(Unit(n)); }, help)
+      ->envname(env)
+      ->check(CLI::Range(lo, hi))
+      ->default_str(std::to_string(std::chrono::duration_cast<Unit>(*target).count()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,8 +60,6 @@ int main(int argc, char** argv) {
   bool dev = false;
   std::string data_dir;
   std::string log_level = "info";
-  int connect_timeout_s = 10;
-  long statement_timeout_ms = 30000;
   app.add_flag("--dev", dev,
                "with no database configured, run a private PostgreSQL in --data-dir, migrated and "
                "seeded");
@@ -66,21 +76,10 @@ int main(int argc, char** argv) {
       ->envname("VEMAKIN_THREADS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  app.add_option("--connect-timeout", connect_timeout_s, "seconds to wait for a connection")
-      ->envname("VEMAKIN_CONNECT_TIMEOUT")
-      ->check(CLI::Range(1, 3600))
-      ->capture_default_str();
-  app.add_option("--statement-timeout-ms", statement_timeout_ms,
-                 "statement_timeout of every session")
-      ->envname("VEMAKIN_STATEMENT_TIMEOUT_MS")
-      ->check(CLI::Range(0L, 86400000L))
-      ->capture_default_str();
   app.add_option("--max-body-bytes", options.max_body_bytes, "largest accepted request body")
       ->envname("VEMAKIN_MAX_BODY_BYTES")
       ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(1) << 30))
       ->capture_default_str();
-  int pool_timeout_s = 30, pool_recycle_s = 300;
-  long slow_query_ms = 1000, slow_request_ms = 1000;
   app.add_option("--pool-size", options.pool_size, "connections kept open")
       ->envname("VEMAKIN_POOL_SIZE")
       ->check(CLI::Range(0, 1000))
@@ -89,22 +88,21 @@ int main(int argc, char** argv) {
       ->envname("VEMAKIN_MAX_OVERFLOW")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
-  app.add_option("--pool-timeout", pool_timeout_s, "seconds a request waits for a connection")
-      ->envname("VEMAKIN_POOL_TIMEOUT")
-      ->check(CLI::Range(0, 3600))
-      ->capture_default_str();
-  app.add_option("--pool-recycle", pool_recycle_s, "seconds before a connection is replaced")
-      ->envname("VEMAKIN_POOL_RECYCLE")
-      ->check(CLI::Range(1, 86400))
-      ->capture_default_str();
-  app.add_option("--slow-query-ms", slow_query_ms, "log queries slower than this")
-      ->envname("VEMAKIN_SLOW_QUERY_MS")
-      ->check(CLI::Range(0L, 86400000L))
-      ->capture_default_str();
-  app.add_option("--slow-request-ms", slow_request_ms, "log requests slower than this")
-      ->envname("VEMAKIN_SLOW_REQUEST_MS")
-      ->check(CLI::Range(0L, 86400000L))
-      ->capture_default_str();
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  AddDuration<seconds>(app, "--connect-timeout", "VEMAKIN_CONNECT_TIMEOUT",
+                       "seconds to wait for a connection", &options.connect_timeout, 1, 3600);
+  AddDuration<milliseconds>(app, "--statement-timeout-ms", "VEMAKIN_STATEMENT_TIMEOUT_MS",
+                            "statement_timeout of every session", &options.statement_timeout, 0,
+                            86400000);
+  AddDuration<seconds>(app, "--pool-timeout", "VEMAKIN_POOL_TIMEOUT",
+                       "seconds a request waits for a connection", &options.pool_timeout, 0, 3600);
+  AddDuration<seconds>(app, "--pool-recycle", "VEMAKIN_POOL_RECYCLE",
+                       "seconds before a connection is replaced", &options.pool_recycle, 1, 86400);
+  AddDuration<milliseconds>(app, "--slow-query-ms", "VEMAKIN_SLOW_QUERY_MS",
+                            "log queries slower than this", &options.slow_query, 0, 86400000);
+  AddDuration<milliseconds>(app, "--slow-request-ms", "VEMAKIN_SLOW_REQUEST_MS",
+                            "log requests slower than this", &options.slow_request, 0, 86400000);
   app.add_option("--workers", options.workers, "handler threads (default: the pool size)")
       ->envname("VEMAKIN_WORKERS")
       ->check(CLI::Range(0, 1024));
@@ -131,12 +129,6 @@ int main(int argc, char** argv) {
 
   try {
     options.logger = std::make_shared<vemakin::StderrLogger>(vemakin::ParseLogLevel(log_level));
-    options.connect_timeout = std::chrono::seconds(connect_timeout_s);
-    options.statement_timeout = std::chrono::milliseconds(statement_timeout_ms);
-    options.pool_timeout = std::chrono::seconds(pool_timeout_s);
-    options.pool_recycle = std::chrono::seconds(pool_recycle_s);
-    options.slow_query = std::chrono::milliseconds(slow_query_ms);
-    options.slow_request = std::chrono::milliseconds(slow_request_ms);
     std::optional<vemakin::server::PgCluster> cluster;
     if (dev && options.database_url.empty()) {
       vemakin::server::PgClusterOptions cluster_options;

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/list_order.h"
+#include "tools/common/print_table.h"
 #include "tools/vemakin/sync_commands.h"
 #include "vemakin/client/store.h"
 
@@ -129,36 +130,24 @@ std::string Cell(const json& v) {
   return v.dump();
 }
 
+// The rows as a table of the given columns (upper-case headers, long cells cut).
 void PrintTable(const std::vector<std::string>& columns, const json& rows) {
-  std::vector<size_t> width(columns.size());
-  for (size_t i = 0; i < columns.size(); ++i) width[i] = columns[i].size();
   std::vector<std::vector<std::string>> cells;
   for (const json& row : rows) {
     std::vector<std::string> line;
-    for (size_t i = 0; i < columns.size(); ++i) {
-      std::string c = Cell(row.value(columns[i], json()));
+    for (const std::string& column : columns) {
+      std::string c = Cell(row.value(column, json()));
       if (c.size() > 48) c = c.substr(0, 45) + "...";
-      width[i] = std::max(width[i], c.size());
-      line.push_back(c);
+      line.push_back(std::move(c));
     }
-    cells.push_back(line);
+    cells.push_back(std::move(line));
   }
-  auto print = [&](const std::vector<std::string>& line) {
-    std::string out;
-    for (size_t i = 0; i < line.size(); ++i) {
-      out += line[i];
-      if (i + 1 < line.size()) out += std::string(width[i] - line[i].size() + 2, ' ');
-    }
-    std::cout << out << "\n";
-  };
   std::vector<std::string> header;
-  for (const std::string& c : columns) {
-    std::string h = c;
+  for (std::string h : columns) {
     for (char& ch : h) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    header.push_back(h);
+    header.push_back(std::move(h));
   }
-  print(header);
-  for (const auto& line : cells) print(line);
+  vemakin::tools::PrintTable(header, cells);
 }
 
 void PrintRow(const Global& g, const json& row) {
