@@ -10,25 +10,15 @@
 namespace vemakin::testing {
 namespace {
 
-class Api : public ::testing::Test {
+class Api : public ServerSuite {
  protected:
-  static void SetUpTestSuite() { server_ = new TestServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static int port() { return server_->port(); }
-
   // A user with a project; returns the project id.
   static std::string NewProject(ApiClient& c, const std::string& name = "Neon Paradox") {
     const Resp r = c.Post("/api/projects", {{"name", name}});
     EXPECT_EQ(r.status, 201) << r.raw;
     return r.body.value("id", "");
   }
-
-  static TestServer* server_;
 };
-TestServer* Api::server_ = nullptr;
 
 const char kFixedId[] = "5d1c0f3e-9a6b-4c2d-8e7f-0a1b2c3d4e5f";
 

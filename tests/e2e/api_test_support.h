@@ -5,6 +5,7 @@
 #ifndef VEMAKIN_TESTS_E2E_API_TEST_SUPPORT_H_
 #define VEMAKIN_TESTS_E2E_API_TEST_SUPPORT_H_
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <memory>
@@ -37,6 +38,20 @@ class TestServer {
  private:
   TestSchema schema_;
   std::unique_ptr<server::Server> server_;
+};
+
+// A test suite sharing one in-process server: started before the suite's
+// first test, stopped after its last. A suite that needs other options
+// defines `static void SetUpTestSuite() { StartServer(options); }`.
+class ServerSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { StartServer({}); }
+  static void TearDownTestSuite() { server_.reset(); }
+  static void StartServer(server::ServerOptions options) {
+    server_ = std::make_unique<TestServer>(std::move(options));
+  }
+  static int port() { return server_->port(); }
+  static inline std::unique_ptr<TestServer> server_;
 };
 
 class ApiClient {

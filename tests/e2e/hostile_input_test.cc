@@ -23,22 +23,15 @@ int StatusOf(const std::string& raw) {
   return std::stoi(raw.substr(9, 3));
 }
 
-class Hostile : public ::testing::Test {
+class Hostile : public ServerSuite {
  protected:
   static void SetUpTestSuite() {
     server::ServerOptions o;
     o.request_timeout = 1500ms;  // slowloris cut-off
     o.max_body_bytes = 1 << 20;
-    server_ = new TestServer(o);
+    StartServer(o);
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static int port() { return server_->port(); }
-  static TestServer* server_;
 };
-TestServer* Hostile::server_ = nullptr;
 
 class HostileApi : public Hostile {
  protected:

@@ -17,16 +17,9 @@
 namespace vemakin::testing {
 namespace {
 
-class SyncOrder : public ::testing::Test {
+class SyncOrder : public ServerSuite {
  protected:
-  static void SetUpTestSuite() { server_ = new TestServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static TestServer* server_;
 };
-TestServer* SyncOrder::server_ = nullptr;
 
 // Pulls until caught up; returns the ids of the shots seen (with repeats).
 std::vector<std::string> PullShots(ApiClient& c, std::string* cursor) {

@@ -7,13 +7,8 @@
 namespace vemakin::testing {
 namespace {
 
-class SyncPush : public ::testing::Test {
+class SyncPush : public ServerSuite {
  protected:
-  static void SetUpTestSuite() { server_ = new TestServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   static json Mutation(const std::string& table, const std::string& op, const std::string& id,
                        json fields = json::object()) {
     return {{"mutation_id", RandomUuid()},
@@ -32,9 +27,7 @@ class SyncPush : public ::testing::Test {
     for (const json& r : results) out += r.at("status").get<std::string>() + " ";
     return out;
   }
-  static TestServer* server_;
 };
-TestServer* SyncPush::server_ = nullptr;
 
 TEST_F(SyncPush, AppliesMutationsInOrder) {
   ApiClient c(server_->port());
