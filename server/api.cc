@@ -11,8 +11,6 @@
 #include "server/api_internal.h"
 
 namespace vemakin::server {
-int StatusFor(ErrorCode code) { return HttpStatusFor(code); }
-
 namespace {
 
 int HexValue(char c) {
@@ -726,7 +724,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     response = JsonResponse(e.status(), e.body());
     response.headers = e.headers;
   } catch (const Error& e) {
-    const int status = StatusFor(e.code());
+    const int status = HttpStatusFor(e.code());
     if (status >= 500 && e.code() != ErrorCode::kUnavailable &&
         e.code() != ErrorCode::kDeadlineExceeded && e.code() != ErrorCode::kAborted) {
       response = JsonResponse(status, json{{"detail", "internal server error"}});

@@ -78,8 +78,6 @@ struct ResourceDef {
   std::vector<OrderKey> order;  // ends with id
 };
 
-// The HTTP status of an error code (5xx for the ones a client cannot fix).
-int StatusFor(ErrorCode code);
 // A write's outcome as a REST response (api_resources.cc): `done` is the
 // status of success (201 for a create: 200 when it was a repeat; 204: no
 // body); a rejection throws HttpError to the HTTP boundary.

@@ -225,11 +225,9 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   const std::vector<Mutation>& mutations = request.mutations;
   db.Read([&](Session& s) { Authenticate(s, ctx); });
   // The generic resource of a table; nullptr for projects (their own rules).
-  auto resource_for = [&](const std::string& table) -> const core::TableSpec* {
-    for (const ResourceDef& d : resources) {
-      if (d.spec->name == table) return d.spec;
-    }
-    return nullptr;
+  auto resource_for = [](const std::string& table) -> const core::TableSpec* {
+    const core::TableSpec* spec = core::FindSpec(table);
+    return spec != nullptr && spec->entity != core::Entity::kProject ? spec : nullptr;
   };
   // One mutation through the write rules of its REST route.
   auto apply = [&](Session& s, const Mutation& m) -> WriteOutcome {
