@@ -7,6 +7,7 @@
 #include "client/mirror_schema.h"
 #include "client/sqlite_db.h"
 #include "client/store_impl.h"
+#include "client/sync_state.h"
 #include "core/json_codec.h"
 #include "core/list_order.h"
 #include "core/time_format.h"
@@ -310,21 +311,14 @@ json Store::Create(Collection c, const json& body) {
       }
       return existing;  // nothing new to push
     }
-    if (c == Collection::kProjects) {
-      impl_->db
-          ->Prepare(
-              "INSERT INTO project_members (project_id, user_id, role, created_at) "
-              "VALUES (?1, ?2, 'owner', ?3)",
-              {Value::Text(id), Value::Text(impl_->owner_id), Value::Text(now)})
-          .Run();
-    }
+    if (c == Collection::kProjects) impl_->AddOwnerMembership(id, now);
     impl_->AppendOutboxText(spec.name, id, "create", std::move(outbox_fields));
     return stored;  // what Get returns: every value was written canonically
   });
 }
 
 json Store::Get(Collection c, const std::string& id) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  const std::unique_lock<std::mutex> lock = impl_->Lock();
   if (!core::IsValidUuid(id)) throw Error(ErrorCode::kNotFound, "not found: " + id);
   std::optional<json> row = impl_->Find(CollectionSpec(c), core::NormalizeUuid(id));
   if (!row) throw Error(ErrorCode::kNotFound, "not found: " + id);
@@ -421,15 +415,14 @@ void AddFilters(const TableSpec& spec, Entity entity, const ListQuery& query, st
 
 static ListPage ListImpl(Store::Impl& impl, Collection c, const ListQuery& query,
                          std::string* explain) {
-  std::lock_guard<std::recursive_mutex> lock(impl.mu);
+  const std::unique_lock<std::mutex> lock = impl.Lock();
   const Entity entity = EntityOf(c);
   const TableSpec& spec = core::Spec(entity);
   std::string where;
   std::vector<Value> params;
   std::string total_sql;
   std::vector<Value> total_params;
-  const std::string counter_table = spec.name;
-  if (ProjectScoped(c)) {
+  if (spec.InProject()) {
     auto it = query.filters.find("project_id");
     if (it == query.filters.end()) {
       throw ValidationError({{{"query", "project_id"}, "field required", "missing"}});
@@ -441,10 +434,10 @@ static ListPage ListImpl(Store::Impl& impl, Collection c, const ListQuery& query
     if (!impl.Role(project)) throw Error(ErrorCode::kNotFound, "project not found: " + project);
     where = "t.project_id = ?1";
     params.push_back(Value::Text(project));
-  } else if (c == Collection::kInventory) {
-    where = "t.user_id = ?1";
+  } else if (spec.scope == core::Scope::kOwner) {
+    where = "t." + spec.scope_column + " = ?1";
     params.push_back(Value::Text(impl.owner_id));
-  } else {
+  } else {  // the projects themselves: the mirror holds only this user's
     where = "1";
     if (query.filters.count("project_id")) {
       throw ValidationError(
@@ -453,12 +446,13 @@ static ListPage ListImpl(Store::Impl& impl, Collection c, const ListQuery& query
   }
   const size_t scope_params = params.size();
   AddFilters(spec, entity, query, &where, &params);
-  if (c == Collection::kProjects) {
-    total_sql = "SELECT count(*) FROM projects";
+  if (spec.counter.empty()) {
+    total_sql = "SELECT count(*) FROM " + spec.name + " t WHERE " + where;
+    total_params = params;
   } else if (params.size() == scope_params) {
     total_sql =
         "SELECT coalesce((SELECT n FROM list_counts WHERE table_name = ?1 AND scope_id = ?2), 0)";
-    total_params = {Value::Text(counter_table), params[0]};
+    total_params = {Value::Text(spec.name), params[0]};
   } else {
     total_sql = "SELECT count(*) FROM " + spec.name + " t WHERE " + where;
     total_params = params;
@@ -478,7 +472,7 @@ std::string Store::TestOnlyExplainList(Collection c, const ListQuery& query) {
 }
 
 ListPage Store::Catalog(Entity table, const ListQuery& query) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  const std::unique_lock<std::mutex> lock = impl_->Lock();
   const TableSpec& spec = core::Spec(table);
   std::string where = "1";
   std::vector<Value> params;
@@ -507,7 +501,7 @@ ListPage Store::Catalog(Entity table, const ListQuery& query) {
 }
 
 json Store::CatalogItem(const std::string& id) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  const std::unique_lock<std::mutex> lock = impl_->Lock();
   std::optional<json> row;
   if (core::IsValidUuid(id)) {
     row = impl_->Find(core::Spec(Entity::kGearCatalogItem), core::NormalizeUuid(id));
@@ -517,30 +511,33 @@ json Store::CatalogItem(const std::string& id) {
 }
 
 void Store::Batch(const std::function<void()>& writes) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  const std::unique_lock<std::mutex> lock = impl_->Lock();
   if (impl_->batch_depth > 0) return writes();
   Transaction tx(*impl_->db);
-  ++impl_->batch_depth;
   impl_->batch_roles.clear();
-  try {
-    writes();
-  } catch (...) {
-    --impl_->batch_depth;
-    throw;
-  }
-  --impl_->batch_depth;
+  ++impl_->batch_depth;
+  impl_->batch_thread = std::this_thread::get_id();
+  struct Leave {
+    Store::Impl& impl;
+    ~Leave() {
+      impl.batch_thread = std::thread::id();
+      --impl.batch_depth;
+    }
+  } leave{*impl_};
+  writes();
   tx.Commit();
 }
 
 StoreStatus Store::Status() {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  const std::unique_lock<std::mutex> lock = impl_->Lock();
   StoreStatus s;
   s.client_id = impl_->client_id;
   s.owner_id = impl_->owner_id;
-  s.account = impl_->State("account_email");
-  s.server_url = impl_->State("server_url");
-  s.last_sync_at = impl_->State("last_sync_at");
-  s.cursor = impl_->State("cursor");
+  const SyncState state = SyncState::Load(*impl_->db);
+  s.account = state.account_email;
+  s.server_url = state.server_url;
+  s.last_sync_at = state.last_sync_at;
+  s.cursor = state.cursor;
   {
     Query q = impl_->db->Prepare("SELECT count(*) FROM outbox");
     q.Step();
@@ -553,7 +550,7 @@ StoreStatus Store::Status() {
 }
 
 std::vector<OutboxEntry> Store::Outbox(long long limit) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  const std::unique_lock<std::mutex> lock = impl_->Lock();
   std::vector<OutboxEntry> out;
   Query q = impl_->db->Prepare(
       "SELECT seq, mutation_id, table_name, row_id, op, fields, created_at FROM outbox "

@@ -1,14 +1,23 @@
-// Internal to the client library: the Store's state (shared by store.cc and
-// sync.cc) and the row helpers both use.
+// Internal to the client library: the Store's state (shared by store.cc,
+// applier.cc and sync.cc) and the row helpers they use.
+//
+// Locking: `mu` (a plain mutex) guards `db` and every field below. Each
+// public Store and SyncClient call takes it through Lock() for the time it
+// touches the database, never across a network exchange. Store::Batch holds
+// it while its callback runs; the store's own calls made by that callback,
+// on the batch's thread, join the batch instead of locking again (Lock()
+// knows the batch's thread). Functions of Impl assume the caller holds it.
 #ifndef VEMAKIN_CLIENT_STORE_IMPL_H_
 #define VEMAKIN_CLIENT_STORE_IMPL_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/sqlite_db.h"
@@ -33,11 +42,20 @@ using nlohmann::json;
 
 struct Store::Impl {
   ClientOptions options;
-  std::recursive_mutex mu;
+  std::mutex mu;
   std::unique_ptr<SqliteDb> db;
   int batch_depth = 0;  // > 0 inside Batch(): writes join its transaction
+  // The thread running Batch()'s callback (none outside a batch); atomic:
+  // Lock() reads it before it holds `mu`.
+  std::atomic<std::thread::id> batch_thread{std::thread::id()};
   std::string client_id;
   std::string owner_id;
+
+  // Holds `mu`, unless this thread is inside Batch() (which holds it).
+  std::unique_lock<std::mutex> Lock() {
+    if (batch_thread.load() == std::this_thread::get_id()) return {};
+    return std::unique_lock<std::mutex>(mu);
+  }
 
   std::optional<std::string> State(const std::string& key) {
     Query q = db->Prepare("SELECT value FROM sync_state WHERE key = ?1", {Value::Text(key)});
@@ -61,7 +79,7 @@ struct Store::Impl {
   // Runs `fn` in a write transaction, or inside the open batch.
   template <class F>
   auto Write(F&& fn) {
-    std::lock_guard<std::recursive_mutex> lock(mu);
+    const std::unique_lock<std::mutex> lock = Lock();
     if (batch_depth > 0) return fn();
     Transaction tx(*db);
     auto result = fn();
@@ -80,6 +98,15 @@ struct Store::Impl {
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
           {Value::Text(core::NewUuid()), Value::Text(table), Value::Text(row_id), Value::Text(op),
            Value::Text(std::move(fields)), Value::Text(Now())})
+        .Run();
+  }
+
+  // This account's owner membership of a new project (as the server adds it).
+  void AddOwnerMembership(const std::string& project_id, const std::string& created_at) {
+    db->Prepare(
+          "INSERT OR IGNORE INTO project_members (project_id, user_id, role, created_at) "
+          "VALUES (?1, ?2, 'owner', ?3)",
+          {Value::Text(project_id), Value::Text(owner_id), Value::Text(created_at)})
         .Run();
   }
 

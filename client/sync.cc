@@ -1,28 +1,27 @@
-// The sync client: push, pull, snapshots, rebase, claim (docs/sync-protocol.md).
+// The sync client's session: push, pull, snapshots, backfill, rebase and
+// claim (docs/sync-protocol.md). The mirror invariant and the outbox entry
+// lifecycle are the Applier's (client/applier.h); requests go through a
+// Transport (client/transport.h); the session's state is a SyncState record
+// (client/sync_state.h) read and written in the transaction of each step.
 //
-// Outbox entry lifecycle (one row of `outbox`):
+// Sync session (every state survives a crash: each arrow commits with the
+// batch that causes it, in Transition()):
 //
-//   Store::Create/Update/Delete ──► PENDING ──push──► (server answers)
-//                                     │  ▲               │
-//                      pull applies a │  │ push fails:   ├─ applied ──► gone     ApplyPushResults
-//                      server row: the│  │ stays, retried│
-//                      entry is       ▼  │               └─ rejected ─► gone + conflict_log row,
-//                      re-applied on top (Reapply)          row restored to `current` (+ the
-//                                                           row's other pending entries on top)
-//   Invariant: while PENDING the mirror row shows the server's last state with
-//   every pending entry of that row applied in order.
+//   NO CURSOR ──Pull: StartSnapshot(kInitial)──► SNAPSHOT(mode, after, cursor)
+//        ▲                                          │ RunSnapshot: a page per transaction
+//        │ 410 (behind the horizon):                ▼ last page: cursor = snapshot.cursor
+//        │ StartSnapshot(kRebase)                 CURSOR ──Pull: a batch per transaction──► CURSOR'
+//        └──────────────────────────────────────────┘  │ a child without its parent
+//                                                      ▼ (Applier::backfill, SaveDeferred)
+//                                                   BACKFILL(backfill list, backfill_after)
+//                                                      RunBackfill: one-project snapshot pages,
+//                                                      then back to CURSOR
 //
-// Sync session (the positions live in sync_state, so every state survives a
-// crash; each arrow commits with the batch that causes it):
-//
-//   NO CURSOR ─StartSnapshot─► SNAPSHOT(mode, snapshot_after, snapshot_cursor)
-//        ▲                        │ RunSnapshot: a page per transaction
-//        │ 410 (behind the        ▼ last page: cursor = snapshot_cursor
-//        │ horizon): "rebase"   CURSOR ──Pull: a batch per transaction──► CURSOR'
-//        └────────────────────────┘   │ a child without its parent
-//                                     ▼
-//                                  BACKFILL(project list, backfill_after)
-//                                     RunBackfill: one-project snapshot pages
+//   Invariants: SNAPSHOT holds `snapshot` (mode, the next page's position,
+//   the cursor pulls start from once done); CURSOR holds `cursor` and no
+//   snapshot; BACKFILL is CURSOR with a non-empty backfill list, served
+//   before the next pull. Push runs in any state (ApplyPushResults).
+//   Claim (Register/Login) moves a guest store's owner columns to the account.
 #include "vemakin/client/sync.h"
 
 #include <atomic>
@@ -36,7 +35,9 @@
 #include <optional>
 #include <set>
 
+#include "client/applier.h"
 #include "client/store_impl.h"
+#include "client/sync_state.h"
 #include "client/transport.h"
 #include "core/digest.h"
 #include "core/json_codec.h"
@@ -107,291 +108,15 @@ json VerifyReport::ToJson() const {
           {"pending_mutations", pending_mutations}};
 }
 
-// ------------------------------------------------------------ applying rows
-
-// Applies server rows and tombstones to the mirror inside the caller's
-// transaction, re-applying the outbox's pending mutations of each touched row
-// on top (the client's view = server state + its pending mutations). A child
-// whose parent this mirror lacks is not written: its project is scheduled for
-// a one-project snapshot instead (a membership gained after the cursor), so
-// the batch never violates a foreign key.
-class Applier {
- public:
-  explicit Applier(Store::Impl& s) : s_(s) {
-    s_.db->Exec("PRAGMA defer_foreign_keys = ON");
-    Query p = s_.db->Prepare("SELECT DISTINCT table_name || ':' || row_id FROM outbox");
-    while (p.Step()) pending_.insert(std::string(*p.Text(0)));
-    Query q = s_.db->Prepare("SELECT id FROM projects");
-    while (q.Step()) projects_.insert(std::string(*q.Text(0)));
-  }
-
-  bool track_seen = false;
-  std::vector<std::string> backfill;  // projects to snapshot
-  bool needs_rebase = false;          // a row referred to catalog rows we lack
-
-  // `row` is a server row (API or PostgreSQL JSON); `canonical` when its
-  // values are already canonical (snapshots).
-  void Upsert(const core::TableSpec& spec, const json& row, bool canonical) {
-    const std::string& table = spec.name;
-    if (!ParentsPresent(spec, row)) {
-      // A project's row: fetch the project whole. A catalog reference: the
-      // catalog changed behind this mirror's back, load a fresh snapshot.
-      if (row.contains("project_id")) return Defer(row.at("project_id").get<std::string>());
-      needs_rebase = true;
-      return;
-    }
-    std::vector<Value> params;
-    params.reserve(spec.fields.size());
-    for (const core::FieldSpec& f : spec.fields) {
-      auto it = row.find(f.name);
-      if (it == row.end() || it->is_null()) {
-        params.push_back(Value::Null());
-      } else {
-        params.push_back(ToValue(f, canonical ? *it : core::CanonicalValue(f, *it)));
-      }
-    }
-    if (!Write(spec, row, params)) return;
-    const std::string key = core::RowKey(spec, row);
-    if (table == "projects") projects_.insert(key);
-    if (track_seen) {
-      s_.db
-          ->Prepare("INSERT OR IGNORE INTO snapshot_seen (table_name, row_id) VALUES (?1, ?2)",
-                    {Value::Text(table), Value::Text(key)})
-          .Run();
-    }
-    if (pending_.count(table + ":" + key)) Reapply(spec, key);
-  }
-
-  void Remove(const std::string& table, const std::string& key) {
-    if (table == "project_members") {
-      const size_t colon = key.find(':');
-      const std::string project = key.substr(0, colon);
-      const std::string user = key.substr(colon + 1);
-      if (user == s_.owner_id) {
-        RemoveProject(project);  // access lost: the project leaves this device
-      } else {
-        s_.db
-            ->Prepare("DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2",
-                      {Value::Text(project), Value::Text(user)})
-            .Run();
-      }
-      return;
-    }
-    if (table == "projects") return RemoveProject(key);
-    if (!core::FindSpec(table)) return;
-    s_.db->Prepare("DELETE FROM " + table + " WHERE id = ?1", {Value::Text(key)}).Run();
-  }
-
-  // Applies one pull change.
-  void Change(const core::Change& c) {
-    const core::TableSpec* spec = core::FindSpec(c.table);
-    if (spec == nullptr) return;  // a table this client version does not know
-    if (c.op == core::ChangeOp::kDelete) {
-      Remove(c.table, c.id);
-    } else {
-      Upsert(*spec, c.data, false);
-    }
-  }
-
-  // The pending mutations of a row, in order, on top of its current state.
-  void Reapply(const core::TableSpec& spec, const std::string& id) {
-    Query q = s_.db->Prepare(
-        "SELECT op, fields FROM outbox WHERE table_name = ?1 AND row_id = ?2 ORDER BY seq",
-        {Value::Text(spec.name), Value::Text(id)});
-    std::vector<std::pair<std::string, json>> entries;
-    while (q.Step()) entries.emplace_back(std::string(*q.Text(0)), json::parse(*q.Text(1)));
-    for (const auto& [op, fields] : entries) {
-      if (op == "delete") {
-        Remove(spec.name, id);
-      } else if (RowExists(spec.name, id)) {
-        SetFields(spec, id, fields);
-      } else if (op == "create") {
-        Reinsert(spec, id, fields);
-      }  // an update of a row the server deleted: delete wins (the push is refused)
-    }
-  }
-
- private:
-  // Writes a server row; false when the mirror refuses it. The catalog is the
-  // server's: a local catalog row that clashes on a unique name is stale and
-  // makes way. Any other refusal (a row the mirror's CHECKs reject, which
-  // schema parity should make impossible) is logged and skipped, so one bad
-  // row never jams the sync; `vemakin verify` then names its table.
-  bool Write(const core::TableSpec& spec, const json& row, const std::vector<Value>& params) {
-    for (int attempt = 0;; ++attempt) {
-      try {
-        s_.db->Prepare(UpsertSql(spec), params).Run();
-        return true;
-      } catch (const Error& e) {
-        if (e.code() == ErrorCode::kAlreadyExists && attempt == 0 &&
-            spec.name.rfind("gear_", 0) == 0) {
-          DropClashingCatalogRows(spec.name, row);
-          continue;
-        }
-        s_.options.logger->Log(LogLevel::kWarning, "sync", "a server row was not applied",
-                               {{"table", spec.name}, {"error", e.what()}});
-        return false;
-      }
-    }
-  }
-
-  void DropClashingCatalogRows(const std::string& table, const json& row) {
-    const Value id = Value::Text(row.value("id", ""));
-    if (table == "gear_categories") {
-      const std::string clash =
-          "SELECT id FROM gear_categories WHERE (name = ?1 OR slug = ?2) AND id <> ?3";
-      const std::vector<Value> p = {Value::Text(row.value("name", "")),
-                                    Value::Text(row.value("slug", "")), id};
-      s_.db->Prepare("DELETE FROM gear_catalog WHERE category_id IN (" + clash + ")", p).Run();
-      s_.db->Prepare("DELETE FROM gear_categories WHERE id IN (" + clash + ")", p).Run();
-    } else if (table == "gear_brands") {
-      const std::string clash = "SELECT id FROM gear_brands WHERE name = ?1 AND id <> ?2";
-      const std::vector<Value> p = {Value::Text(row.value("name", "")), id};
-      s_.db->Prepare("DELETE FROM gear_catalog WHERE brand_id IN (" + clash + ")", p).Run();
-      s_.db->Prepare("DELETE FROM gear_brands WHERE id IN (" + clash + ")", p).Run();
-    } else {
-      s_.db
-          ->Prepare(
-              "DELETE FROM gear_catalog WHERE brand_id = ?1 AND name = ?2 AND id <> ?3",
-              {Value::Text(row.value("brand_id", "")), Value::Text(row.value("name", "")), id})
-          .Run();
-    }
-  }
-
-  void Defer(const std::string& project) {
-    if (std::find(backfill.begin(), backfill.end(), project) == backfill.end()) {
-      backfill.push_back(project);
-    }
-  }
-
-  void RemoveProject(const std::string& id) {
-    s_.db->Prepare("DELETE FROM projects WHERE id = ?1", {Value::Text(id)}).Run();
-    projects_.erase(id);
-  }
-
-  // Every row `row` refers to through a foreign key is in the mirror.
-  // The model's references name the parents; those of tables the mirror does
-  // not hold (users) are the server's concern.
-  bool ParentsPresent(const core::TableSpec& spec, const json& row) {
-    for (const MirroredReference& ref : MirroredReferences(spec)) {
-      const auto it = row.find(*ref.column);
-      if (it != row.end() && it->is_string() &&
-          !RowExists(*ref.parent, it->get_ref<const std::string&>())) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  // The references of a table whose parents the mirror holds (users it does
-  // not), computed once per table: this runs for every applied row.
-  struct MirroredReference {
-    const std::string* column;
-    const std::string* parent;
-  };
-  static const std::vector<MirroredReference>& MirroredReferences(const core::TableSpec& spec) {
-    static const std::map<const core::TableSpec*, std::vector<MirroredReference>> all = [] {
-      std::map<const core::TableSpec*, std::vector<MirroredReference>> out;
-      for (const core::TableSpec* t : core::AllSpecs()) {
-        for (const core::FieldSpec* f : t->References()) {
-          const core::TableSpec* parent = core::FindSpec(f->reference->table);
-          if (parent != nullptr && parent->Mirrored()) out[t].push_back({&f->name, &parent->name});
-        }
-      }
-      return out;
-    }();
-    static const std::vector<MirroredReference> kNone;
-    const auto it = all.find(&spec);
-    return it == all.end() ? kNone : it->second;
-  }
-
-  bool RowExists(const std::string& table, const std::string& id) {
-    if (table == "projects") return projects_.count(id) > 0;
-    Query q = s_.db->Prepare("SELECT 1 FROM " + table + " WHERE id = ?1", {Value::Text(id)});
-    return q.Step();
-  }
-
-  void SetFields(const core::TableSpec& spec, const std::string& id, const json& fields) {
-    std::string sets;
-    std::vector<Value> params;
-    for (auto it = fields.begin(); it != fields.end(); ++it) {
-      const core::FieldSpec* f = spec.Find(it.key());
-      if (f == nullptr || f->name == "id") continue;
-      sets += (sets.empty() ? "" : ", ") + f->name + " = ?" + std::to_string(params.size() + 1);
-      params.push_back(ToValue(*f, it.value()));
-    }
-    if (sets.empty()) return;
-    params.push_back(Value::Text(id));
-    s_.db
-        ->Prepare("UPDATE " + spec.name + " SET " + sets + " WHERE id = ?" +
-                      std::to_string(params.size()),
-                  params)
-        .Run();
-  }
-
-  // A pending create whose row the server does not have (yet): written again
-  // as the user made it, if its parents are here.
-  void Reinsert(const core::TableSpec& spec, const std::string& id, const json& fields) {
-    json row = fields;
-    row["id"] = id;
-    if (!ParentsPresent(spec, row)) return;
-    const std::string now = Now();
-    if (spec.Find("user_id")) row["user_id"] = s_.owner_id;
-    if (spec.Find("created_at")) row["created_at"] = now;
-    if (spec.Find("updated_at")) row["updated_at"] = now;
-    std::vector<Value> params;
-    for (const core::FieldSpec& f : spec.fields) {
-      auto it = row.find(f.name);
-      params.push_back(it == row.end() ? Value::Null() : ToValue(f, *it));
-    }
-    s_.db->Prepare(UpsertSql(spec), params).Run();
-    if (spec.name == "projects") {
-      projects_.insert(id);
-      s_.db
-          ->Prepare(
-              "INSERT OR IGNORE INTO project_members (project_id, user_id, role, created_at) "
-              "VALUES (?1, ?2, 'owner', ?3)",
-              {Value::Text(id), Value::Text(s_.owner_id), Value::Text(now)})
-          .Run();
-    }
-  }
-
-  const std::string& UpsertSql(const core::TableSpec& spec) {
-    auto it = upsert_sql_.find(spec.name);
-    if (it != upsert_sql_.end()) return it->second;
-    std::string cols, marks, sets;
-    int n = 0;
-    std::string key;
-    for (const std::string& k : spec.key) key += (key.empty() ? "" : ", ") + k;
-    for (const core::FieldSpec& f : spec.fields) {
-      cols += (n ? ", " : "") + f.name;
-      marks += (n ? ", ?" : "?") + std::to_string(n + 1);
-      ++n;
-      const bool in_key = std::find(spec.key.begin(), spec.key.end(), f.name) != spec.key.end();
-      if (!in_key) sets += (sets.empty() ? "" : ", ") + f.name + " = excluded." + f.name;
-    }
-    // An upsert, never INSERT OR REPLACE: a replace deletes first, and the
-    // delete would cascade to the row's children.
-    const std::string sql = "INSERT INTO " + spec.name + " (" + cols + ") VALUES (" + marks +
-                            ") ON CONFLICT (" + key + ") DO UPDATE SET " + sets;
-    return upsert_sql_.emplace(spec.name, sql).first->second;
-  }
-
-  Store::Impl& s_;
-  std::set<std::string> pending_;   // "table:row_id" with outbox entries
-  std::set<std::string> projects_;  // project ids in the mirror
-  std::map<std::string, std::string> upsert_sql_;
-};
-
 // A bigger SQLite page cache for the life of a snapshot load.
 class SnapshotCache {
  public:
   explicit SnapshotCache(Store::Impl& s) : s_(s) {
-    std::lock_guard<std::recursive_mutex> lock(s_.mu);
+    const std::unique_lock<std::mutex> lock = s_.Lock();
     s_.db->Exec("PRAGMA cache_size = -32768");
   }
   ~SnapshotCache() {
-    std::lock_guard<std::recursive_mutex> lock(s_.mu);
+    const std::unique_lock<std::mutex> lock = s_.Lock();
     try {
       s_.db->Exec("PRAGMA cache_size = -16384");
     } catch (const std::exception&) {
@@ -413,6 +138,7 @@ struct SyncClient::Impl {
   SyncClientOptions options;
   SyncReport report;
   std::atomic<long long> bytes_received{0}, bytes_sent{0};
+  // Lock order: token_mu is never taken while the store's lock is held.
   std::mutex token_mu;
   std::optional<std::string> token;  // read from the store on first use
   // Requests of one SyncClient are sequential; the snapshot prefetch thread
@@ -435,9 +161,23 @@ struct SyncClient::Impl {
         options(std::move(o)),
         transport(NewHttpTransport(options.timeout)) {}
 
-  std::optional<std::string> State(const std::string& key) {
-    std::lock_guard<std::recursive_mutex> lock(s.mu);
-    return s.State(key);
+  // The session state as committed (takes the store's lock).
+  SyncState LoadState() {
+    const std::unique_lock<std::mutex> lock = s.Lock();
+    return SyncState::Load(*s.db);
+  }
+
+  // Runs `step` on the session state inside one write transaction and
+  // commits the state it leaves with whatever else the step wrote.
+  template <class F>
+  SyncState Transition(F&& step) {
+    const std::unique_lock<std::mutex> lock = s.Lock();
+    Transaction tx(*s.db);
+    SyncState state = SyncState::Load(*s.db);
+    step(state);
+    state.Save(*s.db);
+    tx.Commit();
+    return state;
   }
 
   // SyncClientOptions::fault_point: dies here (SIGKILL) the n-th time.
@@ -454,16 +194,17 @@ struct SyncClient::Impl {
   }
 
   std::string ServerUrl() {
-    std::optional<std::string> url = State("server_url");
-    if (!url || !State("token")) {
+    const SyncState state = LoadState();
+    if (!state.SignedIn()) {
       throw Error(ErrorCode::kFailedPrecondition,
                   "not signed in: run `vemakin register` or `vemakin login` first");
     }
-    return *url;
+    return *state.server_url;
   }
 
   // One HTTP exchange; transport failures and 5xx are kUnavailable, 401 is
   // kUnauthenticated, other statuses are returned with their JSON body.
+  // Holds no store lock while the request is in flight.
   Reply Call(const std::string& base, const std::string& method, const std::string& path,
              const json* body = nullptr, std::chrono::seconds extra_wait = std::chrono::seconds(0),
              bool authed = true) {
@@ -473,7 +214,7 @@ struct SyncClient::Impl {
     request.path = path;
     if (authed) {
       std::lock_guard<std::mutex> lock(token_mu);  // not the store's lock: pages are fetched
-      if (!token) token = State("token");          // while another is being applied
+      if (!token) token = LoadState().token;       // while another is being applied
       request.bearer = token;
     }
     request.body = body ? body->dump() : "{}";
@@ -529,7 +270,7 @@ struct SyncClient::Impl {
       try {
         r = Call(base, "POST", "/api/sync/push", &body);
       } catch (const Error&) {
-        std::lock_guard<std::recursive_mutex> lock(s.mu);
+        const std::unique_lock<std::mutex> lock = s.Lock();
         s.db->Prepare("UPDATE outbox SET attempts = attempts + 1 WHERE seq <= ?1",
                       {Value::Int(entries.back().seq)})
             .Run();
@@ -545,97 +286,79 @@ struct SyncClient::Impl {
     }
   }
 
+  // PENDING → gone: applied entries leave the outbox; rejected ones leave it
+  // for the conflict log, their local effect undone (see client/applier.h).
   void ApplyPushResults(const std::vector<OutboxEntry>& entries,
                         const std::vector<core::PushResult>& results) {
     std::map<std::string, const OutboxEntry*> by_id;
     for (const OutboxEntry& e : entries) by_id[e.mutation_id] = &e;
-    std::lock_guard<std::recursive_mutex> lock(s.mu);
-    Transaction tx(*s.db);
-    std::optional<Applier> applier;  // built only when a rejection needs undoing
-    for (const core::PushResult& result : results) {
-      auto it = by_id.find(result.mutation_id);
-      if (it == by_id.end()) continue;
-      const OutboxEntry& e = *it->second;
-      s.db->Prepare("DELETE FROM outbox WHERE seq = ?1", {Value::Int(e.seq)}).Run();
-      if (result.outcome == core::PushResult::Outcome::kApplied) {
-        ++report.pushed;
-        continue;
+    Transition([&](SyncState& state) {
+      std::optional<Applier> applier;  // built only when a rejection needs undoing
+      for (const core::PushResult& result : results) {
+        auto it = by_id.find(result.mutation_id);
+        if (it == by_id.end()) continue;
+        const OutboxEntry& e = *it->second;
+        s.db->Prepare("DELETE FROM outbox WHERE seq = ?1", {Value::Int(e.seq)}).Run();
+        if (result.outcome == core::PushResult::Outcome::kApplied) {
+          ++report.pushed;
+          continue;
+        }
+        ++report.rejected;
+        LogConflict(e, result);
+        // Undo its local effect: the row as the server has it (or no row),
+        // with the mutations still pending on top.
+        const core::TableSpec* spec = core::FindSpec(e.table);
+        if (spec == nullptr || !spec->Mirrored()) continue;
+        if (!applier) applier.emplace(s);
+        if (result.current.is_object()) {
+          applier->Upsert(*spec, result.current, false);
+        } else {
+          applier->Remove(*spec, e.row_id);
+          applier->Reapply(*spec, e.row_id);
+        }
       }
-      ++report.rejected;
-      const int status = HttpStatusFor(result.code);
-      s.options.logger->Log(
-          LogLevel::kInfo, "sync", "the server rejected a change",
-          {{"table", e.table}, {"id", e.row_id}, {"op", e.op}, {"status", status}});
-      std::string kind = "rejected";
-      if (result.code == ErrorCode::kNotFound && e.op == "update") kind = "deleted";
-      if (result.code == ErrorCode::kNotFound && e.op == "create") kind = "orphaned";
-      const std::string reason = ReasonOf(result.detail);
-      const json detail = {{"http_status", status},
-                           {"op", e.op},
-                           {"fields", e.fields},
-                           {"server_detail", result.detail}};
-      s.db->Prepare(
-              "INSERT INTO conflict_log (mutation_id, table_name, row_id, kind, reason, detail, "
-              "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-              {Value::Text(e.mutation_id), Value::Text(e.table), Value::Text(e.row_id),
-               Value::Text(kind), Value::Text(reason), Value::Text(detail.dump()),
-               Value::Text(Now())})
-          .Run();
-      // Undo its local effect: the row as the server has it (or no row),
-      // with the mutations still pending on top.
-      const json& current = result.current;
-      const core::TableSpec* spec = core::FindSpec(e.table);
-      if (spec == nullptr) continue;
-      if (!applier) applier.emplace(s);
-      Applier& apply = *applier;
-      if (current.is_object()) {
-        apply.Upsert(*spec, current, false);
-      } else {
-        apply.Remove(e.table, e.row_id);
-        apply.Reapply(*spec, e.row_id);
-      }
-    }
-    if (applier) SaveDeferred(*applier);
-    tx.Commit();
+      if (applier) SaveDeferred(state, *applier);
+    });
+  }
+
+  void LogConflict(const OutboxEntry& e, const core::PushResult& result) {
+    const int status = HttpStatusFor(result.code);
+    s.options.logger->Log(LogLevel::kInfo, "sync", "the server rejected a change",
+                          {{"table", e.table}, {"id", e.row_id}, {"op", e.op}, {"status", status}});
+    std::string kind = "rejected";
+    if (result.code == ErrorCode::kNotFound && e.op == "update") kind = "deleted";
+    if (result.code == ErrorCode::kNotFound && e.op == "create") kind = "orphaned";
+    const json detail = {{"http_status", status},
+                         {"op", e.op},
+                         {"fields", e.fields},
+                         {"server_detail", result.detail}};
+    s.db->Prepare(
+            "INSERT INTO conflict_log (mutation_id, table_name, row_id, kind, reason, detail, "
+            "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            {Value::Text(e.mutation_id), Value::Text(e.table), Value::Text(e.row_id),
+             Value::Text(kind), Value::Text(ReasonOf(result.detail)), Value::Text(detail.dump()),
+             Value::Text(Now())})
+        .Run();
   }
 
   // ------------------------------------------------------------ pull
 
-  void SaveDeferred(const Applier& apply) {
-    if (!apply.backfill.empty()) {
-      json list = json::parse(s.State("backfill").value_or("[]"));
-      for (const std::string& p : apply.backfill) {
-        if (std::find(list.begin(), list.end(), p) == list.end()) list.push_back(p);
-      }
-      s.SetState("backfill", list.dump());
-    }
-    if (apply.needs_rebase && !s.State("snapshot_mode")) StartSnapshot("rebase");
+  // What an applied batch asked for: projects to load whole (BACKFILL), or a
+  // rebase snapshot when it referred to catalog rows this mirror lacks.
+  void SaveDeferred(SyncState& state, const Applier& apply) {
+    for (const std::string& p : apply.backfill) state.AddBackfill(p);
+    if (apply.needs_rebase && !state.snapshot) StartSnapshot(state, SnapshotState::Mode::kRebase);
   }
 
-  void StartSnapshot(const std::string& mode) {
-    s.SetState("snapshot_mode", mode);
-    s.db->Exec(
-        "DELETE FROM sync_state WHERE key IN ('snapshot_after', 'snapshot_cursor', "
-        "'snapshot_total', 'snapshot_done')");
+  // → SNAPSHOT: from its first page, with no rows seen yet.
+  void StartSnapshot(SyncState& state, SnapshotState::Mode mode) {
+    state.StartSnapshot(mode);
     s.db->Exec("DELETE FROM snapshot_seen");
   }
 
-  // Applies the tables of a snapshot page.
-  long long ApplyTables(Applier& apply, const std::vector<core::SnapshotTable>& tables) {
-    long long n = 0;
-    for (const core::SnapshotTable& t : tables) {
-      const core::TableSpec* spec = core::FindSpec(t.table);
-      if (spec == nullptr) continue;
-      for (const json& row : t.rows) {
-        apply.Upsert(*spec, row, true);
-        ++n;
-      }
-    }
-    return n;
-  }
-
-  // Loads (or resumes) a whole snapshot; ends with the cursor set. The next
-  // page is fetched (and decompressed and parsed) while this one is applied.
+  // SNAPSHOT → CURSOR: loads (or resumes) a whole snapshot, a page per
+  // transaction with its position; ends with the cursor set. The next page
+  // is fetched (and decompressed and parsed) while this one is applied.
   void RunSnapshot(const std::string& base) {
     auto fetch = [this, base](const std::string& after) {
       return std::async(std::launch::async, [this, base, after] {
@@ -649,9 +372,11 @@ struct SyncClient::Impl {
         return out;
       });
     };
+    const SyncState start = LoadState();
+    if (!start.snapshot) return;
     long long done = 0;
-    const long long already = std::stoll(State("snapshot_done").value_or("0"));  // resumed
-    std::future<SnapshotReply> next = fetch(State("snapshot_after").value_or(""));
+    const long long already = start.snapshot->done;  // resumed
+    std::future<SnapshotReply> next = fetch(start.snapshot->after.value_or(""));
     // A large cache while the whole set arrives: random ids touch every page
     // of every index (LESSONS.md); back to the normal size at the end.
     SnapshotCache cache(s);
@@ -661,28 +386,30 @@ struct SyncClient::Impl {
       const core::SnapshotPage& page = *r.page;
       const bool last = !page.next;
       if (!last) next = fetch(*page.next);
-      std::lock_guard<std::recursive_mutex> lock(s.mu);
-      Transaction tx(*s.db);
-      const bool rebase = s.State("snapshot_mode") == std::optional<std::string>("rebase");
-      if (!s.State("snapshot_cursor")) s.SetState("snapshot_cursor", page.cursor.ToString());
-      if (page.estimate) s.SetState("snapshot_total", std::to_string(*page.estimate));
-      const long long total = std::stoll(s.State("snapshot_total").value_or("-1"));
-      Applier apply(s);
-      apply.track_seen = rebase;
-      done += ApplyTables(apply, page.tables);
-      if (last) {
-        if (rebase) PruneUnseen();
-        s.SetState("cursor", *s.State("snapshot_cursor"));
-        s.db->Exec(
-            "DELETE FROM sync_state WHERE key IN ('snapshot_after', 'snapshot_cursor', "
-            "'snapshot_mode', 'snapshot_total', 'snapshot_done')");
-      } else {
-        s.SetState("snapshot_after", *page.next);
-        s.SetState("snapshot_done", std::to_string(already + done));
-      }
-      apply.needs_rebase = false;  // already in a snapshot: what it lacks, it brings
-      SaveDeferred(apply);
-      tx.Commit();
+      long long total = -1;
+      Transition([&](SyncState& state) {
+        if (!state.snapshot) {  // the store was signed out meanwhile
+          throw Error(ErrorCode::kAborted, "the snapshot was abandoned; sync again");
+        }
+        SnapshotState& snap = *state.snapshot;
+        const bool rebase = snap.mode == SnapshotState::Mode::kRebase;
+        if (!snap.cursor) snap.cursor = page.cursor.ToString();
+        if (page.estimate) snap.total = *page.estimate;
+        total = snap.total;
+        Applier apply(s);
+        apply.track_seen = rebase;
+        done += apply.ApplyTables(page.tables);
+        if (last) {
+          if (rebase) PruneUnseen();
+          state.cursor = snap.cursor;
+          state.snapshot.reset();
+        } else {
+          snap.after = *page.next;
+          snap.done = already + done;
+        }
+        apply.needs_rebase = false;  // already in a snapshot: what it lacks, it brings
+        SaveDeferred(state, apply);
+      });
       report.snapshot_rows = done;
       FaultPoint("snapshot-applied");
       Progress("snapshot", already + done, total);
@@ -706,65 +433,54 @@ struct SyncClient::Impl {
     s.db->Exec("DELETE FROM snapshot_seen");
   }
 
-  // One-project snapshots for memberships gained after the cursor (and rows
-  // that arrived before their parents).
+  // BACKFILL: one page of a one-project snapshot for the first project of
+  // the list (memberships gained after the cursor, rows that arrived before
+  // their parents); false when the list is empty.
   bool RunBackfill(const std::string& base) {
-    json list = json::parse(State("backfill").value_or("[]"));
-    if (list.empty()) return false;
-    const std::string project = list.at(0).get<std::string>();
-    const std::string after = State("backfill_after").value_or("");
+    const SyncState start = LoadState();
+    if (start.backfill.empty()) return false;
+    const std::string project = start.backfill.front();
+    const std::string after = start.backfill_after.value_or("");
     Reply r = Call(base, "GET",
                    "/api/sync/snapshot?project=" + project +
                        "&limit=" + std::to_string(options.snapshot_batch) +
                        (after.empty() ? "" : "&after=" + UrlEncode(after)));
-    std::lock_guard<std::recursive_mutex> lock(s.mu);
-    Transaction tx(*s.db);
-    bool done = true;
     std::optional<core::SnapshotPage> page;
     if (r.status == 200) page = core::SnapshotPage::FromJson(std::move(r.body));
-    if (page) {
-      Applier apply(s);
-      report.snapshot_rows += ApplyTables(apply, page->tables);
-      done = !page->next;
-      if (!done) s.SetState("backfill_after", *page->next);
-      auto self = std::find(apply.backfill.begin(), apply.backfill.end(), project);
-      if (done && self != apply.backfill.end()) {
-        // The project's own snapshot still has a row whose parent it lacks:
-        // fetching it again cannot help, so stop here rather than loop.
-        apply.backfill.erase(self);
-        s.options.logger->Log(LogLevel::kWarning, "sync",
-                              "a project snapshot refers to rows it does not hold",
-                              {{"project", project}});
-      }
-      SaveDeferredAfter(apply, project, done);
-    } else if (r.status == 200 || (r.status != 404 && r.status != 422)) {
+    if (!page && (r.status == 200 || (r.status != 404 && r.status != 422))) {
       Fail(r, "project snapshot refused");
-    } else {
-      SaveDeferredAfter(Applier(s), project, true);
     }
-    tx.Commit();
+    Transition([&](SyncState& state) {
+      if (!page) return FinishBackfill(state, project);  // gone, or no longer ours
+      Applier apply(s);
+      report.snapshot_rows += apply.ApplyTables(page->tables);
+      if (page->next) {
+        state.backfill_after = *page->next;
+      } else {
+        auto self = std::find(apply.backfill.begin(), apply.backfill.end(), project);
+        if (self != apply.backfill.end()) {
+          // The project's own snapshot still has a row whose parent it lacks:
+          // fetching it again cannot help, so stop here rather than loop.
+          apply.backfill.erase(self);
+          s.options.logger->Log(LogLevel::kWarning, "sync",
+                                "a project snapshot refers to rows it does not hold",
+                                {{"project", project}});
+        }
+        FinishBackfill(state, project);
+      }
+      SaveDeferred(state, apply);
+    });
     return true;
   }
 
-  void SaveDeferredAfter(const Applier& apply, const std::string& project, bool finished) {
-    if (finished) {
-      json list = json::parse(s.State("backfill").value_or("[]"));
-      json rest = json::array();
-      bool dropped = false;
-      for (const json& p : list) {
-        if (!dropped && p == project) {
-          dropped = true;
-          continue;
-        }
-        rest.push_back(p);
-      }
-      s.SetState("backfill", rest.dump());
-      s.db->Exec("DELETE FROM sync_state WHERE key = 'backfill_after'");
-    }
-    SaveDeferred(apply);
+  void FinishBackfill(SyncState& state, const std::string& project) {
+    auto it = std::find(state.backfill.begin(), state.backfill.end(), project);
+    if (it != state.backfill.end()) state.backfill.erase(it);
+    state.backfill_after.reset();
   }
 
-  // Pulls until up to date; the first request may long-poll for `wait`.
+  // CURSOR → CURSOR': pulls until up to date, a batch per transaction with
+  // the cursor it reached; the first request may long-poll for `wait`.
   void Pull(std::chrono::seconds wait) {
     const std::string base = ServerUrl();
     long long done = 0;
@@ -777,30 +493,28 @@ struct SyncClient::Impl {
     bool held = false;
     core::PullPosition target;
     for (;;) {
-      if (State("snapshot_mode") || !State("cursor")) {
-        if (!State("snapshot_mode")) {
-          std::lock_guard<std::recursive_mutex> lock(s.mu);
-          StartSnapshot("initial");
+      const SyncState state = LoadState();
+      if (state.snapshot || !state.cursor) {
+        if (!state.snapshot) {  // NO CURSOR → SNAPSHOT
+          Transition([&](SyncState& st) {
+            if (!st.snapshot) StartSnapshot(st, SnapshotState::Mode::kInitial);
+          });
         }
         RunSnapshot(base);
         continue;
       }
       if (RunBackfill(base)) continue;
-      const std::string cursor = *State("cursor");
       const std::chrono::seconds w = first ? wait : std::chrono::seconds(held ? 1 : 0);
       first = false;
-      Reply r =
-          Call(base, "GET",
-               "/api/sync/pull?cursor=" + cursor + "&limit=" + std::to_string(options.pull_batch) +
-                   (w.count() > 0 ? "&wait=" + std::to_string(w.count()) : "") +
-                   (held ? "&until=" + target.ToString() : ""),
-               nullptr, w);
+      Reply r = Call(base, "GET",
+                     "/api/sync/pull?cursor=" + UrlEncode(*state.cursor) +
+                         "&limit=" + std::to_string(options.pull_batch) +
+                         (w.count() > 0 ? "&wait=" + std::to_string(w.count()) : "") +
+                         (held ? "&until=" + target.ToString() : ""),
+                     nullptr, w);
       if (r.status == 410) {
-        // Behind the horizon: rebase onto a fresh snapshot; the outbox stays.
-        std::lock_guard<std::recursive_mutex> lock(s.mu);
-        Transaction tx(*s.db);
-        StartSnapshot("rebase");
-        tx.Commit();
+        // CURSOR → SNAPSHOT (rebase): behind the horizon; the outbox stays.
+        Transition([&](SyncState& st) { StartSnapshot(st, SnapshotState::Mode::kRebase); });
         report.rebased = true;
         s.options.logger->Log(LogLevel::kInfo, "sync",
                               "cursor behind the server's history horizon: rebasing onto a "
@@ -813,29 +527,22 @@ struct SyncClient::Impl {
         throw Error(ErrorCode::kUnavailable, "the server sent a malformed pull response");
       }
       const std::vector<core::Change>& changes = pulled->changes;
-      {
-        std::lock_guard<std::recursive_mutex> lock(s.mu);
-        Transaction tx(*s.db);
+      const SyncState after = Transition([&](SyncState& st) {
         Applier apply(s);
         for (const core::Change& c : changes) apply.Change(c);
-        if (!pulled->cursor.IsBeginning()) s.SetState("cursor", pulled->cursor.ToString());
-        SaveDeferred(apply);
-        tx.Commit();
-      }
+        if (!pulled->cursor.IsBeginning()) st.cursor = pulled->cursor.ToString();
+        SaveDeferred(st, apply);
+      });
       done += static_cast<long long>(changes.size());
       report.pulled += static_cast<long long>(changes.size());
       FaultPoint("pull-applied");
       Progress("pull", done);
       if (target.IsBeginning()) target = pulled->latest;
-      held = PositionOf(State("cursor").value_or("")) < target &&
+      held = PositionOf(after.cursor.value_or("")) < target &&
              std::chrono::steady_clock::now() < patience;
-      if (!pulled->has_more && !held && !State("snapshot_mode") &&
-          json::parse(State("backfill").value_or("[]")).empty()) {
-        break;
-      }
+      if (!pulled->has_more && !held && !after.snapshot && after.backfill.empty()) break;
     }
-    std::lock_guard<std::recursive_mutex> lock(s.mu);
-    s.SetState("last_sync_at", Now());
+    Transition([](SyncState& st) { st.last_sync_at = Now(); });
   }
 
   void Begin() {
@@ -844,7 +551,7 @@ struct SyncClient::Impl {
     bytes_sent = 0;
   }
   const SyncReport& Finish() {
-    report.cursor = State("cursor").value_or("");
+    report.cursor = LoadState().cursor.value_or("");
     report.bytes_received = bytes_received;
     report.bytes_sent = bytes_sent;
     return report;
@@ -862,7 +569,8 @@ struct SyncClient::Impl {
   json SignIn(const std::string& server_url, const std::string& path, const json& body) {
     // Signing in again as the same account (an expired token) keeps the
     // store; another account needs a logout first.
-    const std::optional<std::string> signed_in = State("account_email");
+    const SyncState state = LoadState();
+    const std::optional<std::string>& signed_in = state.account_email;
     const bool again =
         signed_in && path == "/api/auth/login" && *signed_in == body.value("email", std::string());
     if (signed_in && !again) {
@@ -880,7 +588,7 @@ struct SyncClient::Impl {
       Fail(r, path == "/api/auth/register" ? "registration refused" : "sign-in refused");
     }
     const json user = r.body.at("user");
-    if (again && (user.at("id") != s.owner_id || base != State("server_url"))) {
+    if (again && (user.at("id") != s.owner_id || base != state.server_url)) {
       throw Error(ErrorCode::kFailedPrecondition,
                   "this store belongs to another account or server; run `vemakin logout` first");
     }
@@ -889,29 +597,29 @@ struct SyncClient::Impl {
     return user;
   }
 
-  // Guest data becomes the account's: the owner columns follow the account
-  // (row ids never change), and the outbox, which holds every guest write,
-  // uploads them once at the next push.
+  // Guest data becomes the account's: the owner columns (every mirrored
+  // `user_id`) follow the account (row ids never change), and the outbox,
+  // which holds every guest write, uploads them once at the next push.
   void Claim(const std::string& base, const std::string& user_id, const std::string& email,
              const std::string& new_token) {
-    std::lock_guard<std::recursive_mutex> lock(s.mu);
-    Transaction tx(*s.db);
-    const std::string guest = s.owner_id;
-    for (const char* table : {"projects", "project_members", "equipment"}) {
-      s.db->Prepare(std::string("UPDATE ") + table + " SET user_id = ?1 WHERE user_id = ?2",
-                    {Value::Text(user_id), Value::Text(guest)})
-          .Run();
-    }
-    s.SetState("owner_id", user_id);
-    s.SetState("account_email", email);
-    s.SetState("server_url", base);
-    s.SetState("token", new_token);
-    tx.Commit();
+    Transition([&](SyncState& state) {
+      const std::string guest = s.owner_id;
+      for (const core::TableSpec* spec : core::MirroredSpecs()) {
+        if (spec->Find("user_id") == nullptr) continue;
+        s.db->Prepare("UPDATE " + spec->name + " SET user_id = ?1 WHERE user_id = ?2",
+                      {Value::Text(user_id), Value::Text(guest)})
+            .Run();
+      }
+      s.SetState("owner_id", user_id);
+      state.account_email = email;
+      state.server_url = base;
+      state.token = new_token;
+    });
+    s.owner_id = user_id;
     {
       std::lock_guard<std::mutex> token_lock(token_mu);
       token = new_token;
     }
-    s.owner_id = user_id;
     if (s.options.path != ":memory:") {
       for (const char* suffix : {"", "-wal", "-shm"}) {
         std::error_code ec;  // the token is a secret: keep the files to their owner
@@ -957,7 +665,7 @@ void SyncClient::Logout(bool discard_pending) {
                     " local change(s) are not on the server yet: run `vemakin sync` first, or "
                     "`vemakin logout --discard` to drop them");
   }
-  if (std::optional<std::string> url = impl_->State("server_url")) {
+  if (std::optional<std::string> url = impl_->LoadState().server_url) {
     try {
       impl_->Call(*url, "POST", "/api/auth/logout");
     } catch (const Error&) {
@@ -965,7 +673,7 @@ void SyncClient::Logout(bool discard_pending) {
     }
   }
   Store::Impl& s = impl_->s;
-  std::lock_guard<std::recursive_mutex> lock(s.mu);
+  const std::unique_lock<std::mutex> lock = s.Lock();
   Transaction tx(*s.db);
   const std::vector<const core::TableSpec*>& tables = core::MirroredSpecs();
   for (auto it = tables.rbegin(); it != tables.rend(); ++it) {  // children first
@@ -1000,7 +708,7 @@ VerifyReport SyncClient::Verify() {
   impl_->ServerUrl();
   impl_->Begin();
   impl_->Pull(std::chrono::seconds(0));
-  const Impl::Reply r = impl_->Call(*impl_->State("server_url"), "GET", "/api/sync/digest");
+  const Impl::Reply r = impl_->Call(impl_->ServerUrl(), "GET", "/api/sync/digest");
   std::optional<core::DigestResponse> digest;
   if (r.status == 200) digest = core::DigestResponse::FromJson(r.body);
   if (!digest) impl_->Fail(r, "digest refused");
@@ -1008,7 +716,7 @@ VerifyReport SyncClient::Verify() {
   out.pending_mutations = impl_->store.Status().pending_mutations;
   out.tables = json::object();
   Store::Impl& s = impl_->s;
-  std::lock_guard<std::recursive_mutex> lock(s.mu);
+  const std::unique_lock<std::mutex> lock = s.Lock();
   for (const auto& [table, server] : digest->tables) {
     const core::TableSpec* spec = core::FindSpec(table);
     if (spec == nullptr) continue;
@@ -1038,7 +746,7 @@ json SyncClient::AddMember(const std::string& project_id, const std::string& ema
 
 std::vector<Conflict> SyncClient::Conflicts(long long limit) {
   Store::Impl& s = impl_->s;
-  std::lock_guard<std::recursive_mutex> lock(s.mu);
+  const std::unique_lock<std::mutex> lock = s.Lock();
   std::vector<Conflict> out;
   Query q = s.db->Prepare(
       "SELECT id, coalesce(mutation_id, ''), table_name, row_id, kind, reason, detail, "

@@ -118,8 +118,10 @@ std::vector<TableSpec> BuildSpecs() {
   t.push_back(Table(Entity::kGearCategory, "gear_categories", Scope::kGlobal, "",
                     {Uuid("id").ReadOnly(), Text("name").Length(1, 100).ReadOnly(),
                      Text("slug").Length(1, 100).ReadOnly()}));
+  t.back().unique = {{"name"}, {"slug"}};
   t.push_back(Table(Entity::kGearBrand, "gear_brands", Scope::kGlobal, "",
                     {Uuid("id").ReadOnly(), Text("name").Length(1, 100).ReadOnly()}));
+  t.back().unique = {{"name"}};
   t.push_back(
       Table(Entity::kGearCatalogItem, "gear_catalog", Scope::kGlobal, "",
             {Uuid("id").ReadOnly(),
@@ -128,6 +130,7 @@ std::vector<TableSpec> BuildSpecs() {
              Text("name").Length(1, 200).ReadOnly(), Text("description").Nullable().ReadOnly(),
              Text("image_url").Nullable().ReadOnly(), F("specs", FieldType::kJsonObject).ReadOnly(),
              Stamp("created_at")}));
+  t.back().unique = {{"brand_id", "name"}};
   t.push_back(Named(
       Table(
           Entity::kShot, "shots", Scope::kProject, "project_id",

@@ -151,9 +151,12 @@ struct TableSpec {
   Scope scope = Scope::kGlobal;
   std::string scope_column;      // see Scope; "" for kGlobal and kAccount
   std::vector<std::string> key;  // primary key columns
-  std::string route;             // REST collection under /api ("postprod"); "" = none
-  std::string collection;        // the client's and CLI's name ("tasks"); "" = none
-  std::string counter;           // column of project_stats / user_stats ("tasks"); "" = none
+  // UNIQUE constraints besides the key, each its columns ("users" has its
+  // case-insensitive email index, which is not a column constraint).
+  std::vector<std::vector<std::string>> unique;
+  std::string route;       // REST collection under /api ("postprod"); "" = none
+  std::string collection;  // the client's and CLI's name ("tasks"); "" = none
+  std::string counter;     // column of project_stats / user_stats ("tasks"); "" = none
 
   // nullptr when the table has no such field.
   const FieldSpec* Find(std::string_view field) const;

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@ using nlohmann::json;
 
 constexpr char kUser[] = "0b9a4a5e-2a44-4c1e-9d51-3f4f6f2b7c11";
 constexpr char kBrand[] = "6f1d2c3b-4a59-4e8d-8c7b-1a2b3c4d5e6f";
+constexpr char kStamp[] = "2026-03-01T10:00:00.000000Z";
 
 // Answers each request with the next scripted reply (in order) and records it.
 class ScriptedTransport : public Transport {
@@ -31,6 +34,7 @@ class ScriptedTransport : public Transport {
     std::string path_prefix;
     int status;
     std::string body;
+    bool lost = false;  // the server got the request, its answer never arrives
   };
 
   ScriptedTransport(std::deque<Step> steps, std::vector<TransportRequest>* seen)
@@ -44,6 +48,7 @@ class ScriptedTransport : public Transport {
     steps_.pop_front();
     EXPECT_EQ(request.method, step.method) << request.path;
     EXPECT_EQ(request.path.rfind(step.path_prefix, 0), 0u) << request.path;
+    if (step.lost) throw Error(ErrorCode::kUnavailable, "connection lost");
     TransportResponse r;
     r.status = step.status;
     r.body = step.body;
@@ -180,6 +185,203 @@ TEST(SyncSession, AMalformedPullAnswerIsUnavailableAndMovesNoCursor) {
     EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
   }
   EXPECT_EQ(store->Status().cursor, std::optional<std::string>("7.3"));
+}
+
+// A project of kUser's as the server renders it, and its owner membership.
+json ProjectRow(const std::string& id, const std::string& name) {
+  return {{"id", id},
+          {"user_id", kUser},
+          {"name", name},
+          {"created_at", kStamp},
+          {"updated_at", kStamp}};
+}
+json OwnerRow(const std::string& project) {
+  return {{"project_id", project}, {"user_id", kUser}, {"role", "owner"}, {"created_at", kStamp}};
+}
+json ShotRow(const std::string& id, const std::string& project, const std::string& title) {
+  return {{"id", id},
+          {"project_id", project},
+          {"title", title},
+          {"description", ""},
+          {"status", "pending"},
+          {"date", nullptr},
+          {"start_time", nullptr},
+          {"duration", ""},
+          {"location", ""},
+          {"location_lat", nullptr},
+          {"location_lng", nullptr},
+          {"remarks", nullptr},
+          {"scene_number", nullptr},
+          {"equipment_ids", json::array()},
+          {"prepared_equipment_ids", json::array()},
+          {"created_at", kStamp},
+          {"updated_at", kStamp}};
+}
+std::string SnapshotOf(const json& tables, const std::string& cursor,
+                       const std::optional<std::string>& next) {
+  return json{{"cursor", cursor},
+              {"estimate", 10},
+              {"tables", tables},
+              {"next", next ? json(*next) : json()}}
+      .dump();
+}
+std::string PullOf(const json& changes, const std::string& cursor) {
+  return json{{"changes", changes}, {"cursor", cursor}, {"has_more", false}, {"latest", cursor}}
+      .dump();
+}
+// The ids of a list, sorted.
+std::vector<std::string> Ids(const ListPage& page) {
+  std::vector<std::string> out;
+  for (const json& row : page.items) out.push_back(row.at("id"));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+constexpr char kP1[] = "11111111-1111-4111-8111-111111111111";
+constexpr char kP2[] = "22222222-2222-4222-8222-222222222222";
+constexpr char kShot[] = "33333333-3333-4333-8333-333333333333";
+
+TEST(SyncSession, A410RebasesOntoAFreshSnapshotKeepingPendingWork) {
+  auto store = OpenStore();
+  SyncClient sync(*store);
+  std::vector<TransportRequest> seen;
+  const json both = {
+      {{"table", "projects"}, {"rows", {ProjectRow(kP1, "One"), ProjectRow(kP2, "Two")}}},
+      {{"table", "project_members"}, {"rows", {OwnerRow(kP1), OwnerRow(kP2)}}}};
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{
+          {"POST", "/api/auth/login", 200, LoginReply()},
+          {"GET", "/api/sync/snapshot?limit=", 200, SnapshotOf(both, "7.3", std::nullopt)},
+          {"GET", "/api/sync/pull?cursor=7.3&", 200, PullOf(json::array(), "7.3")}},
+      &seen));
+  sync.Login("http://scripted", "a@example.com", "password");
+  ASSERT_EQ(Ids(store->List(Collection::kProjects, ListQuery{})),
+            (std::vector<std::string>{kP1, kP2}));
+  const std::string local = store->Create(Collection::kProjects, {{"name", "Offline"}}).at("id");
+  store->Update(Collection::kProjects, kP1, {{"name", "One, renamed offline"}});
+  // Behind the horizon: the fresh snapshot no longer has P2 (deleted while
+  // this client was away) and has P1 under its server name.
+  const json only_p1 = {{{"table", "projects"}, {"rows", {ProjectRow(kP1, "One")}}},
+                        {{"table", "project_members"}, {"rows", {OwnerRow(kP1)}}}};
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{
+          {"GET", "/api/sync/pull?cursor=7.3&", 410, R"({"detail": "behind the horizon"})"},
+          {"GET", "/api/sync/snapshot?limit=", 200, SnapshotOf(only_p1, "9.1", std::nullopt)},
+          {"GET", "/api/sync/pull?cursor=9.1&", 200, PullOf(json::array(), "9.1")}},
+      &seen));
+  const SyncReport report = sync.PullOnly();
+  EXPECT_TRUE(report.rebased);
+  EXPECT_EQ(report.cursor, "9.1");
+  std::vector<std::string> expected = {kP1, local};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(Ids(store->List(Collection::kProjects, ListQuery{})), expected);  // P2 pruned
+  // The pending rename is re-applied on top of the server's row.
+  EXPECT_EQ(store->Get(Collection::kProjects, kP1).at("name"), "One, renamed offline");
+  EXPECT_EQ(store->Status().pending_mutations, 2);
+}
+
+TEST(SyncSession, AChildBeforeItsProjectLoadsTheWholeProjectFirst) {
+  auto store = OpenStore();
+  SyncClient sync(*store);
+  std::vector<TransportRequest> seen;
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(SignInSteps(), &seen));
+  sync.Login("http://scripted", "a@example.com", "password");
+  // Invited to P1 after the cursor: the first change seen is one of its shots.
+  const json change = {{"table", "shots"},
+                       {"id", kShot},
+                       {"op", "upsert"},
+                       {"data", ShotRow(kShot, kP1, "Scene 1")}};
+  const json project = {{{"table", "projects"}, {"rows", {ProjectRow(kP1, "Shared")}}},
+                        {{"table", "project_members"}, {"rows", {OwnerRow(kP1)}}},
+                        {{"table", "shots"}, {"rows", {ShotRow(kShot, kP1, "Scene 1")}}}};
+  seen.clear();
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{
+          {"GET", "/api/sync/pull?cursor=7.3&", 200, PullOf(json::array({change}), "7.5")},
+          {"GET", std::string("/api/sync/snapshot?project=") + kP1 + "&limit=", 200,
+           SnapshotOf(project, "7.5", std::nullopt)},
+          {"GET", "/api/sync/pull?cursor=7.5&", 200, PullOf(json::array(), "7.5")}},
+      &seen));
+  const SyncReport report = sync.PullOnly();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(report.snapshot_rows, 3);
+  EXPECT_EQ(store->Get(Collection::kProjects, kP1).at("name"), "Shared");
+  EXPECT_EQ(store->Get(Collection::kShots, kShot).at("title"), "Scene 1");
+  EXPECT_EQ(report.cursor, "7.5");
+}
+
+TEST(SyncSession, AClaimIsRetriedAfterALostAnswerWithTheSameMutations) {
+  auto store = OpenStore();
+  const std::string project =
+      store->Create(Collection::kProjects, {{"name", "Guest film"}}).at("id");
+  store->Create(Collection::kShots, {{"project_id", project}, {"title", "Guest shot"}});
+  SyncClient sync(*store);
+  std::vector<TransportRequest> seen;
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{{"POST", "/api/auth/login", 200, LoginReply()},
+                                          {"POST", "/api/sync/push", 0, "", true}},
+      &seen));
+  try {
+    sync.Login("http://scripted", "a@example.com", "password");
+    FAIL() << "a lost push answer went unnoticed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+  }
+  // Claimed: the account owns the guest rows; the upload is still pending.
+  EXPECT_EQ(store->Status().owner_id, kUser);
+  EXPECT_EQ(store->Get(Collection::kProjects, project).at("user_id"), kUser);
+  ASSERT_EQ(store->Status().pending_mutations, 2);
+  const json first_push = json::parse(seen.at(1).body);
+  json results = json::array();
+  for (const json& m : first_push.at("mutations")) {
+    results.push_back({{"mutation_id", m.at("mutation_id")}, {"status", "applied"}});
+  }
+  const json server_rows = {{{"table", "projects"}, {"rows", {ProjectRow(project, "Guest film")}}},
+                            {{"table", "project_members"}, {"rows", {OwnerRow(project)}}}};
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{
+          {"POST", "/api/sync/push", 200, json{{"results", results}}.dump()},
+          {"GET", "/api/sync/snapshot?limit=", 200, SnapshotOf(server_rows, "8.0", std::nullopt)},
+          {"GET", "/api/sync/pull?cursor=8.0&", 200, PullOf(json::array(), "8.0")}},
+      &seen));
+  const SyncReport report = sync.Sync();
+  EXPECT_EQ(json::parse(seen.at(2).body).at("mutations"), first_push.at("mutations"));
+  EXPECT_EQ(report.pushed, 2);
+  EXPECT_EQ(store->Status().pending_mutations, 0);
+  EXPECT_EQ(store->List(Collection::kProjects, ListQuery{}).total, 1);
+}
+
+TEST(SyncSession, ASnapshotPageCommitsWithItsPositionAndAResumeAsksForTheNext) {
+  auto store = OpenStore();
+  SyncClient sync(*store);
+  std::vector<TransportRequest> seen;
+  const json page1 = {{{"table", "projects"}, {"rows", {ProjectRow(kP1, "One")}}},
+                      {{"table", "project_members"}, {"rows", {OwnerRow(kP1)}}}};
+  // The second page's request finds no server: the first page stays applied.
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{{"POST", "/api/auth/login", 200, LoginReply()},
+                                          {"GET", "/api/sync/snapshot?limit=", 200,
+                                           SnapshotOf(page1, "7.3", "p~" + std::string(kP1))}},
+      &seen));
+  EXPECT_THROW(sync.Login("http://scripted", "a@example.com", "password"), Error);
+  EXPECT_EQ(store->Get(Collection::kProjects, kP1).at("name"), "One");
+  EXPECT_EQ(store->Status().cursor, std::nullopt);  // not up to date yet
+  const json page2 = {{{"table", "projects"}, {"rows", {ProjectRow(kP2, "Two")}}},
+                      {{"table", "project_members"}, {"rows", {OwnerRow(kP2)}}}};
+  seen.clear();
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{
+          {"GET", "/api/sync/snapshot?limit=", 200, SnapshotOf(page2, "7.9", std::nullopt)},
+          {"GET", "/api/sync/pull?cursor=7.3&", 200, PullOf(json::array(), "7.3")}},
+      &seen));
+  const SyncReport report = sync.Sync();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[0].path.find(std::string("&after=p~") + kP1), std::string::npos) << seen[0].path;
+  EXPECT_EQ(report.snapshot_rows, 2);
+  // Pulls start where the snapshot's first page was taken, not its last.
+  EXPECT_EQ(report.cursor, "7.3");
+  EXPECT_EQ(Ids(store->List(Collection::kProjects, ListQuery{})),
+            (std::vector<std::string>{kP1, kP2}));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The model's declared references (core/model.h) are exactly the FOREIGN KEYs
-// of the migrated database, with the same ON DELETE rules: the client's
+// of the migrated database, with the same ON DELETE rules, and its unique
+// keys are the database's UNIQUE constraints: the client's
 // parent checks and cascades, derived from the model, cannot drift from what
 // PostgreSQL enforces. Read from the live catalog, not from the SQL text.
 #include <gtest/gtest.h>
@@ -54,6 +55,37 @@ TEST(ModelSchema, ReferencesAreTheDatabasesForeignKeys) {
     }
   }
   EXPECT_EQ(live, declared);
+}
+
+// The model's `unique` lists are the UNIQUE constraints of the live database
+// (the client makes way for a catalog row by exactly these columns).
+TEST(ModelSchema, UniqueKeysAreTheDatabasesUniqueConstraints) {
+  testing::TestSchema schema;
+  schema.MigrateUp();
+  auto conn = schema.Connect();
+  pqxx::work tx(*conn);
+  std::set<std::string> model_tables;
+  for (const core::TableSpec* t : core::AllSpecs()) model_tables.insert(t->name);
+  std::set<std::string> live;  // "table(col, col)"
+  for (const auto& row : tx.exec_params(
+           "SELECT c.conrelid::regclass::text, (SELECT string_agg(a.attname, ', ' ORDER BY k.i) "
+           "FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, i) JOIN pg_attribute a "
+           "ON a.attrelid = c.conrelid AND a.attnum = k.attnum) FROM pg_constraint c "
+           "JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'u' AND n.nspname = $1",
+           schema.name())) {
+    if (!model_tables.count(row[0].c_str())) continue;
+    live.insert(std::string(row[0].c_str()) + "(" + row[1].c_str() + ")");
+  }
+  std::set<std::string> declared;
+  for (const core::TableSpec* t : core::AllSpecs()) {
+    for (const std::vector<std::string>& columns : t->unique) {
+      std::string list;
+      for (const std::string& c : columns) list += (list.empty() ? "" : ", ") + c;
+      declared.insert(t->name + "(" + list + ")");
+    }
+  }
+  EXPECT_EQ(live, declared);
+  EXPECT_FALSE(declared.empty());
 }
 
 }  // namespace
