@@ -1,5 +1,9 @@
-// The REST API of SPEC.md section 2 on top of Db: routing, authentication,
-// the resources, the catalog cache, bulk reads and the operational routes.
+// The REST API of SPEC.md section 2 on top of Db. One unit per concept owns
+// and registers its routes: accounts (server/api_accounts.h), projects and
+// members (api_projects.h), the generic resources (api_resources.h), the
+// catalog with its cache (api_catalog.h), bulk reads (api_bulk.h), sync
+// (api_sync.h) and the operational routes (api_ops.h, api_openapi.h); they
+// share an ApiContext (api_context.h) and one Router (api_router.h).
 // `Handle` is the HttpServer's handler: it runs on a worker thread, never
 // throws, and maps every failure to a JSON error with the right status
 // (the HTTP boundary of STYLE.md's error rules).
@@ -38,21 +42,22 @@ struct ApiOptions {
 
 class Api {
  public:
-  // `db` and `metrics` must outlive the Api. Loads the catalog cache.
+  // `db` and `metrics` must outlive the Api. Touches neither: the catalog
+  // cache loads on first use.
   Api(ApiOptions options, Db& db, Metrics& metrics);
   ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
   HttpResponse Handle(const HttpRequest& request);
-  // Extra gauges for /metrics and /admin/pool-status (set by the Server).
+  // The listener's open connections for /admin/pool-status (set by the
+  // Server before it serves).
   void SetConnectionGauge(std::function<int()> open_connections);
   // The OpenAPI document (also served at /openapi.json).
   std::string OpenApiJson() const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

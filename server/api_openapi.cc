@@ -1,6 +1,13 @@
-// /openapi.json, generated from the route table and the model so it cannot
-// drift from what the server does.
-#include "server/api_internal.h"
+// The OpenAPI document (api_openapi.h): path parameters from the patterns,
+// the generic resources' list parameters and body schemas from their tables,
+// one schema per model table.
+#include "server/api_openapi.h"
+
+#include <cctype>
+#include <string>
+
+#include "core/list_order.h"
+#include "core/model.h"
 
 namespace vemakin::server {
 namespace {
@@ -66,9 +73,9 @@ json TableSchema(const core::TableSpec& t) {
 
 }  // namespace
 
-json Api::Impl::OpenApi() const {
+json OpenApiDocument(const Router& router) {
   json paths = json::object();
-  for (const Route& r : routes) {
+  for (const Router::Route& r : router.routes()) {
     json op = {{"summary", r.summary}, {"responses", json::object()}};
     json params = json::array();
     for (const std::string& seg : r.segments) {
@@ -79,17 +86,17 @@ json Api::Impl::OpenApi() const {
                           {"schema", {{"type", "string"}}}});
       }
     }
-    for (const ResourceDef& d : resources) {
-      if (r.method == "GET" && r.pattern == d.path) {
-        if (d.project_scoped) {
+    if (const core::TableSpec* spec = r.resource) {
+      const std::string base = "/api/" + spec->route;
+      if (r.method == "GET" && r.pattern == base) {
+        if (spec->InProject()) {
           params.push_back({{"name", "project_id"},
                             {"in", "query"},
                             {"required", true},
                             {"schema", {{"type", "string"}, {"format", "uuid"}}}});
         }
-        for (const std::string& f : d.filters) {
-          params.push_back(
-              {{"name", f}, {"in", "query"}, {"schema", FieldSchema(*d.spec->Find(f))}});
+        for (const std::string& f : core::ListFilters(spec->entity)) {
+          params.push_back({{"name", f}, {"in", "query"}, {"schema", FieldSchema(*spec->Find(f))}});
         }
         for (const char* p : {"skip", "limit", "cursor"}) {
           params.push_back(
@@ -98,13 +105,12 @@ json Api::Impl::OpenApi() const {
                {"schema", {{"type", std::string(p) == "cursor" ? "string" : "integer"}}}});
         }
       }
-      if ((r.method == "POST" && r.pattern == d.path) ||
-          (r.method == "PATCH" && r.pattern == d.path + "/{id}")) {
-        op["requestBody"] = {
-            {"required", true},
-            {"content",
-             {{"application/json",
-               {{"schema", {{"$ref", "#/components/schemas/" + d.spec->name}}}}}}}};
+      if ((r.method == "POST" && r.pattern == base) ||
+          (r.method == "PATCH" && r.pattern == base + "/{id}")) {
+        op["requestBody"] = {{"required", true},
+                             {"content",
+                              {{"application/json",
+                                {{"schema", {{"$ref", "#/components/schemas/" + spec->name}}}}}}}};
       }
     }
     if (!params.empty()) op["parameters"] = params;

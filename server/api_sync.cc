@@ -1,5 +1,7 @@
-// The sync routes (docs/sync-protocol.md): pull (with long poll), push,
-// snapshot and digest.
+// The sync routes (api_sync.h, docs/sync-protocol.md): pull with its long
+// poll, push, snapshot and digest.
+#include "server/api_sync.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -7,7 +9,9 @@
 #include "core/digest.h"
 #include "core/json_codec.h"
 #include "core/sync_protocol.h"
-#include "server/api_internal.h"
+#include "server/api_resources.h"
+#include "server/rows.h"
+#include "server/sql_builder.h"
 #include "server/writes.h"
 
 namespace vemakin::server {
@@ -57,6 +61,10 @@ std::optional<std::string> ScopeWhere(const core::TableSpec& spec) {
 
 }  // namespace
 
+SyncApi::SyncApi(ApiContext& api, CatalogApi& catalog,
+                 std::function<HttpResponse(const HttpRequest&)> handle_again)
+    : api_(api), catalog_(catalog), handle_again_(std::move(handle_again)) {}
+
 // Changes after the cursor that this user may read, in the one total order.
 // Only changes of transactions older than the oldest one still running are
 // returned (see schema/postgres/0003_sync_tables.up.sql), so a slow writer's
@@ -65,7 +73,7 @@ std::optional<std::string> ScopeWhere(const core::TableSpec& spec) {
 // With ?wait=S (at most 30) and nothing to return, the request is parked
 // without a worker or a connection until the change bell rings or S seconds
 // pass, then runs again: the live channel of `vemakin sync --watch`.
-HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
+HttpResponse SyncApi::Pull(Ctx& ctx) {
   const core::PullPosition from = ParsePosition(ctx.Query("cursor"));
   const long long limit = std::min<long long>(ParseCount(ctx, "limit", 1000, 1), 10000);
   const long long wait = std::min(ParseCount(ctx, "wait", 0, 0), kMaxWaitSeconds);
@@ -77,15 +85,15 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
   const auto deadline = ctx.http.poll_deadline.time_since_epoch().count() != 0
                             ? ctx.http.poll_deadline
                             : now + std::chrono::seconds(wait);
-  const std::uint64_t generation = options.bell ? options.bell->generation() : 0;
+  const std::uint64_t generation = api_.options().bell ? api_.options().bell->generation() : 0;
   // Changes exist that the horizon still holds back (their transaction, or an
   // older one anywhere in the cluster, is still open): a parked pull re-checks
   // soon, and the client is told ("pending").
   bool in_flight = false;
   bool reached = false;  // the cursor is at or past `until`
   size_t returned = 0;
-  HttpResponse response = ReadAuthed(ctx, [&](Session& s) {
-    const pqxx::result h = s.Exec(Stmt("SELECT txid::text, seq FROM sync_horizon"));
+  HttpResponse response = api_.ReadAuthed(ctx, [&](Session& s) {
+    const pqxx::result h = s.Exec(api_.Stmt("SELECT txid::text, seq FROM sync_horizon"));
     const core::PullPosition horizon(h[0][0].as<std::uint64_t>(), h[0][1].as<std::uint64_t>());
     if (horizon.txid() != 0 && from < horizon) {
       throw HttpError(410, json{{"detail", "cursor is older than the change history; resync"},
@@ -97,24 +105,24 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
     // long, merged: the cost follows the changes this user is behind on,
     // never the size of the log or other users' traffic.
     const pqxx::result r = s.Exec(
-        Stmt("WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),"
-             " picked AS ("
-             " SELECT x.txid, x.seq FROM project_members m CROSS JOIN LATERAL ("
-             "  SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id = m.project_id"
-             "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
-             "  LIMIT $4::bigint) x WHERE m.user_id = $1::uuid"
-             " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.user_id = $1::uuid"
-             "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
-             "  LIMIT $4::bigint)"
-             " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id IS NULL"
-             "  AND c.user_id IS NULL AND (c.txid, c.seq) > ($2::xid8, $3::bigint)"
-             "  ORDER BY c.txid, c.seq LIMIT $4::bigint))"
-             " , found AS (SELECT c.* FROM picked p"
-             "  JOIN sync_changes c ON c.txid = p.txid AND c.seq = p.seq"
-             "  WHERE c.txid < (SELECT xmin FROM h) ORDER BY c.txid, c.seq LIMIT $4::bigint)"
-             " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
-             " f.op, f.data::text FROM (SELECT 1) one LEFT JOIN found f ON true"
-             " ORDER BY f.txid, f.seq"),
+        api_.Stmt("WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),"
+                  " picked AS ("
+                  " SELECT x.txid, x.seq FROM project_members m CROSS JOIN LATERAL ("
+                  "  SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id = m.project_id"
+                  "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
+                  "  LIMIT $4::bigint) x WHERE m.user_id = $1::uuid"
+                  " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.user_id = $1::uuid"
+                  "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
+                  "  LIMIT $4::bigint)"
+                  " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id IS NULL"
+                  "  AND c.user_id IS NULL AND (c.txid, c.seq) > ($2::xid8, $3::bigint)"
+                  "  ORDER BY c.txid, c.seq LIMIT $4::bigint))"
+                  " , found AS (SELECT c.* FROM picked p"
+                  "  JOIN sync_changes c ON c.txid = p.txid AND c.seq = p.seq"
+                  "  WHERE c.txid < (SELECT xmin FROM h) ORDER BY c.txid, c.seq LIMIT $4::bigint)"
+                  " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
+                  " f.op, f.data::text FROM (SELECT 1) one LEFT JOIN found f ON true"
+                  " ORDER BY f.txid, f.seq"),
         {ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
          std::to_string(limit + 1)});
     core::PullResponseWriter out;
@@ -148,9 +156,9 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
     // a client that started a sync pulls until its cursor reaches it, so it
     // waits for changes committed before it asked, not for later traffic.
     const pqxx::result latest =
-        s.Exec(Stmt("SELECT txid::text || '.' || seq, "
-                    "txid >= pg_snapshot_xmin(pg_current_snapshot()) "
-                    "FROM sync_changes ORDER BY txid DESC, seq DESC LIMIT 1"));
+        s.Exec(api_.Stmt("SELECT txid::text || '.' || seq, "
+                         "txid >= pg_snapshot_xmin(pg_current_snapshot()) "
+                         "FROM sync_changes ORDER BY txid DESC, seq DESC LIMIT 1"));
     in_flight = found <= n && !latest.empty() && latest[0][1].as<bool>();
     const core::PullPosition newest =
         latest.empty()
@@ -158,15 +166,15 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
             : core::PullPosition::Parse(latest[0][0].c_str()).value_or(core::PullPosition());
     return TextResponse(200, out.Finish(position, found > n, in_flight, newest));
   });
-  metrics.Count("vemakin_sync_changes_pulled_total", "", static_cast<double>(returned));
-  if (returned > 0 || reached || !options.bell || now >= deadline) return response;
-  metrics.Count("vemakin_sync_pulls_parked_total", "", 1);
+  api_.metrics().Count("vemakin_sync_changes_pulled_total", "", static_cast<double>(returned));
+  if (returned > 0 || reached || !api_.options().bell || now >= deadline) return response;
+  api_.metrics().Count("vemakin_sync_pulls_parked_total", "", 1);
   // Nothing yet: park until the bell rings (or the horizon may have moved).
   auto request = std::make_shared<HttpRequest>(ctx.http);
   request->poll_deadline = deadline;
   const auto wake_at = in_flight ? std::min(deadline, now + kHorizonRecheck) : deadline;
-  ChangeBell* bell = options.bell;
-  auto again = handle_again;
+  ChangeBell* bell = api_.options().bell;
+  auto again = handle_again_;
   HttpResponse parked;
   parked.defer = [bell, generation, wake_at, request, again](HttpResponse::Resume resume) {
     bell->Wait(generation, wake_at, [request, again, resume] {
@@ -177,14 +185,14 @@ HttpResponse Api::Impl::SyncPull(Ctx& ctx) {
   return parked;
 }
 
-std::optional<std::string> Api::Impl::VisibleRowText(Session& s, const std::string& table,
-                                                     const std::string& id,
-                                                     const std::string& user_id) {
+std::optional<std::string> SyncApi::VisibleRowText(Session& s, const std::string& table,
+                                                   const std::string& id,
+                                                   const std::string& user_id) {
   const core::TableSpec* spec = core::FindSpec(table);
   if (spec == nullptr || !spec->UserWritable()) return std::nullopt;
   const std::string where = *ScopeWhere(*spec);
-  const pqxx::result r = s.Exec(Stmt("SELECT " + ColumnList(*spec, "t") + " FROM " + table +
-                                     " t WHERE t.id = $2::uuid AND " + where),
+  const pqxx::result r = s.Exec(api_.Stmt("SELECT " + ColumnList(*spec, "t") + " FROM " + table +
+                                          " t WHERE t.id = $2::uuid AND " + where),
                                 {user_id, id});
   if (r.empty()) return std::nullopt;
   return RowText(*spec, r[0], 0);
@@ -216,14 +224,14 @@ using core::PushResult;
 // id, and a transaction with more than 64 of them slows every snapshot in the
 // cluster. A transient failure fails the whole push, which the client
 // retries whole; nothing of it was committed.
-HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
-  const json body = ParseBody(ctx, options.max_json_depth);
+HttpResponse SyncApi::Push(Ctx& ctx) {
+  const json body = api_.ParseBody(ctx);
   std::vector<core::FieldError> problems;
   const core::PushRequest request = core::PushRequest::Decode(body, &problems);
   if (!problems.empty()) throw HttpError::Fields(problems);
   const std::string& client_id = request.client_id;
   const std::vector<Mutation>& mutations = request.mutations;
-  db.Read([&](Session& s) { Authenticate(s, ctx); });
+  api_.db().Read([&](Session& s) { api_.Authenticate(s, ctx); });
   // The generic resource of a table; nullptr for projects (their own rules).
   auto resource_for = [](const std::string& table) -> const core::TableSpec* {
     const core::TableSpec* spec = core::FindSpec(table);
@@ -232,17 +240,17 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   // One mutation through the write rules of its REST route.
   auto apply = [&](Session& s, const Mutation& m) -> WriteOutcome {
     const core::TableSpec* spec = resource_for(m.table);
-    if (spec == nullptr) return writes.Project(s, ctx.user_id, m.op, m.id, m.fields);
+    if (spec == nullptr) return api_.writes().Project(s, ctx.user_id, m.op, m.id, m.fields);
     switch (m.op) {
       case MutationOp::kCreate: {
         json fields = m.fields;
         fields["id"] = m.id;
-        return writes.Create(s, *spec, ctx.user_id, fields);
+        return api_.writes().Create(s, *spec, ctx.user_id, fields);
       }
       case MutationOp::kUpdate:
-        return writes.Patch(s, *spec, ctx.user_id, m.id, m.fields);
+        return api_.writes().Patch(s, *spec, ctx.user_id, m.id, m.fields);
       case MutationOp::kDelete: {
-        WriteOutcome out = writes.Delete(s, *spec, ctx.user_id, m.id);
+        WriteOutcome out = api_.writes().Delete(s, *spec, ctx.user_id, m.id);
         // Already gone: deleting twice is deleting once.
         if (out.rejected() && out.code == ErrorCode::kNotFound) out = WriteOutcome::Applied();
         return out;
@@ -256,15 +264,15 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   std::vector<PushResult> results;
   bool needs_savepoints = false;  // set by a fast-mode unit of work that was spoiled
   auto run = [&](bool careful) {
-    db.Write([&](Session& s) {
+    api_.db().Write([&](Session& s) {
       results.clear();  // the unit of work may be retried from scratch
       needs_savepoints = false;
       std::map<std::string, std::string> roles;
       s.role_memo = &roles;
       std::map<std::string, std::string> seen;
       for (const pqxx::row& row :
-           s.Exec(Stmt("SELECT mutation_id::text, response::text FROM sync_mutations "
-                       "WHERE client_id = $1::uuid AND mutation_id = ANY($2::uuid[])"),
+           s.Exec(api_.Stmt("SELECT mutation_id::text, response::text FROM sync_mutations "
+                            "WHERE client_id = $1::uuid AND mutation_id = ANY($2::uuid[])"),
                   {client_id, ids})) {
         seen[row[0].c_str()] = row[1].c_str();
       }
@@ -323,8 +331,9 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
             bodies.push_back(std::move(fields));
           }
           std::vector<WriteOutcome> outcomes;
-          if (s.Attempt([&] { outcomes = writes.CreateMany(s, *run_spec, ctx.user_id, bodies); },
-                        false)) {
+          if (s.Attempt(
+                  [&] { outcomes = api_.writes().CreateMany(s, *run_spec, ctx.user_id, bodies); },
+                  false)) {
             return spoil();
           }
           for (size_t k = i; k < end; ++k)
@@ -346,9 +355,10 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
       const std::optional<Error> failed = s.Attempt(
           [&] {
             s.Exec(
-                Stmt("INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
-                     "response) SELECT $1::uuid, m, $2::uuid, o, r FROM unnest($3::uuid[], "
-                     "$4::text[], ARRAY(SELECT jsonb_array_elements($5::jsonb))) AS x(m, o, r)"),
+                api_.Stmt(
+                    "INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
+                    "response) SELECT $1::uuid, m, $2::uuid, o, r FROM unnest($3::uuid[], "
+                    "$4::text[], ARRAY(SELECT jsonb_array_elements($5::jsonb))) AS x(m, o, r)"),
                 {client_id, ctx.user_id, rec_ids + "}", rec_outcomes + "}", rec_responses.dump()});
           },
           false);
@@ -359,7 +369,7 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
   };
   run(false);
   if (needs_savepoints) {
-    metrics.Count("vemakin_sync_push_careful_total", "", 1);
+    api_.metrics().Count("vemakin_sync_push_careful_total", "", 1);
     run(true);
   }
   double applied = 0, refused = 0, replayed = 0;
@@ -373,9 +383,9 @@ HttpResponse Api::Impl::SyncPush(Ctx& ctx) {
       ++refused;
     }
   }
-  metrics.Count("vemakin_sync_mutations_total", "outcome=\"applied\"", applied);
-  metrics.Count("vemakin_sync_mutations_total", "outcome=\"rejected\"", refused);
-  metrics.Count("vemakin_sync_mutations_total", "outcome=\"replayed\"", replayed);
+  api_.metrics().Count("vemakin_sync_mutations_total", "outcome=\"applied\"", applied);
+  api_.metrics().Count("vemakin_sync_mutations_total", "outcome=\"rejected\"", refused);
+  api_.metrics().Count("vemakin_sync_mutations_total", "outcome=\"replayed\"", replayed);
   response.results = std::move(results);
   return JsonResponse(200, response.ToJson());
 }
@@ -411,7 +421,7 @@ const core::TableSpec* NextList(const core::TableSpec* table, bool in_project) {
 // once the snapshot is done (docs/sync-protocol.md explains why that misses
 // nothing). ?project=ID gives one project (a membership gained after the
 // client's cursor).
-HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
+HttpResponse SyncApi::Snapshot(Ctx& ctx) {
   const long long limit = std::min<long long>(ParseCount(ctx, "limit", 5000, 1), 10000);
   std::optional<std::string> only;
   if (auto p = ctx.Query("project")) only = RequireUuid(*p, {"query", "project"});
@@ -429,9 +439,9 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
     pos = At(Stage::kOneProject, *only);
   }
   const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
-  EnsureCatalog();
-  return ReadAuthed(ctx, [&](Session& s) {
-    const core::PullPosition start = SnapshotStart(s, Stmt(kXminSql));
+  const CatalogRows& catalog = catalog_.Rows();
+  return api_.ReadAuthed(ctx, [&](Session& s) {
+    const core::PullPosition start = SnapshotStart(s, api_.Stmt(kXminSql));
     core::SnapshotPageWriter page;
     const core::TableSpec& ps = core::Spec(core::Entity::kProject);
     const core::TableSpec& ms = core::Spec(core::Entity::kProjectMember);
@@ -448,19 +458,19 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
     while (page.rows() < limit && pos.stage != Stage::kDone) {
       switch (pos.stage) {
         case Stage::kCatalog: {
-          page.AddRows("gear_categories", catalog_categories.dump(),
-                       static_cast<long long>(catalog_categories.size()));
-          page.AddRows("gear_brands", catalog_brands.dump(),
-                       static_cast<long long>(catalog_brands.size()));
-          page.AddRows("gear_catalog", catalog_items.dump(),
-                       static_cast<long long>(catalog_items.size()));
+          page.AddRows("gear_categories", catalog.categories.dump(),
+                       static_cast<long long>(catalog.categories.size()));
+          page.AddRows("gear_brands", catalog.brands.dump(),
+                       static_cast<long long>(catalog.brands.size()));
+          page.AddRows("gear_catalog", catalog.items.dump(),
+                       static_cast<long long>(catalog.items.size()));
           pos = At(Stage::kNextProject);
           break;
         }
         case Stage::kNextProject: {
           const pqxx::result r =
-              s.Exec(Stmt("SELECT " + ColumnList(ps, "t") + " FROM projects t WHERE t.id IN " +
-                          kMemberProjects + " AND t.id > $2::uuid ORDER BY t.id LIMIT 1"),
+              s.Exec(api_.Stmt("SELECT " + ColumnList(ps, "t") + " FROM projects t WHERE t.id IN " +
+                               kMemberProjects + " AND t.id > $2::uuid ORDER BY t.id LIMIT 1"),
                      {ctx.user_id,
                       pos.project.empty() ? "00000000-0000-0000-0000-000000000000" : pos.project});
           if (r.empty()) {
@@ -473,8 +483,8 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
         }
         case Stage::kOneProject: {
           const pqxx::result r =
-              s.Exec(Stmt("SELECT " + ColumnList(ps, "t") + " FROM projects t WHERE t.id IN " +
-                          kMemberProjects + " AND t.id = $2::uuid"),
+              s.Exec(api_.Stmt("SELECT " + ColumnList(ps, "t") + " FROM projects t WHERE t.id IN " +
+                               kMemberProjects + " AND t.id = $2::uuid"),
                      {ctx.user_id, pos.project});
           if (r.empty()) throw HttpError::Detail(404, "project not found");
           enter_project(r);
@@ -482,10 +492,10 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
         }
         case Stage::kMembers: {
           const pqxx::result r =
-              s.Exec(Stmt("SELECT " + ColumnList(ms, "t") +
-                          " FROM project_members t WHERE t.project_id = $1::uuid AND "
-                          "t.project_id IN (SELECT project_id FROM project_members WHERE "
-                          "user_id = $2::uuid)"),
+              s.Exec(api_.Stmt("SELECT " + ColumnList(ms, "t") +
+                               " FROM project_members t WHERE t.project_id = $1::uuid AND "
+                               "t.project_id IN (SELECT project_id FROM project_members WHERE "
+                               "user_id = $2::uuid)"),
                      {pos.project, ctx.user_id});
           std::string out = "[";
           for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
@@ -498,13 +508,13 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
         }
         case Stage::kTable: {
           const bool in_project = pos.table->InProject();
-          const ResourceDef& def = Resource(pos.table->route);
           Page list;
           list.limit = limit - page.rows();
           if (!pos.cursor.empty()) list.cursor = pos.cursor;
           bool found = false;
           const std::string scope = in_project ? pos.project : ctx.user_id;
-          const PageText p = ResourcePage(s, def, scope, ctx.user_id, {}, list, &found);
+          const PageText p =
+              ResourcePage(api_, s, *pos.table, scope, ctx.user_id, {}, list, &found);
           page.AddRows(pos.table->name, p.items, p.count);
           if (p.has_more && p.next_cursor) {
             pos.cursor = *p.next_cursor;
@@ -519,21 +529,21 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
           break;
       }
     }
-    metrics.Count("vemakin_sync_snapshot_rows_total", "", static_cast<double>(page.rows()));
+    api_.metrics().Count("vemakin_sync_snapshot_rows_total", "", static_cast<double>(page.rows()));
     std::optional<long long> estimate;
     if (first_page) {
       // How many rows the whole snapshot holds, from the list counters (for
       // progress bars; the catalog and memberships make it approximate).
       const pqxx::result e = s.Exec(
-          Stmt("SELECT (SELECT coalesce(sum(shots + notes + tasks + 1), 0) FROM project_stats "
-               "WHERE project_id IN " +
-               std::string(kMemberProjects) +
-               ") + (SELECT coalesce(sum(equipment), 0) FROM user_stats WHERE user_id = "
-               "$1::uuid)"),
+          api_.Stmt("SELECT (SELECT coalesce(sum(shots + notes + tasks + 1), 0) FROM project_stats "
+                    "WHERE project_id IN " +
+                    std::string(kMemberProjects) +
+                    ") + (SELECT coalesce(sum(equipment), 0) FROM user_stats WHERE user_id = "
+                    "$1::uuid)"),
           {ctx.user_id});
       estimate = e[0][0].as<long long>() +
-                 static_cast<long long>(catalog_categories.size() + catalog_brands.size() +
-                                        catalog_items.size());
+                 static_cast<long long>(catalog.categories.size() + catalog.brands.size() +
+                                        catalog.items.size());
     }
     return TextResponse(200, page.Finish(start, estimate, pos));
   });
@@ -543,22 +553,36 @@ HttpResponse Api::Impl::SyncSnapshot(Ctx& ctx) {
 
 // The order-independent digest (core/digest.h) of every synced table in this
 // user's scope, read in one snapshot, with the cursor it reflects.
-HttpResponse Api::Impl::SyncDigest(Ctx& ctx) {
-  return ReadAuthed(ctx, [&](Session& s) {
+HttpResponse SyncApi::Digest(Ctx& ctx) {
+  return api_.ReadAuthed(ctx, [&](Session& s) {
     json tables = json::object();
     for (const core::TableSpec* table : core::MirroredSpecs()) {
       const core::TableSpec& spec = *table;
       const std::string where = *ScopeWhere(spec);
       core::TableDigest digest;
       const pqxx::result r = s.Exec(
-          Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where),
+          api_.Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where),
           {ctx.user_id});
       for (const pqxx::row& row : r) digest.Add(spec, json::parse(RowText(spec, row, 0)));
       tables[spec.name] = digest.ToJson();
     }
-    return JsonResponse(
-        200, json{{"cursor", SnapshotStart(s, Stmt(kXminSql)).ToString()}, {"tables", tables}});
+    return JsonResponse(200, json{{"cursor", SnapshotStart(s, api_.Stmt(kXminSql)).ToString()},
+                                  {"tables", tables}});
   });
+}
+
+// ---------------------------------------------------------------- routes
+
+void SyncApi::RegisterRoutes(Router& router) {
+  router.Add("POST", "/api/sync/push", this, &SyncApi::Push,
+             "Apply a client's mutations, each at most once (docs/sync-protocol.md)");
+  router.Add("GET", "/api/sync/pull", this, &SyncApi::Pull,
+             "Changes after a cursor, in the one total order; ?wait=S long-polls "
+             "(docs/sync-protocol.md)");
+  router.Add("GET", "/api/sync/snapshot", this, &SyncApi::Snapshot,
+             "Every row the user can read, in pages, with the cursor to pull from after");
+  router.Add("GET", "/api/sync/digest", this, &SyncApi::Digest,
+             "Order-independent digest of each synced table in the user's scope");
 }
 
 }  // namespace vemakin::server

@@ -1,6 +1,6 @@
 // Rows read from PostgreSQL rendered in the API's canonical JSON
 // (core/json_codec.h): as a JSON value, or straight to text for the list hot
-// path. Defined in api.cc. Pure functions of their arguments; thread-safe.
+// path. Pure functions of their arguments; thread-safe.
 #ifndef VEMAKIN_SERVER_ROWS_H_
 #define VEMAKIN_SERVER_ROWS_H_
 

@@ -4,7 +4,7 @@
 // validity and the user's role in the statements it runs on the caller's
 // Session, and returns a WriteOutcome value: the row as it now is, or a
 // rejection with an ErrorCode and a user-facing detail. Transports translate
-// outcomes (REST to a status and body in api_resources.cc, a push to a
+// outcomes (REST to a status and body by Respond in api_context.h, a push to a
 // PushResult in api_sync.cc); nothing here speaks HTTP.
 //
 // A rejection is always found before anything is written (validation, roles,

@@ -1,0 +1,206 @@
+// The account routes (api_accounts.h): credentials checked field by field,
+// argon2id hashing outside transactions, tokens stored only as hashes.
+#include "server/api_accounts.h"
+
+#include <cctype>
+
+#include "core/uuid.h"
+#include "server/rows.h"
+#include "server/sql_builder.h"
+
+namespace vemakin::server {
+namespace {
+
+json UserJson(const pqxx::row& r, int offset) {
+  return RowJson(core::Spec(core::Entity::kUser), r, offset);
+}
+
+// The account's columns (alias u), in the model's order.
+const std::string& UserColumns() {
+  static const std::string columns = ColumnList(core::Spec(core::Entity::kUser), "u");
+  return columns;
+}
+
+std::string NormalizeEmail(std::string email) {
+  const size_t a = email.find_first_not_of(" \t");
+  const size_t b = email.find_last_not_of(" \t");
+  email = a == std::string::npos ? "" : email.substr(a, b - a + 1);
+  return email;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void CheckCredentials(const json& body, bool need_name, std::string* email, std::string* password,
+                      std::string* name) {
+  std::vector<core::FieldError> errors;
+  if (!body.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
+  // Each field is checked on its own so that every problem is reported at once.
+  auto text = [&](const char* key, std::string* out) -> bool {
+    auto it = body.find(key);
+    if (it == body.end()) {
+      errors.push_back({{"body", key}, "field required", "missing"});
+      return false;
+    }
+    if (!it->is_string()) {
+      errors.push_back({{"body", key}, "must be a string", "type"});
+      return false;
+    }
+    *out = it->get<std::string>();
+    return true;
+  };
+  if (text("email", email)) {
+    *email = NormalizeEmail(*email);
+    const size_t at = email->find('@');
+    if (email->size() < 3 || email->size() > 320 || at == std::string::npos || at == 0 ||
+        at + 1 >= email->size() || email->find_first_of(" \t\r\n") != std::string::npos ||
+        !core::IsValidUtf8(*email) || email->find('\0') != std::string::npos) {
+      errors.push_back({{"body", "email"}, "must be an email address", "value"});
+    }
+  }
+  if (text("password", password)) {
+    if (need_name && (password->size() < 8 || password->size() > 1024)) {
+      errors.push_back({{"body", "password"}, "must be 8 to 1024 characters", "value"});
+    } else if (password->find('\0') != std::string::npos) {
+      errors.push_back({{"body", "password"}, "must not contain NUL characters", "nul"});
+    }
+  }
+  if (need_name && text("name", name)) {
+    const core::FieldSpec& f = *core::Spec(core::Entity::kUser).Find("name");
+    for (auto& e : core::ValidateValue(f, *name, {"body", "name"})) errors.push_back(e);
+  }
+  if (!errors.empty()) throw HttpError::Fields(errors);
+}
+
+}  // namespace
+
+AccountsApi::AccountsApi(ApiContext& api)
+    : api_(api), hasher_(api.options().max_concurrent_hashes, std::chrono::seconds(10)) {}
+
+json SignedInUser(ApiContext& api, Session& s, const std::string& user_id) {
+  const pqxx::result r = s.Exec(
+      api.Stmt("SELECT " + UserColumns() + " FROM users u WHERE u.id = $1::uuid"), {user_id});
+  if (r.empty()) throw HttpError::Detail(401, "account no longer exists");
+  return UserJson(r[0], 0);
+}
+
+HttpResponse AccountsApi::Register(Ctx& ctx) {
+  if (!register_per_address_.Allow(ctx.http.remote_address)) {
+    HttpError e = HttpError::Detail(429, "too many registrations from this address");
+    e.headers.emplace_back(
+        "Retry-After", std::to_string(register_per_address_.RetryAfter(ctx.http.remote_address)));
+    throw e;
+  }
+  const json body = api_.ParseBody(ctx);
+  std::string email, password, name;
+  CheckCredentials(body, true, &email, &password, &name);
+  const std::string hash = hasher_.Hash(password);  // before the transaction: no connection held
+  const std::string token = NewToken();
+  json user;
+  api_.db().Write([&](Session& s) {
+    const pqxx::result r =
+        s.Exec(api_.Stmt("INSERT INTO users AS u (id, email, name, password_hash) "
+                         "VALUES ($1::uuid, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " +
+                         UserColumns()),
+               {core::NewUuid(), email, name, hash});
+    if (r.empty()) throw HttpError::Detail(409, "an account with this email already exists");
+    user = UserJson(r[0], 0);
+    s.Exec(api_.Stmt("INSERT INTO api_tokens (token_hash, user_id, expires_at) "
+                     "VALUES ($1::bytea, $2::uuid, now() + $3::interval)"),
+           {TokenHashParam(token), user.at("id").get<std::string>(),
+            std::to_string(api_.options().token_ttl.count()) + " hours"});
+  });
+  return JsonResponse(201, json{{"user", user}, {"token", token}});
+}
+
+HttpResponse AccountsApi::Login(Ctx& ctx) {
+  const json body = api_.ParseBody(ctx);
+  std::string email, password, unused;
+  CheckCredentials(body, false, &email, &password, &unused);
+  const std::string email_key = Lower(email);
+  const bool address_ok = login_per_address_.Allow(ctx.http.remote_address);
+  if (!address_ok || !login_per_email_.Allow(email_key)) {
+    HttpError e = HttpError::Detail(429, "too many sign-in attempts; retry later");
+    e.headers.emplace_back(
+        "Retry-After",
+        std::to_string(address_ok ? login_per_email_.RetryAfter(email_key)
+                                  : login_per_address_.RetryAfter(ctx.http.remote_address)));
+    throw e;
+  }
+  std::optional<std::string> hash;
+  json user;
+  api_.db().Read([&](Session& s) {
+    const pqxx::result r = s.Exec(api_.Stmt("SELECT " + UserColumns() +
+                                            ", u.password_hash FROM users u WHERE lower(u.email) = "
+                                            "lower($1)"),
+                                  {email});
+    if (!r.empty()) {
+      user = UserJson(r[0], 0);
+      hash = r[0][5].c_str();
+    }
+  });
+  // Verify outside any transaction: no pooled connection waits on argon2.
+  if (!hasher_.Verify(hash ? &*hash : nullptr, password)) {
+    throw HttpError::Detail(401, "wrong email or password");
+  }
+  login_per_email_.Reset(email_key);
+  const std::string token = NewToken();
+  api_.db().Write([&](Session& s) {
+    s.Exec(api_.Stmt("INSERT INTO api_tokens (token_hash, user_id, expires_at, last_used_at) "
+                     "VALUES ($1::bytea, $2::uuid, now() + $3::interval, now())"),
+           {TokenHashParam(token), user.at("id").get<std::string>(),
+            std::to_string(api_.options().token_ttl.count()) + " hours"});
+  });
+  return JsonResponse(200, json{{"user", user}, {"token", token}});
+}
+
+HttpResponse AccountsApi::Logout(Ctx& ctx) {
+  return api_.WriteAuthed(ctx, [&](Session& s) {
+    s.Exec(api_.Stmt("DELETE FROM api_tokens WHERE token_hash = $1::bytea"), {ctx.token_hash});
+    HttpResponse r;
+    r.status = 204;
+    return r;
+  });
+}
+
+HttpResponse AccountsApi::GetMe(Ctx& ctx) {
+  return api_.ReadAuthed(
+      ctx, [&](Session& s) { return JsonResponse(200, SignedInUser(api_, s, ctx.user_id)); });
+}
+
+HttpResponse AccountsApi::PatchMe(Ctx& ctx) {
+  const json body = api_.ParseBody(ctx);
+  const core::TableSpec& spec = core::Spec(core::Entity::kUser);
+  std::vector<core::FieldError> errors = core::ValidateWrite(spec, body, core::WriteKind::kPatch);
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  return api_.WriteAuthed(ctx, [&](Session& s) {
+    const bool set_name = body.contains("name"), set_settings = body.contains("settings");
+    const pqxx::result r =
+        s.Exec(api_.Stmt("UPDATE users u SET name = CASE WHEN $2::boolean THEN $3 ELSE u.name END, "
+                         "settings = CASE WHEN $4::boolean THEN $5::jsonb ELSE u.settings END "
+                         "WHERE u.id = $1::uuid RETURNING " +
+                         UserColumns()),
+               {ctx.user_id, set_name ? "true" : "false",
+                set_name ? Param(body.at("name").get<std::string>()) : Param("x"),
+                set_settings ? "true" : "false",
+                set_settings ? Param(body.at("settings").dump()) : Param("{}")});
+    if (r.empty()) throw HttpError::Detail(401, "account no longer exists");
+    return JsonResponse(200, UserJson(r[0], 0));
+  });
+}
+
+// ---------------------------------------------------------------- routes
+
+void AccountsApi::RegisterRoutes(Router& router) {
+  router.Add("POST", "/api/auth/register", this, &AccountsApi::Register,
+             "Create an account; returns {user, token}");
+  router.Add("POST", "/api/auth/login", this, &AccountsApi::Login,
+             "Sign in; returns {user, token}");
+  router.Add("POST", "/api/auth/logout", this, &AccountsApi::Logout, "Revoke the presented token");
+  router.Add("GET", "/api/users/me", this, &AccountsApi::GetMe, "The signed-in user's profile");
+  router.Add("PATCH", "/api/users/me", this, &AccountsApi::PatchMe, "Change name or settings");
+}
+
+}  // namespace vemakin::server

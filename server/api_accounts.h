@@ -1,0 +1,49 @@
+// The account routes of the API: registration, sign-in and sign-out (bearer
+// tokens, server/auth.h), and the signed-in user's own profile. Passwords are
+// hashed and verified outside any transaction, so no pooled connection waits
+// on argon2; sign-in and registration attempts are rate-limited per address
+// and per email.
+#ifndef VEMAKIN_SERVER_API_ACCOUNTS_H_
+#define VEMAKIN_SERVER_API_ACCOUNTS_H_
+
+#include <chrono>
+
+#include "server/api_context.h"
+#include "server/api_router.h"
+#include "server/auth.h"
+
+namespace vemakin::server {
+
+// Thread-safe (the hasher and the rate limiters lock; the rest is the
+// ApiContext's).
+class AccountsApi {
+ public:
+  // `api` must outlive the AccountsApi.
+  explicit AccountsApi(ApiContext& api);
+  AccountsApi(const AccountsApi&) = delete;
+  AccountsApi& operator=(const AccountsApi&) = delete;
+
+  // /api/auth/{register,login,logout}, /api/users/me.
+  void RegisterRoutes(Router& router);
+
+ private:
+  HttpResponse Register(Ctx& ctx);
+  HttpResponse Login(Ctx& ctx);
+  HttpResponse Logout(Ctx& ctx);
+  HttpResponse GetMe(Ctx& ctx);
+  HttpResponse PatchMe(Ctx& ctx);
+
+  ApiContext& api_;
+  PasswordHasher hasher_;
+  RateLimiter login_per_email_{10, std::chrono::seconds(900)};
+  RateLimiter login_per_address_{60, std::chrono::seconds(60)};
+  RateLimiter register_per_address_{30, std::chrono::seconds(3600)};
+};
+
+// The account of `user_id` as JSON (GET /api/users/me, the bulk reads);
+// throws HttpError 401 when it no longer exists.
+json SignedInUser(ApiContext& api, Session& s, const std::string& user_id);
+
+}  // namespace vemakin::server
+
+#endif  // VEMAKIN_SERVER_API_ACCOUNTS_H_

@@ -1,0 +1,167 @@
+// What every part of the API shares (internal to server/api*.cc): the
+// request as a handler sees it (`Ctx`), the HTTP error a handler throws to
+// the boundary in api.cc (`HttpError`), the request and response helpers
+// (body, paging, UUIDs, envelopes, a write's outcome as a response), and
+// `ApiContext`: the options, the database, the metrics, the generated
+// statements and the write rules, with authentication. Each concept of the
+// API (accounts, projects, resources, catalog, bulk reads, sync, operations)
+// is a unit in its own file that takes an ApiContext and registers its routes
+// on the Router (server/api_router.h); api.cc wires them together.
+#ifndef VEMAKIN_SERVER_API_CONTEXT_H_
+#define VEMAKIN_SERVER_API_CONTEXT_H_
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/list_order.h"
+#include "core/model.h"
+#include "core/validation.h"
+#include "server/api.h"
+#include "server/db.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/writes.h"
+
+namespace vemakin::server {
+
+using nlohmann::json;
+
+// An error with its HTTP status and JSON body. Derives from Error so that Db's
+// error mapping passes it through unchanged.
+class HttpError : public Error {
+ public:
+  HttpError(int status, json body, ErrorCode code = ErrorCode::kInvalidArgument)
+      : Error(code, body.dump()), status_(status), body_(std::move(body)) {}
+  static HttpError Detail(int status, const std::string& detail) {
+    return HttpError(status, json{{"detail", detail}});
+  }
+  static HttpError Fields(const std::vector<core::FieldError>& errors) {
+    return HttpError(422, json{{"detail", core::FieldErrorsToJson(errors)}});
+  }
+  static HttpError Field(std::vector<std::string> loc, const std::string& msg,
+                         const std::string& type = "value") {
+    return Fields({{std::move(loc), msg, type}});
+  }
+  int status() const { return status_; }
+  const json& body() const { return body_; }
+  std::vector<std::pair<std::string, std::string>> headers;
+
+ private:
+  int status_;
+  json body_;
+};
+
+// One request as its handler sees it (made by the Router; used by one thread).
+struct Ctx {
+  const HttpRequest& http;
+  std::vector<std::string> path;  // the {…} segments of the matched pattern, in order
+  std::map<std::string, std::string> query;
+  std::string user_id;     // set by Authenticate
+  std::string token_hash;  // bytea hex parameter of the bearer token
+
+  std::optional<std::string> Query(const std::string& key) const {
+    auto it = query.find(key);
+    return it == query.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+};
+
+struct Page {
+  long long skip = 0;
+  long long limit = 100;
+  std::optional<std::string> cursor;  // as received; decoded against the list's keys
+};
+
+// A page rendered straight to JSON text (the list hot path).
+struct PageText {
+  std::string items = "[]";  // a JSON array
+  long long count = 0;       // of items
+  long long total = 0;
+  bool has_more = false;
+  std::optional<std::string> next_cursor;
+};
+
+// ---------------------------------------------------------------- helpers
+// Pure functions of their arguments (thread-safe); the parsers throw
+// HttpError (400 or 422) for input they refuse.
+
+HttpResponse JsonResponse(int status, const json& body);
+HttpResponse TextResponse(int status, std::string json_text);
+// A write's outcome as a REST response: `done` is the status of success (201
+// for a create: 200 when it was a repeat; 204: no body); a rejection throws
+// HttpError with the code's status and the detail.
+HttpResponse Respond(const WriteOutcome& outcome, int done);
+// The list envelope {items, total, skip, limit, has_more, next_cursor}.
+std::string EnvelopeText(const PageText& page_text, const Page& page);
+json Envelope(json items, long long total, const Page& page, bool has_more,
+              std::optional<std::string> next_cursor);
+// The normalised UUID, else 422 at `loc`.
+std::string RequireUuid(const std::string& value, const std::vector<std::string>& loc);
+// skip, limit (at most 1000) and cursor of the query string.
+Page ParsePage(const Ctx& ctx);
+// The integer query parameter `key` (>= min), `fallback` when absent; else 422.
+long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min);
+
+// A paged SELECT over `spec` (alias t) from `from` matching `where`
+// (core::BuildPageSql in PostgreSQL's spelling); its parameters follow the
+// caller's own, numbered from `first_param`. 422 when page.cursor is not a
+// cursor of `keys`.
+struct PagedSelect {
+  std::string sql;
+  Params params;
+};
+PagedSelect BuildPage(const core::TableSpec& spec, const std::string& from,
+                      const std::string& where, const std::vector<core::OrderKey>& keys,
+                      const Page& page, int first_param);
+
+// ---------------------------------------------------------------- ApiContext
+
+// The services every unit of the API uses. Thread-safe: the statement cache
+// is guarded by a mutex, everything else is read-only after construction.
+class ApiContext {
+ public:
+  // `db` and `metrics` must outlive the ApiContext. A null options.logger
+  // becomes DefaultLogger().
+  ApiContext(ApiOptions options, Db& db, Metrics& metrics);
+  ApiContext(const ApiContext&) = delete;
+  ApiContext& operator=(const ApiContext&) = delete;
+
+  const ApiOptions& options() const { return options_; }
+  Db& db() const { return db_; }
+  Metrics& metrics() const { return metrics_; }
+  // The write rules (server/writes.h), over this context's statements.
+  const Writes& writes() const { return writes_; }
+
+  // The named statement of a generated SQL text, cached by text (names are
+  // stable for the life of the process, so each connection prepares it once).
+  const Statement& Stmt(const std::string& sql);
+
+  // The request body as JSON, nested at most options().max_json_depth; 400
+  // when it is absent or not JSON.
+  json ParseBody(const Ctx& ctx) const;
+
+  // Sets ctx.user_id and ctx.token_hash from the bearer token, or throws 401
+  // (with WWW-Authenticate). Refreshes the token's last use at most every 10
+  // minutes.
+  void Authenticate(Session& s, Ctx& ctx);
+  // `fn` in one unit of work (Db::Read / Db::Write) after Authenticate.
+  HttpResponse ReadAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
+  HttpResponse WriteAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
+
+ private:
+  ApiOptions options_;
+  Db& db_;
+  Metrics& metrics_;
+  std::mutex statements_mu_;
+  std::map<std::string, Statement> statements_;  // guarded by statements_mu_
+  Writes writes_{[this](const std::string& sql) -> const Statement& { return Stmt(sql); }};
+};
+
+}  // namespace vemakin::server
+
+#endif  // VEMAKIN_SERVER_API_CONTEXT_H_

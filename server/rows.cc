@@ -1,0 +1,38 @@
+// Rows read from PostgreSQL in the API's canonical JSON (rows.h): a JSON
+// value through the model's field decoders, or text appended field by field
+// for the list and sync hot paths.
+#include "server/rows.h"
+
+#include <optional>
+#include <string_view>
+
+#include "core/json_codec.h"
+
+namespace vemakin::server {
+
+std::string RowText(const core::TableSpec& spec, const pqxx::row& row, int offset) {
+  std::string out;
+  out.reserve(512);
+  core::AppendRowJson(
+      spec,
+      [&](size_t i) -> std::optional<std::string_view> {
+        const pqxx::field f = row[static_cast<pqxx::row::size_type>(offset + i)];
+        if (f.is_null()) return std::nullopt;
+        return std::string_view(f.c_str(), f.size());
+      },
+      &out);
+  return out;
+}
+
+nlohmann::json RowJson(const core::TableSpec& spec, const pqxx::row& row, int offset) {
+  nlohmann::json out = nlohmann::json::object();
+  int i = offset;
+  for (const core::FieldSpec& f : spec.fields) {
+    const pqxx::field field = row[i++];
+    out[f.name] = core::DecodeField(
+        f, field.is_null() ? std::nullopt : std::optional<std::string_view>(field.c_str()));
+  }
+  return out;
+}
+
+}  // namespace vemakin::server
