@@ -7,6 +7,8 @@
 // it while its callback runs; the store's own calls made by that callback,
 // on the batch's thread, join the batch instead of locking again (Lock()
 // knows the batch's thread). Functions of Impl assume the caller holds it.
+// The logger is called with the lock held and must not call the Store (it
+// would wait for itself); progress callbacks run with no lock held.
 #ifndef VEMAKIN_CLIENT_STORE_IMPL_H_
 #define VEMAKIN_CLIENT_STORE_IMPL_H_
 

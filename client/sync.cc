@@ -387,9 +387,11 @@ struct SyncClient::Impl {
       const bool last = !page.next;
       if (!last) next = fetch(*page.next);
       long long total = -1;
+      bool finished_elsewhere = false;
       Transition([&](SyncState& state) {
-        if (!state.snapshot) {  // the store was signed out meanwhile
-          throw Error(ErrorCode::kAborted, "the snapshot was abandoned; sync again");
+        if (!state.snapshot) {  // another runner of this store finished it
+          finished_elsewhere = true;
+          return;
         }
         SnapshotState& snap = *state.snapshot;
         const bool rebase = snap.mode == SnapshotState::Mode::kRebase;
@@ -410,6 +412,7 @@ struct SyncClient::Impl {
         apply.needs_rebase = false;  // already in a snapshot: what it lacks, it brings
         SaveDeferred(state, apply);
       });
+      if (finished_elsewhere) return;
       report.snapshot_rows = done;
       FaultPoint("snapshot-applied");
       Progress("snapshot", already + done, total);
@@ -455,7 +458,10 @@ struct SyncClient::Impl {
       Applier apply(s);
       report.snapshot_rows += apply.ApplyTables(page->tables);
       if (page->next) {
-        state.backfill_after = *page->next;
+        // Unless another runner of this store moved on to another project.
+        if (!state.backfill.empty() && state.backfill.front() == project) {
+          state.backfill_after = *page->next;
+        }
       } else {
         auto self = std::find(apply.backfill.begin(), apply.backfill.end(), project);
         if (self != apply.backfill.end()) {
@@ -514,7 +520,9 @@ struct SyncClient::Impl {
                      nullptr, w);
       if (r.status == 410) {
         // CURSOR → SNAPSHOT (rebase): behind the horizon; the outbox stays.
-        Transition([&](SyncState& st) { StartSnapshot(st, SnapshotState::Mode::kRebase); });
+        Transition([&](SyncState& st) {
+          if (!st.snapshot) StartSnapshot(st, SnapshotState::Mode::kRebase);  // else: under way
+        });
         report.rebased = true;
         s.options.logger->Log(LogLevel::kInfo, "sync",
                               "cursor behind the server's history horizon: rebasing onto a "
@@ -602,7 +610,13 @@ struct SyncClient::Impl {
   // which holds every guest write, uploads them once at the next push.
   void Claim(const std::string& base, const std::string& user_id, const std::string& email,
              const std::string& new_token) {
-    Transition([&](SyncState& state) {
+    {
+      // Not Transition(): the in-memory owner changes with the commit, under
+      // the same lock, so no write of another thread sees the old owner
+      // after its rows were moved.
+      const std::unique_lock<std::mutex> lock = s.Lock();
+      Transaction tx(*s.db);
+      SyncState state = SyncState::Load(*s.db);
       const std::string guest = s.owner_id;
       for (const core::TableSpec* spec : core::MirroredSpecs()) {
         if (spec->Find("user_id") == nullptr) continue;
@@ -614,8 +628,10 @@ struct SyncClient::Impl {
       state.account_email = email;
       state.server_url = base;
       state.token = new_token;
-    });
-    s.owner_id = user_id;
+      state.Save(*s.db);
+      tx.Commit();
+      s.owner_id = user_id;
+    }
     {
       std::lock_guard<std::mutex> token_lock(token_mu);
       token = new_token;

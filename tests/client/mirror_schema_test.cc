@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "core/error.h"
+#include "core/model.h"
 #include "schema/embedded.h"
 
 namespace vemakin::client {
@@ -119,6 +121,37 @@ TEST(MirrorSchema, EnforcesTheServersConstraints) {
             SQLITE_CONSTRAINT);
   ASSERT_EQ(Exec(db.get(), "DELETE FROM projects"), SQLITE_OK);
   EXPECT_EQ(Query(db.get(), "SELECT count(*) FROM shots"), "0\n");
+}
+
+// The mirror's UNIQUE constraints are the model's `unique` keys (the Applier
+// makes way for a server catalog row by exactly these columns), table by table.
+TEST(MirrorSchema, UniqueConstraintsAreTheModelsUniqueKeys) {
+  Db db = OpenMemory();
+  ApplyMirrorSchema(db.get());
+  std::set<std::string> live, declared;
+  for (const core::TableSpec* t : core::MirroredSpecs()) {
+    for (const std::vector<std::string>& columns : t->unique) {
+      std::string list;
+      for (const std::string& c : columns) list += (list.empty() ? "" : ",") + c;
+      declared.insert(t->name + "(" + list + ")");
+    }
+    const std::string indexes =
+        Query(db.get(), "SELECT name FROM pragma_index_list('" + t->name + "') WHERE origin = 'u'");
+    size_t start = 0;
+    while (start < indexes.size()) {
+      const size_t end = indexes.find('\n', start);
+      const std::string index = indexes.substr(start, end - start);
+      start = end + 1;
+      std::string columns = Query(db.get(),
+                                  "SELECT group_concat(name, ',') FROM (SELECT name "
+                                  "FROM pragma_index_info('" +
+                                      index + "') ORDER BY seqno)");
+      columns.pop_back();  // the row's newline
+      live.insert(t->name + "(" + columns + ")");
+    }
+  }
+  EXPECT_EQ(live, declared);
+  EXPECT_FALSE(declared.empty());
 }
 
 }  // namespace

@@ -50,7 +50,8 @@ const core::TableSpec& CollectionSpec(Collection c);
 struct ClientOptions {
   std::filesystem::path path = "vemakin.db";  // ":memory:" for a private in-memory store
   std::chrono::milliseconds busy_timeout{5000};
-  std::shared_ptr<Logger> logger;  // null = DefaultLogger()
+  // null = DefaultLogger(). Called with the store's lock held: it must not call the Store.
+  std::shared_ptr<Logger> logger;
 };
 
 struct ListQuery {
