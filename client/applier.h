@@ -63,7 +63,9 @@ class Applier {
   // of this user's own membership (access lost), takes the project and
   // everything under it off this device.
   void Remove(const core::TableSpec& spec, const std::string& key);
-  // Applies one pull change; changes of tables this client does not know are skipped.
+  // Applies one pull change; changes of tables this client does not know are
+  // skipped. A change that begins this user's access to a project schedules
+  // the project's one-project snapshot (`backfill`).
   void Change(const core::Change& change);
   // The pending entries of a row, in order, on top of its current state.
   void Reapply(const core::TableSpec& spec, const std::string& id);
@@ -85,6 +87,8 @@ class Applier {
   Store::Impl& s_;
   std::set<std::string> pending_;   // "table:row key" with outbox entries
   std::set<std::string> projects_;  // project ids in the mirror
+  // Projects the mirror held when the Applier was built and has not removed since.
+  std::set<std::string> held_before_;
   std::map<const core::TableSpec*, std::string> upsert_sql_;
 };
 

@@ -167,11 +167,20 @@ struct SyncClient::Impl {
     return SyncState::Load(*s.db);
   }
 
+  // The account the current round runs for (Begin()); a step finding the
+  // store signed out (or signed in as another account) meanwhile refuses to
+  // write, so nothing of the old account reaches the new store.
+  std::string round_owner;
+
   // Runs `step` on the session state inside one write transaction and
   // commits the state it leaves with whatever else the step wrote.
   template <class F>
   SyncState Transition(F&& step) {
     const std::unique_lock<std::mutex> lock = s.Lock();
+    if (!round_owner.empty() && s.owner_id != round_owner) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "the store was signed out while this sync ran; nothing of it was kept");
+    }
     Transaction tx(*s.db);
     SyncState state = SyncState::Load(*s.db);
     step(state);
@@ -554,6 +563,10 @@ struct SyncClient::Impl {
   }
 
   void Begin() {
+    {
+      const std::unique_lock<std::mutex> lock = s.Lock();
+      round_owner = s.owner_id;
+    }
     report = SyncReport();
     bytes_received = 0;
     bytes_sent = 0;

@@ -235,6 +235,7 @@ json PullResponse::ToJson() const {
   for (const Change& c : changes) {
     list.push_back(
         {{"table", c.table}, {"id", c.id}, {"op", ChangeOpName(c.op)}, {"data", c.data}});
+    if (c.begins_access) list.back()["begins_access"] = true;
   }
   return {{"changes", std::move(list)},
           {"cursor", cursor.ToString()},
@@ -266,6 +267,7 @@ std::optional<PullResponse> PullResponse::FromJson(json&& j) {
     const std::optional<ChangeOp> parsed = ParseChangeOp(op.get<std::string>());
     if (!parsed) return std::nullopt;
     Change change{table.get<std::string>(), id.get<std::string>(), *parsed, json()};
+    change.begins_access = c.value("begins_access", json(false)) == json(true);
     if (*parsed == ChangeOp::kUpsert) {
       auto data = c.find("data");
       if (data == c.end() || !data->is_object()) return std::nullopt;
@@ -277,7 +279,7 @@ std::optional<PullResponse> PullResponse::FromJson(json&& j) {
 }
 
 void PullResponseWriter::AddChange(std::string_view table, std::string_view id, ChangeOp op,
-                                   std::optional<std::string_view> data_json) {
+                                   std::optional<std::string_view> data_json, bool begins_access) {
   if (!first_) out_ += ",";
   first_ = false;
   out_ += "{\"table\":";
@@ -292,6 +294,7 @@ void PullResponseWriter::AddChange(std::string_view table, std::string_view id, 
   } else {
     out_ += "null";
   }
+  if (begins_access) out_ += ",\"begins_access\":true";
   out_ += "}";
 }
 

@@ -141,6 +141,11 @@ struct Change {
   std::string id;  // RowKey(): "<project_id>:<user_id>" for members
   ChangeOp op = ChangeOp::kUpsert;
   nlohmann::json data;  // null for a delete
+  // This user's own membership row as it began (an invitation, a
+  // re-invitation): the client loads the project whole (a one-project
+  // snapshot), since pulls carry nothing from before it. On the wire
+  // `"begins_access": true`, present only when set.
+  bool begins_access = false;
 };
 
 struct PullResponse {
@@ -161,7 +166,7 @@ class PullResponseWriter {
  public:
   // `data_json` must be valid JSON (or nullopt for a tombstone).
   void AddChange(std::string_view table, std::string_view id, ChangeOp op,
-                 std::optional<std::string_view> data_json);
+                 std::optional<std::string_view> data_json, bool begins_access = false);
   std::string Finish(const PullPosition& cursor, bool has_more, bool pending,
                      const PullPosition& latest);
 

@@ -107,10 +107,15 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
     const pqxx::result r = s.Exec(
         api_.Stmt("WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),"
                   " picked AS ("
-                  " SELECT x.txid, x.seq FROM project_members m CROSS JOIN LATERAL ("
+                  " SELECT x.txid, x.seq FROM project_members m"
+                  "  LEFT JOIN membership_starts ms ON ms.project_id = m.project_id"
+                  "  AND ms.user_id = m.user_id"
+                  "  CROSS JOIN LATERAL (SELECT coalesce(ms.since, '0'::xid8) AS since) st"
+                  "  CROSS JOIN LATERAL ("
                   "  SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id = m.project_id"
-                  "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
-                  "  LIMIT $4::bigint) x WHERE m.user_id = $1::uuid"
+                  "  AND (c.txid, c.seq) > (GREATEST($2::xid8, st.since),"
+                  "   CASE WHEN st.since > $2::xid8 THEN 0 ELSE $3::bigint END)"
+                  "  ORDER BY c.txid, c.seq LIMIT $4::bigint) x WHERE m.user_id = $1::uuid"
                   " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.user_id = $1::uuid"
                   "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
                   "  LIMIT $4::bigint)"
@@ -121,8 +126,10 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
                   "  JOIN sync_changes c ON c.txid = p.txid AND c.seq = p.seq"
                   "  WHERE c.txid < (SELECT xmin FROM h) ORDER BY c.txid, c.seq LIMIT $4::bigint)"
                   " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
-                  " f.op, f.data::text FROM (SELECT 1) one LEFT JOIN found f ON true"
-                  " ORDER BY f.txid, f.seq"),
+                  " f.op, f.data::text, f.table_name = 'project_members' AND f.op = 'upsert'"
+                  "  AND f.user_id = $1::uuid AND f.txid = (SELECT since FROM membership_starts"
+                  "  WHERE project_id = f.project_id AND user_id = $1::uuid)"
+                  " FROM (SELECT 1) one LEFT JOIN found f ON true ORDER BY f.txid, f.seq"),
         {ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
          std::to_string(limit + 1)});
     core::PullResponseWriter out;
@@ -139,7 +146,8 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
                         : core::ChangeOp::kDelete,
                     row[6].is_null() ? std::nullopt
                                      : std::optional<std::string_view>(
-                                           std::string_view(row[6].c_str(), row[6].size())));
+                                           std::string_view(row[6].c_str(), row[6].size())),
+                    !row[7].is_null() && row[7].as<bool>());
       position = core::PullPosition(row[1].as<std::uint64_t>(), row[2].as<std::uint64_t>());
     }
     returned = n;
@@ -308,6 +316,13 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
           std::optional<PushResult> result = PushResult::FromJson(json::parse(it->second));
           if (!result) throw Error(ErrorCode::kInternal, "unreadable mutation record");
           result->replayed = true;
+          if (result->outcome == PushResult::Outcome::kRejected) {
+            // The row as it is now, not as it was when first refused: the
+            // client restores its mirror from it.
+            const std::optional<std::string> current =
+                VisibleRowText(s, m.table, m.id, ctx.user_id);
+            result->current = current ? json::parse(*current) : json();
+          }
           results.push_back(std::move(*result));
           ++i;
           continue;
@@ -497,6 +512,7 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
                                "t.project_id IN (SELECT project_id FROM project_members WHERE "
                                "user_id = $2::uuid)"),
                      {pos.project, ctx.user_id});
+          if (r.empty()) throw HttpError::Detail(404, "project not found");  // not a member
           std::string out = "[";
           for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
             out += (i ? "," : "") + RowText(ms, r[i], 0);
@@ -515,6 +531,7 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
           const std::string scope = in_project ? pos.project : ctx.user_id;
           const PageText p =
               ResourcePage(api_, s, *pos.table, scope, ctx.user_id, {}, list, &found);
+          if (in_project && !found) throw HttpError::Detail(404, "project not found");
           page.AddRows(pos.table->name, p.items, p.count);
           if (p.has_more && p.next_cursor) {
             pos.cursor = *p.next_cursor;

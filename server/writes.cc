@@ -103,7 +103,16 @@ WriteOutcome Writes::Create(Session& s, const TableSpec& spec, const std::string
     json current = RowJson(spec, existing[0], 0);
     if (core::HoldsValues(current, row)) return WriteOutcome::Applied(std::move(current));
   }
-  return WriteOutcome::Rejected(ErrorCode::kAlreadyExists, "a row with this id already exists");
+  return IdClash(s, row.at("id").get<std::string>(), "a row");
+}
+
+WriteOutcome Writes::IdClash(Session& s, const std::string& id, const std::string& what) const {
+  const pqxx::result retired = s.Exec(Stmt("SELECT 1 FROM retired_ids WHERE id = $1::uuid"), {id});
+  if (!retired.empty()) {
+    return WriteOutcome::Rejected(ErrorCode::kAlreadyExists,
+                                  "this id belonged to a deleted row; ids are never reused");
+  }
+  return WriteOutcome::Rejected(ErrorCode::kAlreadyExists, what + " with this id already exists");
 }
 
 // Each body is checked as Create checks it (validation, role), a refused one
@@ -237,8 +246,7 @@ WriteOutcome Writes::Project(Session& s, const std::string& user_id, core::Mutat
           return WriteOutcome::Applied(std::move(current));
         }
       }
-      return WriteOutcome::Rejected(ErrorCode::kAlreadyExists,
-                                    "a project with this id already exists");
+      return IdClash(s, id, "a project");
     }
     s.Exec(Stmt("INSERT INTO project_members (project_id, user_id, role) "
                 "VALUES ($1::uuid, $2::uuid, 'owner')"),

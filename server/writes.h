@@ -96,6 +96,9 @@ class Writes {
 
  private:
   // Why a write on a project row matched nothing: a viewer, or no such row.
+  // A create whose id is taken: by a row (`what` says which kind) or by a
+  // deleted row (ids are never reused, schema/postgres/0007).
+  WriteOutcome IdClash(Session& s, const std::string& id, const std::string& what) const;
   WriteOutcome ExplainMiss(Session& s, const core::TableSpec& spec, const std::string& id,
                            const std::string& user_id) const;
   // The role check of a write to a project's rows; nullopt when allowed.

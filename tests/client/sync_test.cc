@@ -34,7 +34,8 @@ class ScriptedTransport : public Transport {
     std::string path_prefix;
     int status;
     std::string body;
-    bool lost = false;  // the server got the request, its answer never arrives
+    bool lost = false;                // the server got the request, its answer never arrives
+    std::function<void()> meanwhile = nullptr;  // runs while the request is in flight
   };
 
   ScriptedTransport(std::deque<Step> steps, std::vector<TransportRequest>* seen)
@@ -48,6 +49,7 @@ class ScriptedTransport : public Transport {
     steps_.pop_front();
     EXPECT_EQ(request.method, step.method) << request.path;
     EXPECT_EQ(request.path.rfind(step.path_prefix, 0), 0u) << request.path;
+    if (step.meanwhile) step.meanwhile();
     if (step.lost) throw Error(ErrorCode::kUnavailable, "connection lost");
     TransportResponse r;
     r.status = step.status;
@@ -382,6 +384,38 @@ TEST(SyncSession, ASnapshotPageCommitsWithItsPositionAndAResumeAsksForTheNext) {
   EXPECT_EQ(report.cursor, "7.3");
   EXPECT_EQ(Ids(store->List(Collection::kProjects, ListQuery{})),
             (std::vector<std::string>{kP1, kP2}));
+}
+
+TEST(SyncSession, ALogoutDuringAPullKeepsNothingOfTheOldAccount) {
+  auto store = OpenStore();
+  SyncClient sync(*store);
+  std::vector<TransportRequest> seen;
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(SignInSteps(), &seen));
+  sync.Login("http://scripted", "a@example.com", "password");
+  // While the pull is in flight, another SyncClient of the store signs out.
+  SyncClient other(*store);
+  other.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{{"POST", "/api/auth/logout", 204, ""}}, &seen));
+  const json change = {{"table", "projects"},
+                       {"id", kP1},
+                       {"op", "upsert"},
+                       {"data", ProjectRow(kP1, "The old account's")}};
+  ScriptedTransport::Step pull{"GET", "/api/sync/pull?cursor=7.3&", 200,
+                               PullOf(json::array({change}), "7.9")};
+  pull.meanwhile = [&other] { other.Logout(true); };
+  sync.TestOnlySetTransport(
+      std::make_unique<ScriptedTransport>(std::deque<ScriptedTransport::Step>{pull}, &seen));
+  try {
+    sync.PullOnly();
+    FAIL() << "a pull applied its changes to the store that replaced its account's";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition) << e.what();
+  }
+  const StoreStatus status = store->Status();
+  EXPECT_FALSE(status.account.has_value());
+  EXPECT_FALSE(status.cursor.has_value());
+  EXPECT_NE(status.owner_id, kUser);
+  EXPECT_EQ(store->List(Collection::kProjects, ListQuery{}).total, 0);
 }
 
 }  // namespace

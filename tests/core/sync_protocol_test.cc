@@ -168,10 +168,13 @@ TEST(PullResponse, WriterOutputDecodesToTheSameChanges) {
   PullResponseWriter w;
   w.AddChange("shots", "a", ChangeOp::kUpsert, R"({"id":"a","title":"T \"1\""})");
   w.AddChange("notes", "b", ChangeOp::kDelete, std::nullopt);
+  w.AddChange("project_members", "p:u", ChangeOp::kUpsert, R"({"role":"viewer"})", true);
   const std::string text = w.Finish(PullPosition(12, 3), true, false, PullPosition(15, 1));
   std::optional<PullResponse> r = PullResponse::FromJson(json::parse(text));
   ASSERT_TRUE(r);
-  ASSERT_EQ(r->changes.size(), 2u);
+  ASSERT_EQ(r->changes.size(), 3u);
+  EXPECT_FALSE(r->changes[0].begins_access);
+  EXPECT_TRUE(r->changes[2].begins_access);
   EXPECT_EQ(r->changes[0].data.at("title"), "T \"1\"");
   EXPECT_EQ(r->changes[1].op, ChangeOp::kDelete);
   EXPECT_TRUE(r->changes[1].data.is_null());

@@ -53,8 +53,10 @@ TEST(Migrator, UpCreatesEveryTable) {
   EXPECT_EQ(m.Up(), m.LatestVersion());
   EXPECT_EQ(m.CurrentVersion(), m.LatestVersion());
   EXPECT_EQ(Tables(*conn),
-            "api_tokens\nequipment\ngear_brands\ngear_catalog\ngear_categories\nnotes\n"
-            "postprod_tasks\nproject_members\nproject_stats\nprojects\nschema_migrations\nshots\n"
+            "api_tokens\nequipment\ngear_brands\ngear_catalog\ngear_categories\nmembership_"
+            "starts\nnotes\n"
+            "postprod_tasks\nproject_members\nproject_stats\nprojects\nretired_ids\nschema_"
+            "migrations\nshots\n"
             "sync_changes\nsync_horizon\nsync_mutations\nuser_stats\nusers\n");
 }
 

@@ -1,0 +1,76 @@
+-- Sync scope under membership change (issue 10, SPEC.md section 4 "Scoped").
+--
+-- History is confidential: a member reads a project's change log only from
+-- the transaction that made them a member. `membership_starts` keeps that
+-- transaction id per membership; a removal deletes it with the membership (a
+-- re-invitation starts again, later). Memberships older than this migration
+-- start at 0: their members could read all of it.
+--
+-- Ids are never reused: the id of every deleted project, shot, note, task and
+-- inventory item is retired, and an insert of a retired id is refused by the
+-- database for every write path (REST, push, CreateMany), so another account
+-- can never re-create a deleted project and inherit its id.
+
+CREATE TABLE membership_starts (
+  project_id uuid NOT NULL,
+  user_id    uuid NOT NULL,
+  since      xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  PRIMARY KEY (project_id, user_id),
+  FOREIGN KEY (project_id, user_id) REFERENCES project_members (project_id, user_id)
+    ON DELETE CASCADE
+);
+INSERT INTO membership_starts (project_id, user_id, since)
+  SELECT project_id, user_id, '0'::xid8 FROM project_members;
+
+CREATE FUNCTION vemakin_start_membership() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO membership_starts (project_id, user_id) VALUES (NEW.project_id, NEW.user_id);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER project_members_start AFTER INSERT ON project_members
+  FOR EACH ROW EXECUTE FUNCTION vemakin_start_membership();
+
+CREATE TABLE retired_ids (
+  id         uuid PRIMARY KEY,
+  table_name text NOT NULL,
+  retired_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION vemakin_retire_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO retired_ids (id, table_name) VALUES (OLD.id, TG_TABLE_NAME)
+    ON CONFLICT (id) DO NOTHING;
+  RETURN NULL;
+END $$;
+
+-- A retired id is skipped (the statement inserts nothing for it), which the
+-- write rules answer as an id clash (409), like any other existing id.
+CREATE FUNCTION vemakin_refuse_retired_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM retired_ids WHERE id = NEW.id) THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER projects_retire AFTER DELETE ON projects
+  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
+CREATE TRIGGER shots_retire AFTER DELETE ON shots
+  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
+CREATE TRIGGER notes_retire AFTER DELETE ON notes
+  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
+CREATE TRIGGER postprod_tasks_retire AFTER DELETE ON postprod_tasks
+  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
+CREATE TRIGGER equipment_retire AFTER DELETE ON equipment
+  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
+
+CREATE TRIGGER projects_refuse_retired BEFORE INSERT ON projects
+  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
+CREATE TRIGGER shots_refuse_retired BEFORE INSERT ON shots
+  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
+CREATE TRIGGER notes_refuse_retired BEFORE INSERT ON notes
+  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
+CREATE TRIGGER postprod_tasks_refuse_retired BEFORE INSERT ON postprod_tasks
+  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
+CREATE TRIGGER equipment_refuse_retired BEFORE INSERT ON equipment
+  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();

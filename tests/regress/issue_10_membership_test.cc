@@ -1,0 +1,204 @@
+// Issue 10: sync scope under membership change.
+// - A member invited after a rename got an empty project: the one-project
+//   backfill started only when a child arrived before its project, and the
+//   project's own row (the rename) arrived first.
+// - The same with remove → rename → re-add between two of the member's syncs.
+// - A new member's pull from the beginning returned every earlier row image
+//   of the project (a note's title before an edit, notes deleted before the
+//   invitation).
+// - A deleted project's id could be re-created by another account, which then
+//   pulled the old project's history.
+// Each check compares the member's mirror with what the server lets that user
+// read (REST), row for row, not only the digest.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "tests/e2e/sync_test_support.h"
+
+namespace vemakin::testing {
+namespace {
+
+using client::Collection;
+using Issue10Membership = SyncFixture;
+
+// "id:title" of every row of a project's list, sorted: from the mirror, and
+// from the server as `reader` sees it.
+std::set<std::string> MirrorRows(Store& store, Collection c, const std::string& project) {
+  std::set<std::string> out;
+  client::ListQuery q = ByProject(project);
+  q.limit = 1000;
+  for (const json& row : store.List(c, q).items) {
+    out.insert(row.at("id").get<std::string>() + ":" + row.at("title").get<std::string>());
+  }
+  return out;
+}
+std::set<std::string> ServerRows(ApiClient& reader, const std::string& route,
+                                 const std::string& project) {
+  std::set<std::string> out;
+  const Resp r = reader.Get("/api/" + route + "?limit=1000&project_id=" + project);
+  EXPECT_EQ(r.status, 200) << r.raw;
+  for (const json& row : r.body.at("items")) {
+    out.insert(row.at("id").get<std::string>() + ":" + row.at("title").get<std::string>());
+  }
+  return out;
+}
+
+// The member's mirror holds exactly the project as the server shows it to them.
+void ExpectHoldsProject(SyncFixture::Device& member, ApiClient& as_member,
+                        const std::string& project) {
+  const Resp p = as_member.Get("/api/projects/" + project);
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(member.store->Get(Collection::kProjects, project).at("name"), p.body.at("name"));
+  EXPECT_EQ(MirrorRows(*member.store, Collection::kShots, project),
+            ServerRows(as_member, "shots", project));
+  EXPECT_EQ(MirrorRows(*member.store, Collection::kNotes, project),
+            ServerRows(as_member, "notes", project));
+  EXPECT_FALSE(ServerRows(as_member, "shots", project).empty());
+}
+
+TEST_F(Issue10Membership, AMemberInvitedAfterARenameGetsTheWholeProject) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b");  // has synced once: its cursor is past the project's start
+  const std::string project = a.store->Create(Collection::kProjects, {{"name", "Film"}})["id"];
+  a.store->Create(Collection::kShots, {{"project_id", project}, {"title", "Opening"}});
+  a.store->Create(Collection::kNotes, {{"project_id", project}, {"title", "Call sheet"}});
+  a.sync->Sync();
+  b.sync->Sync();
+  a.store->Update(Collection::kProjects, project, {{"name", "Film (final title)"}});
+  a.sync->Sync();
+  a.sync->AddMember(project, b.email, "viewer");
+  b.sync->Sync();
+  ApiClient as_b = Rest(b);
+  ExpectHoldsProject(b, as_b, project);
+  ExpectConverged(b);
+}
+
+TEST_F(Issue10Membership, RemoveRenameAndReAddBetweenTwoSyncsBringsTheProjectBack) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b");
+  const std::string project = SharedProject(a, b, "editor");
+  a.store->Create(Collection::kShots, {{"project_id", project}, {"title", "Before"}});
+  a.sync->Sync();
+  b.sync->Sync();
+  ApiClient as_a = Rest(a);
+  ASSERT_EQ(as_a.Delete("/api/projects/" + project + "/members/" + b.user_id).status, 204);
+  a.store->Update(Collection::kProjects, project, {{"name", "Renamed while B was out"}});
+  a.store->Create(Collection::kShots, {{"project_id", project}, {"title", "While B was out"}});
+  a.sync->Sync();
+  a.sync->AddMember(project, b.email, "viewer");
+  b.sync->Sync();
+  ApiClient as_b = Rest(b);
+  ExpectHoldsProject(b, as_b, project);
+  EXPECT_EQ(MirrorRows(*b.store, Collection::kShots, project).size(), 2u);
+  ExpectConverged(b);
+}
+
+TEST_F(Issue10Membership, ANewMemberPullsNothingFromBeforeTheInvitation) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b");
+  const std::string project = a.store->Create(Collection::kProjects, {{"name", "Film"}})["id"];
+  const std::string note = a.store->Create(
+      Collection::kNotes, {{"project_id", project}, {"title", "draft secret title"}})["id"];
+  a.store->Update(Collection::kNotes, note, {{"title", "Final"}});
+  const std::string gone = a.store->Create(
+      Collection::kNotes,
+      {{"project_id", project}, {"title", "x"}, {"content", "deleted secret"}})["id"];
+  a.sync->Sync();
+  a.store->Delete(Collection::kNotes, gone);
+  a.sync->Sync();
+  a.sync->AddMember(project, b.email, "viewer");
+  ApiClient as_b = Rest(b);
+  const Resp pull = as_b.Get("/api/sync/pull?cursor=&limit=10000");
+  ASSERT_EQ(pull.status, 200) << pull.raw;
+  bool begins = false;
+  for (const json& c : pull.body.at("changes")) {
+    EXPECT_EQ(c.dump().find("secret"), std::string::npos) << c.dump();
+    EXPECT_NE(c.at("id"), gone) << c.dump();
+    EXPECT_NE(c.at("id"), note) << "a row image from before the invitation: " << c.dump();
+    if (c.value("begins_access", false)) {
+      begins = true;
+      EXPECT_EQ(c.at("table"), "project_members");
+      EXPECT_EQ(c.at("data").at("user_id"), b.user_id);
+    }
+  }
+  EXPECT_TRUE(begins) << pull.raw;  // the client is told to take the project whole
+  // Later changes do reach the member.
+  a.store->Update(Collection::kNotes, note, {{"title", "After the invitation"}});
+  a.sync->Sync();
+  b.sync->Sync();
+  EXPECT_EQ(b.store->Get(Collection::kNotes, note).at("title"), "After the invitation");
+  EXPECT_THROW(b.store->Get(Collection::kNotes, gone), Error);
+  ExpectConverged(b);
+}
+
+TEST_F(Issue10Membership, ADeletedRowsIdIsNeverReusedByAnyone) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b");
+  const std::string project = a.store->Create(Collection::kProjects, {{"name", "Old"}})["id"];
+  const std::string shot =
+      a.store->Create(Collection::kShots, {{"project_id", project}, {"title", "Old shot"}})["id"];
+  a.sync->Sync();
+  a.store->Delete(Collection::kProjects, project);
+  a.sync->Sync();
+  ApiClient as_a = Rest(a);
+  ApiClient as_b = Rest(b);
+  for (ApiClient* who : {&as_b, &as_a}) {  // another account, and the owner again
+    const Resp again = who->Post("/api/projects", {{"id", project}, {"name", "Old"}});
+    EXPECT_EQ(again.status, 409) << again.raw;
+    EXPECT_TRUE(again.body.at("detail").is_string()) << again.raw;
+  }
+  // A cascaded child's id too, in a project of B's own.
+  const Resp own = as_b.Post("/api/projects", {{"name", "B's"}});
+  ASSERT_EQ(own.status, 201) << own.raw;
+  const Resp child = as_b.Post(
+      "/api/shots", {{"id", shot}, {"project_id", own.body.at("id")}, {"title", "Old shot"}});
+  EXPECT_EQ(child.status, 409) << child.raw;
+  // An offline client that creates such an id gets a rejection, not a stuck outbox.
+  b.store->Create(Collection::kProjects, {{"id", project}, {"name", "Offline"}});
+  const client::SyncReport report = b.sync->Sync();
+  EXPECT_EQ(report.rejected, 1);
+  EXPECT_EQ(b.store->Status().pending_mutations, 0);
+  ASSERT_EQ(b.sync->Conflicts().size(), 1u);
+  EXPECT_EQ(b.sync->Conflicts()[0].row_id, project);
+  EXPECT_THROW(b.store->Get(Collection::kProjects, project), Error);
+  // Nothing of the old project reaches B.
+  const Resp pull = as_b.Get("/api/sync/pull?cursor=&limit=10000");
+  ASSERT_EQ(pull.status, 200) << pull.raw;
+  EXPECT_EQ(pull.raw.find("Old shot"), std::string::npos) << pull.raw;
+  ExpectConverged(b);
+}
+
+// A rejected mutation sent again (a retry after a lost answer) is answered
+// from its record, but with the row as it is now: the client restores its
+// mirror from `current`, and the state at the first refusal may be stale.
+TEST_F(Issue10Membership, AReplayedRejectionCarriesTheRowAsItIsNow) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b");
+  const std::string project = SharedProject(a, b, "viewer");
+  const std::string shot =
+      a.store->Create(Collection::kShots, {{"project_id", project}, {"title", "One"}})["id"];
+  a.sync->Sync();
+  ApiClient as_b = Rest(b);
+  const json push = {{"client_id", RandomUuid()},
+                     {"mutations",
+                      {{{"mutation_id", RandomUuid()},
+                        {"table", "shots"},
+                        {"op", "update"},
+                        {"id", shot},
+                        {"fields", {{"title", "Viewer's edit"}}}}}}};
+  const Resp first = as_b.Post("/api/sync/push", push);
+  ASSERT_EQ(first.status, 200) << first.raw;
+  ASSERT_EQ(first.body.at("results")[0].at("status"), "rejected") << first.raw;
+  EXPECT_EQ(first.body.at("results")[0].at("current").at("title"), "One");
+  a.store->Update(Collection::kShots, shot, {{"title", "Two"}});
+  a.sync->Sync();
+  const Resp again = as_b.Post("/api/sync/push", push);
+  ASSERT_EQ(again.status, 200) << again.raw;
+  EXPECT_EQ(again.body.at("results")[0].at("status"), "rejected") << again.raw;
+  EXPECT_EQ(again.body.at("results")[0].at("current").at("title"), "Two") << again.raw;
+}
+
+}  // namespace
+}  // namespace vemakin::testing
