@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -147,9 +148,13 @@ int main(int argc, char** argv) {
     }
     vemakin::server::Server server(options);
     server.Start();
-    std::cerr << "vemakin-server listening on http://"
-              << options.listen.substr(0, options.listen.rfind(':')) << ":" << server.port()
-              << std::endl;
+    // One write: the server's threads already log to stderr, and a line
+    // written in pieces (std::cerr is unbuffered) interleaves with theirs.
+    const std::string ready = "vemakin-server listening on http://" +
+                              options.listen.substr(0, options.listen.rfind(':')) + ":" +
+                              std::to_string(server.port()) + "\n";
+    std::fwrite(ready.data(), 1, ready.size(), stderr);
+    std::fflush(stderr);
     int sig = 0;
     sigwait(&stop_signals, &sig);
     options.logger->Log(vemakin::LogLevel::kInfo, "http", "stopping", {{"signal", sig}});
