@@ -1,13 +1,12 @@
-DROP TRIGGER IF EXISTS projects_refuse_retired ON projects;
-DROP TRIGGER IF EXISTS shots_refuse_retired ON shots;
-DROP TRIGGER IF EXISTS notes_refuse_retired ON notes;
-DROP TRIGGER IF EXISTS postprod_tasks_refuse_retired ON postprod_tasks;
-DROP TRIGGER IF EXISTS equipment_refuse_retired ON equipment;
-DROP TRIGGER IF EXISTS projects_retire ON projects;
-DROP TRIGGER IF EXISTS shots_retire ON shots;
-DROP TRIGGER IF EXISTS notes_retire ON notes;
-DROP TRIGGER IF EXISTS postprod_tasks_retire ON postprod_tasks;
-DROP TRIGGER IF EXISTS equipment_retire ON equipment;
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['projects', 'shots', 'notes', 'postprod_tasks', 'equipment'] LOOP
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_retire', t);
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_refuse_retired', t);
+  END LOOP;
+END $$;
 DROP FUNCTION IF EXISTS vemakin_refuse_retired_id();
 DROP FUNCTION IF EXISTS vemakin_retire_id();
 DROP TABLE IF EXISTS retired_ids;

@@ -53,24 +53,15 @@ BEGIN
   RETURN NEW;
 END $$;
 
-CREATE TRIGGER projects_retire AFTER DELETE ON projects
-  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
-CREATE TRIGGER shots_retire AFTER DELETE ON shots
-  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
-CREATE TRIGGER notes_retire AFTER DELETE ON notes
-  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
-CREATE TRIGGER postprod_tasks_retire AFTER DELETE ON postprod_tasks
-  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
-CREATE TRIGGER equipment_retire AFTER DELETE ON equipment
-  FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id();
-
-CREATE TRIGGER projects_refuse_retired BEFORE INSERT ON projects
-  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
-CREATE TRIGGER shots_refuse_retired BEFORE INSERT ON shots
-  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
-CREATE TRIGGER notes_refuse_retired BEFORE INSERT ON notes
-  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
-CREATE TRIGGER postprod_tasks_refuse_retired BEFORE INSERT ON postprod_tasks
-  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
-CREATE TRIGGER equipment_refuse_retired BEFORE INSERT ON equipment
-  FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id();
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['projects', 'shots', 'notes', 'postprod_tasks', 'equipment'] LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I '
+                   'FOR EACH ROW EXECUTE FUNCTION vemakin_retire_id()', t || '_retire', t);
+    EXECUTE format('CREATE TRIGGER %I BEFORE INSERT ON %I '
+                   'FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id()',
+                   t || '_refuse_retired', t);
+  END LOOP;
+END $$;

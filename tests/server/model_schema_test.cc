@@ -25,13 +25,18 @@ std::string Rule(core::OnDelete rule) {
   return "?";
 }
 
+std::set<std::string> ModelTables() {
+  std::set<std::string> out;
+  for (const core::TableSpec* t : core::AllSpecs()) out.insert(t->name);
+  return out;
+}
+
 TEST(ModelSchema, ReferencesAreTheDatabasesForeignKeys) {
   testing::TestSchema schema;
   schema.MigrateUp();
   auto conn = schema.Connect();
   pqxx::work tx(*conn);
-  std::set<std::string> model_tables;
-  for (const core::TableSpec* t : core::AllSpecs()) model_tables.insert(t->name);
+  const std::set<std::string> model_tables = ModelTables();
   // "table.column -> parent ON DELETE rule" for every single-column foreign key
   // of a model table in this schema.
   std::set<std::string> live;
@@ -64,8 +69,7 @@ TEST(ModelSchema, UniqueKeysAreTheDatabasesUniqueConstraints) {
   schema.MigrateUp();
   auto conn = schema.Connect();
   pqxx::work tx(*conn);
-  std::set<std::string> model_tables;
-  for (const core::TableSpec* t : core::AllSpecs()) model_tables.insert(t->name);
+  const std::set<std::string> model_tables = ModelTables();
   std::set<std::string> live;  // "table(col, col)"
   for (const auto& row : tx.exec_params(
            "SELECT c.conrelid::regclass::text, (SELECT string_agg(a.attname, ', ' ORDER BY k.i) "
