@@ -78,7 +78,7 @@ void Applier::Upsert(const core::TableSpec& spec, const json& row, bool canonica
     // catalog changed behind this mirror's back, load a fresh snapshot.
     const auto project = row.find("project_id");
     if (spec.InProject() && project != row.end() && project->is_string()) {
-      return Defer(project->get<std::string>());
+      return LoadProjectWhole(project->get<std::string>());
     }
     needs_rebase = true;
     return;
@@ -139,7 +139,7 @@ void Applier::Change(const core::Change& c) {
     const auto project = c.data.find(spec->scope_column);
     if (project != c.data.end() && project->is_string() &&
         !held_before_.count(project->get<std::string>())) {
-      Defer(project->get<std::string>());
+      LoadProjectWhole(project->get<std::string>());
     }
   }
 }
@@ -228,7 +228,7 @@ void Applier::DropClashingGlobalRows(const core::TableSpec& spec, const json& ro
   s_.db->Prepare("DELETE FROM " + spec.name + " WHERE id IN (" + clash + ")", params).Run();
 }
 
-void Applier::Defer(const std::string& project) {
+void Applier::LoadProjectWhole(const std::string& project) {
   if (std::find(backfill.begin(), backfill.end(), project) == backfill.end()) {
     backfill.push_back(project);
   }

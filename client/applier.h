@@ -69,6 +69,8 @@ class Applier {
   void Change(const core::Change& change);
   // The pending entries of a row, in order, on top of its current state.
   void Reapply(const core::TableSpec& spec, const std::string& id);
+  // Schedules a one-project snapshot of `project` (`backfill`).
+  void LoadProjectWhole(const std::string& project);
   // Applies a snapshot page's tables; returns the rows applied.
   long long ApplyTables(const std::vector<core::SnapshotTable>& tables);
 
@@ -76,7 +78,6 @@ class Applier {
   bool Write(const core::TableSpec& spec, const nlohmann::json& row,
              const std::vector<Value>& params);
   void DropClashingGlobalRows(const core::TableSpec& spec, const nlohmann::json& row);
-  void Defer(const std::string& project);
   void RemoveProject(const std::string& id);
   bool ParentsPresent(const core::TableSpec& spec, const nlohmann::json& row);
   bool RowExists(const core::TableSpec& spec, const std::string& id);

@@ -35,6 +35,9 @@ struct ApiOptions {
   // A request that waited longer than this for a worker gets 503 (the pool
   // timeout: waiting for a worker is waiting for a connection).
   std::chrono::milliseconds queue_timeout{30000};
+  // /metrics logs a warning when the horizon lag (the oldest open writing
+  // transaction) is at least this old.
+  std::chrono::seconds horizon_warning{30};
   // Wakes long-polling pulls (sync --watch); null = pulls never wait.
   ChangeBell* bell = nullptr;
   std::shared_ptr<Logger> logger;

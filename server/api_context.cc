@@ -183,6 +183,16 @@ void ApiContext::Authenticate(Session& s, Ctx& ctx) {
   }
 }
 
+HttpResponse ApiContext::ReadAuthedSnapshot(Ctx& ctx,
+                                            const std::function<HttpResponse(Session&)>& fn) {
+  HttpResponse out;
+  db_.ReadSnapshot([&](Session& s) {
+    Authenticate(s, ctx);
+    out = fn(s);
+  });
+  return out;
+}
+
 HttpResponse ApiContext::ReadAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn) {
   HttpResponse out;
   db_.Read([&](Session& s) {

@@ -150,6 +150,8 @@ class ApiContext {
   // minutes.
   void Authenticate(Session& s, Ctx& ctx);
   // `fn` in one unit of work (Db::Read / Db::Write) after Authenticate.
+  // ReadAuthed in one snapshot (Db::ReadSnapshot).
+  HttpResponse ReadAuthedSnapshot(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
   HttpResponse ReadAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
   HttpResponse WriteAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
 

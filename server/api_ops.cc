@@ -41,10 +41,38 @@ HttpResponse OpsApi::Pool(Ctx& ctx) {
                            {"open_http_connections", open_connections_ ? open_connections_() : 0}});
 }
 
+// The horizon lag: the age of the oldest transaction in the cluster that
+// holds an xid. Pulls return changes only below it (the one total order), so
+// while it stays open every client waits for whatever committed after it
+// began; `idle_in_transaction_session_timeout` bounds it (docs/sync-protocol.md).
 HttpResponse OpsApi::MetricsText(Ctx&) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = api_.metrics().RenderPrometheus();
+  try {
+    double lag = 0;
+    api_.db().Read([&](Session& s) {
+      lag =
+          s.Exec(api_.Stmt("SELECT coalesce(extract(epoch FROM now() - min(xact_start)), 0)"
+                           "::float8 FROM pg_stat_activity WHERE backend_xid IS NOT NULL"))[0][0]
+              .as<double>();
+    });
+    r.body +=
+        "# HELP vemakin_sync_horizon_lag_seconds Age of the oldest open writing transaction "
+        "in the cluster; changes committed after it began wait for it\n"
+        "# TYPE vemakin_sync_horizon_lag_seconds gauge\n"
+        "vemakin_sync_horizon_lag_seconds " +
+        std::to_string(lag) + "\n";
+    if (lag >= static_cast<double>(api_.options().horizon_warning.count())) {
+      api_.options().logger->Log(
+          LogLevel::kWarning, "sync",
+          "a transaction open this long holds every client's changes back; set "
+          "idle_in_transaction_session_timeout",
+          {{"horizon_lag_s", lag}});
+    }
+  } catch (const Error&) {
+    // The database is unreachable: /health says so; the other metrics still render.
+  }
   return r;
 }
 

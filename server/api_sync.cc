@@ -21,7 +21,10 @@ namespace {
 constexpr long long kMaxWaitSeconds = 30;
 // While a commit is in flight below the horizon, a parked pull re-checks this
 // often instead of waiting for a notification that may already have fired.
+// It backs off: a transaction left open for minutes must not cost every
+// parked watcher fifty pulls a second.
 constexpr std::chrono::milliseconds kHorizonRecheck{20};
+constexpr std::chrono::milliseconds kHorizonRecheckMax{1000};
 
 // A position of the query string ("" or absent: the beginning), else 422.
 core::PullPosition ParsePosition(const std::optional<std::string>& text) {
@@ -81,6 +84,10 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   // sync waiting for changes committed before it began).
   std::optional<core::PullPosition> until;
   if (auto u = ctx.Query("until"); u && !u->empty()) until = ParsePosition(u);
+  // ?upto=<position>: nothing after it, and the cursor stops there (`vemakin
+  // verify` brings its mirror to exactly the digest's position).
+  std::optional<core::PullPosition> upto;
+  if (auto u = ctx.Query("upto"); u && !u->empty()) upto = ParsePosition(u);
   const auto now = std::chrono::steady_clock::now();
   const auto deadline = ctx.http.poll_deadline.time_since_epoch().count() != 0
                             ? ctx.http.poll_deadline
@@ -92,7 +99,7 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   bool in_flight = false;
   bool reached = false;  // the cursor is at or past `until`
   size_t returned = 0;
-  HttpResponse response = api_.ReadAuthed(ctx, [&](Session& s) {
+  HttpResponse response = api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
     const pqxx::result h = s.Exec(api_.Stmt("SELECT txid::text, seq FROM sync_horizon"));
     const core::PullPosition horizon(h[0][0].as<std::uint64_t>(), h[0][1].as<std::uint64_t>());
     if (horizon.txid() != 0 && from < horizon) {
@@ -124,14 +131,19 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
                   "  ORDER BY c.txid, c.seq LIMIT $4::bigint))"
                   " , found AS (SELECT c.* FROM picked p"
                   "  JOIN sync_changes c ON c.txid = p.txid AND c.seq = p.seq"
-                  "  WHERE c.txid < (SELECT xmin FROM h) ORDER BY c.txid, c.seq LIMIT $4::bigint)"
+                  "  WHERE c.txid < (SELECT xmin FROM h)" +
+                  std::string(upto ? " AND (c.txid, c.seq) <= ($5::xid8, $6::bigint)" : "") +
+                  " ORDER BY c.txid, c.seq LIMIT $4::bigint)"
                   " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
                   " f.op, f.data::text, f.table_name = 'project_members' AND f.op = 'upsert'"
                   "  AND f.user_id = $1::uuid AND f.txid = (SELECT since FROM membership_starts"
                   "  WHERE project_id = f.project_id AND user_id = $1::uuid)"
                   " FROM (SELECT 1) one LEFT JOIN found f ON true ORDER BY f.txid, f.seq"),
-        {ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
-         std::to_string(limit + 1)});
+        upto ? Params{ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
+                      std::to_string(limit + 1), std::to_string(upto->txid()),
+                      std::to_string(upto->seq())}
+             : Params{ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
+                      std::to_string(limit + 1)});
     core::PullResponseWriter out;
     core::PullPosition position = from;
     // Rows: one with NULLs when there is no change, else one per change.
@@ -156,7 +168,8 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
       // cursor may skip to the horizon over other users' changes, so that a
       // quiet client's next pull (and the compaction horizon) need not care
       // about them.
-      const core::PullPosition skip = core::PullPosition::Below(r[0][0].as<std::uint64_t>());
+      core::PullPosition skip = core::PullPosition::Below(r[0][0].as<std::uint64_t>());
+      if (upto && *upto < skip) skip = *upto;
       if (position < skip) position = skip;
     }
     reached = until && !(position < *until);
@@ -180,7 +193,12 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   // Nothing yet: park until the bell rings (or the horizon may have moved).
   auto request = std::make_shared<HttpRequest>(ctx.http);
   request->poll_deadline = deadline;
-  const auto wake_at = in_flight ? std::min(deadline, now + kHorizonRecheck) : deadline;
+  if (in_flight) {
+    request->horizon_recheck = request->horizon_recheck.count() == 0
+                                   ? kHorizonRecheck
+                                   : std::min(request->horizon_recheck * 2, kHorizonRecheckMax);
+  }
+  const auto wake_at = in_flight ? std::min(deadline, now + request->horizon_recheck) : deadline;
   ChangeBell* bell = api_.options().bell;
   auto again = handle_again_;
   HttpResponse parked;
@@ -455,7 +473,7 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
   }
   const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
   const CatalogRows& catalog = catalog_.Rows();
-  return api_.ReadAuthed(ctx, [&](Session& s) {
+  return api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
     const core::PullPosition start = SnapshotStart(s, api_.Stmt(kXminSql));
     core::SnapshotPageWriter page;
     const core::TableSpec& ps = core::Spec(core::Entity::kProject);
@@ -571,7 +589,7 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
 // The order-independent digest (core/digest.h) of every synced table in this
 // user's scope, read in one snapshot, with the cursor it reflects.
 HttpResponse SyncApi::Digest(Ctx& ctx) {
-  return api_.ReadAuthed(ctx, [&](Session& s) {
+  return api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
     json tables = json::object();
     for (const core::TableSpec* table : core::MirroredSpecs()) {
       const core::TableSpec& spec = *table;

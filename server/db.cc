@@ -102,6 +102,10 @@ void Db::Read(const std::function<void(Session&)>& fn) const {
   Run<pqxx::nontransaction>(fn, false);
 }
 
+void Db::ReadSnapshot(const std::function<void(Session&)>& fn) const {
+  Run<pqxx::transaction<pqxx::repeatable_read>>(fn, true);
+}
+
 void RethrowAsError(Logger& logger) {
   try {
     throw;

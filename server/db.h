@@ -88,6 +88,12 @@ class Db {
   // Runs `fn` without a transaction block (each statement autocommits):
   // reads that need no snapshot across statements, at one round trip each.
   void Read(const std::function<void(Session&)>& fn) const;
+  // Runs `fn` in a REPEATABLE READ transaction and commits it: every
+  // statement sees one snapshot (a pull's horizon and its changes, a
+  // digest's tables). Meant for reads; it is not READ ONLY only so that
+  // authentication can stamp the token's last use (a concurrent stamp of the
+  // same token is a serialization failure, retried like any other).
+  void ReadSnapshot(const std::function<void(Session&)>& fn) const;
 
   PgPool& pool() const { return pool_; }
   const DbOptions& options() const { return options_; }

@@ -44,6 +44,9 @@ struct HttpRequest {
   std::chrono::steady_clock::time_point received_at;  // when the request was fully read
   // Set on a parked long poll when it is resumed: when its wait ends.
   std::chrono::steady_clock::time_point poll_deadline{};
+  // Set on a parked long poll that re-checks a held-back horizon: the delay
+  // of its last re-check (doubled each time, from 20 ms to 1 s).
+  std::chrono::milliseconds horizon_recheck{0};
 
   // Case-insensitive header lookup; empty when absent.
   std::string Header(const std::string& name) const;

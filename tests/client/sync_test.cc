@@ -34,7 +34,7 @@ class ScriptedTransport : public Transport {
     std::string path_prefix;
     int status;
     std::string body;
-    bool lost = false;                // the server got the request, its answer never arrives
+    bool lost = false;  // the server got the request, its answer never arrives
     std::function<void()> meanwhile = nullptr;  // runs while the request is in flight
   };
 

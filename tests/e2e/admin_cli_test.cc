@@ -41,6 +41,27 @@ TEST_F(AdminCli, MigrateUpThenVerifyListsTheTenIndexesAsValid) {
   }
 }
 
+// Issue 10: a database migrated by `migrate up` had no starter catalog,
+// while every client ships one, so `vemakin verify` reported mismatches.
+TEST_F(AdminCli, MigrateUpInstallsTheStarterCatalogIdempotently) {
+  const auto up = Admin({"migrate", "up"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("catalog: "), std::string::npos) << up.out;
+  auto conn = schema_.Connect();
+  auto count = [&conn] {
+    pqxx::work tx(*conn);
+    return tx
+        .exec1(
+            "SELECT (SELECT count(*) FROM gear_catalog) * 1000 + "
+            "(SELECT count(*) FROM gear_brands)")[0]
+        .as<long long>();
+  };
+  const long long first = count();
+  EXPECT_GT(first, 1000);
+  ASSERT_EQ(Admin({"migrate", "up"}).exit_code, 0);  // nothing to apply: the catalog stays
+  EXPECT_EQ(count(), first);
+}
+
 TEST_F(AdminCli, VerifyFailsWhileMigrationsArePendingOrAnIndexIsMissing) {
   ASSERT_EQ(Admin({"migrate", "up", "1"}).exit_code, 0);
   const auto pending = Admin({"migrate", "verify"});

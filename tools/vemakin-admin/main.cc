@@ -115,6 +115,13 @@ int PoolStatus(const std::string& url) {
   return 0;
 }
 
+// Installs or updates the starter catalog and says what it holds.
+void PrintCatalog(pqxx::connection& conn) {
+  const auto r = vemakin::server::SeedCatalog(conn);
+  std::cout << "catalog: " << r.categories << " categories, " << r.brands << " brands, " << r.items
+            << " items\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,6 +182,9 @@ int main(int argc, char** argv) {
       const int n = migrator.Up(up_target);
       std::cout << "applied " << n << " migration(s); now at version " << migrator.CurrentVersion()
                 << "\n";
+      // The starter catalog is data of the product (SPEC.md section 5): every
+      // migrated database serves it, installed or brought up to this edition.
+      if (migrator.CurrentVersion() == migrator.LatestVersion()) PrintCatalog(*conn);
       return 0;
     }
     if (*down) {
@@ -195,9 +205,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*seed) {
-      const auto r = vemakin::server::SeedCatalog(*conn);
-      std::cout << "catalog: " << r.categories << " categories, " << r.brands << " brands, "
-                << r.items << " items\n";
+      PrintCatalog(*conn);
       if (demo.users > 0) {
         const bool tty = isatty(2) != 0;
         const auto result = vemakin::server::SeedDemoData(*conn, demo, [tty](int done, int total) {

@@ -71,6 +71,8 @@ struct VerifyReport {
   std::vector<std::string> mismatched;  // table names
   nlohmann::json tables;                // {table: {local: {count, digest}, server: {...}}}
   long long pending_mutations = 0;
+  std::string cursor;         // the position the mirror was compared at
+  std::string server_cursor;  // the position of the server's digest
   nlohmann::json ToJson() const;
 };
 
@@ -80,6 +82,10 @@ struct SyncClientOptions {
   long long pull_batch = 5000;
   long long snapshot_batch = 2500;
   std::function<void(const SyncProgress&)> progress;  // may be empty
+  // How long a sync waits for changes the server holds back behind a
+  // transaction still open on its database, before it gives up with
+  // kUnavailable ("not up to date"); what it pulled is kept.
+  std::chrono::milliseconds horizon_patience{5000};
   // Fault injection for crash tests: "<point>:<n>" kills the process with
   // SIGKILL the n-th time it reaches <point>: "push-answered" (the server
   // applied a push whose answer is not recorded here yet), "pull-applied" or
@@ -117,7 +123,8 @@ class SyncClient {
   // poll). One round of `vemakin sync --watch`.
   SyncReport WatchRound(std::chrono::seconds wait);
 
-  // Brings the store up to date, then compares its digests with the server's.
+  // Brings the store up to date, takes the server's digest (one snapshot, at
+  // a position), pulls to exactly that position and compares.
   VerifyReport Verify();
   // Pushes pending work, adds a member on the server, pulls.
   nlohmann::json AddMember(const std::string& project_id, const std::string& email,
