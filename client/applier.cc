@@ -69,7 +69,6 @@ Applier::Applier(Store::Impl& store) : s_(store) {
   while (p.Step()) pending_.insert(std::string(*p.Text(0)));
   Query q = s_.db->Prepare("SELECT id FROM " + core::Spec(core::Entity::kProject).name);
   while (q.Step()) projects_.insert(std::string(*q.Text(0)));
-  held_before_ = projects_;
 }
 
 void Applier::Upsert(const core::TableSpec& spec, const json& row, bool canonical) {
@@ -131,14 +130,15 @@ void Applier::Change(const core::Change& c) {
     Upsert(*spec, c.data, false);
   }
   // Access begins: pulls carry nothing of the project from before it, so
-  // the project comes whole from a one-project snapshot. Unless this mirror
-  // held the project before this batch and still does: then access began
-  // with the project itself (its creator's device), and everything after
-  // that arrives by pull.
+  // the project comes whole from a one-project snapshot, whatever this
+  // mirror holds of it. Even a mirror that holds it (its creator's device,
+  // or a snapshot that included it) may lack rows of a transaction that
+  // began before the membership and committed after it: their positions are
+  // before the membership's, so no pull returns them, while the snapshot,
+  // taken once every transaction below the membership has finished, does.
   if (c.begins_access && spec->InProject()) {
     const auto project = c.data.find(spec->scope_column);
-    if (project != c.data.end() && project->is_string() &&
-        !held_before_.count(project->get<std::string>())) {
+    if (project != c.data.end() && project->is_string()) {
       LoadProjectWhole(project->get<std::string>());
     }
   }
@@ -240,7 +240,6 @@ void Applier::RemoveProject(const std::string& id) {
                 {Value::Text(id)})
       .Run();
   projects_.erase(id);
-  held_before_.erase(id);
 }
 
 // Every row `row` refers to through a foreign key is in the mirror. The

@@ -88,8 +88,6 @@ class Applier {
   Store::Impl& s_;
   std::set<std::string> pending_;   // "table:row key" with outbox entries
   std::set<std::string> projects_;  // project ids in the mirror
-  // Projects the mirror held when the Applier was built and has not removed since.
-  std::set<std::string> held_before_;
   std::map<const core::TableSpec*, std::string> upsert_sql_;
 };
 

@@ -34,6 +34,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "client/applier.h"
 #include "client/store_impl.h"
@@ -397,6 +398,21 @@ struct SyncClient::Impl {
     SnapshotCache cache(s);
     for (;;) {
       const SnapshotReply r = next.get();
+      if (!r.page && r.reply.status == 404 && ++snapshot_restarts <= 3) {
+        // The page's position names a project this user can no longer read
+        // (removed, or the project deleted, while the snapshot was loading):
+        // SNAPSHOT → SNAPSHOT (rebase) from its first page. A rebase prunes
+        // what the new walk does not bring, so the lost project's rows
+        // applied by the first walk leave too (their tombstones are before
+        // the new cursor).
+        Transition([&](SyncState& st) {
+          if (st.snapshot) StartSnapshot(st, SnapshotState::Mode::kRebase);
+        });
+        s.options.logger->Log(
+            LogLevel::kInfo, "sync",
+            "a project left this user's scope during the snapshot; restarting it");
+        return;
+      }
       if (!r.page) Fail(r.reply, "snapshot refused");
       const core::SnapshotPage& page = *r.page;
       const bool last = !page.next;
@@ -531,8 +547,8 @@ struct SyncClient::Impl {
                      "/api/sync/pull?cursor=" + UrlEncode(*state.cursor) +
                          "&limit=" + std::to_string(options.pull_batch) +
                          (w.count() > 0 ? "&wait=" + std::to_string(w.count()) : "") +
-                         (held ? "&until=" + target.ToString() : "") +
-                         (upto ? "&upto=" + upto->ToString() : ""),
+                         (held ? "&until=" + UrlEncode(target.ToString()) : "") +
+                         (upto ? "&upto=" + UrlEncode(upto->ToString()) : ""),
                      nullptr, w);
       if (r.status == 410) {
         // CURSOR → SNAPSHOT (rebase): behind the horizon; the outbox stays.
@@ -582,7 +598,10 @@ struct SyncClient::Impl {
     Transition([](SyncState& st) { st.last_sync_at = Now(); });
   }
 
+  int snapshot_restarts = 0;  // in this round (a bound: a server that keeps refusing is an error)
+
   void Begin() {
+    snapshot_restarts = 0;
     {
       const std::unique_lock<std::mutex> lock = s.Lock();
       round_owner = s.owner_id;
@@ -781,19 +800,20 @@ VerifyReport SyncClient::Verify() {
   impl_->Pull(std::chrono::seconds(0));
   // The server's digest is of one snapshot, at its position; the mirror is
   // brought to exactly that position before comparing, so traffic on a busy
-  // server never reads as a mismatch. One case remains: a transaction that
-  // committed while an older one was still open is in the digest's snapshot
-  // but after its position. A mismatch is therefore compared again at a
-  // newer digest (up to three times); a real one persists and is reported.
+  // server never reads as a mismatch. A digest taken while a transaction was
+  // in progress (not `exact`) may hold a later commit beyond its position:
+  // a mismatch against it is compared again at a newer digest, with a short
+  // backoff, up to ten times. A mismatch against an exact digest is real.
   VerifyReport out;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
     const Impl::Reply r = impl_->Call(impl_->ServerUrl(), "GET", "/api/sync/digest");
     std::optional<core::DigestResponse> digest;
     if (r.status == 200) digest = core::DigestResponse::FromJson(r.body);
     if (!digest) impl_->Fail(r, "digest refused");
     impl_->Pull(std::chrono::seconds(0), digest->cursor);
     out = impl_->CompareDigest(*digest);
-    if (out.equal) break;
+    if (out.equal || digest->exact) break;
   }
   return out;
 }

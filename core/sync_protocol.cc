@@ -26,12 +26,22 @@ std::optional<std::uint64_t> Digits(std::string_view text) {
 
 std::optional<PullPosition> PullPosition::Parse(std::string_view text) {
   if (text.empty()) return PullPosition();
+  std::string cluster;
+  if (const size_t at = text.find('@'); at != std::string_view::npos) {
+    const std::string_view c = text.substr(at + 1);
+    if (c.empty() || c.size() > 16) return std::nullopt;
+    for (char ch : c) {
+      if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return std::nullopt;
+    }
+    cluster = std::string(c);
+    text = text.substr(0, at);
+  }
   const size_t dot = text.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   const std::optional<std::uint64_t> txid = Digits(text.substr(0, dot));
   const std::optional<std::uint64_t> seq = Digits(text.substr(dot + 1));
   if (!txid || !seq || *seq > kMaxSeq) return std::nullopt;
-  return PullPosition(*txid, *seq);
+  return PullPosition(*txid, *seq).WithCluster(std::move(cluster));
 }
 
 PullPosition PullPosition::Below(std::uint64_t xmin) {
@@ -41,7 +51,8 @@ PullPosition PullPosition::Below(std::uint64_t xmin) {
 
 std::string PullPosition::ToString() const {
   if (IsBeginning()) return "";
-  return std::to_string(txid_) + "." + std::to_string(seq_);
+  return std::to_string(txid_) + "." + std::to_string(seq_) +
+         (cluster_.empty() ? "" : "@" + cluster_);
 }
 
 // ------------------------------------------------------------ push
@@ -483,7 +494,7 @@ std::string SnapshotPageWriter::Finish(const PullPosition& cursor,
 json DigestResponse::ToJson() const {
   json t = json::object();
   for (const auto& [name, digest] : tables) t[name] = digest;
-  return {{"cursor", cursor.ToString()}, {"tables", std::move(t)}};
+  return {{"cursor", cursor.ToString()}, {"exact", exact}, {"tables", std::move(t)}};
 }
 
 std::optional<DigestResponse> DigestResponse::FromJson(const json& j) {
@@ -494,6 +505,7 @@ std::optional<DigestResponse> DigestResponse::FromJson(const json& j) {
   const std::optional<PullPosition> cursor = PositionField(j, "cursor");
   if (!cursor) return std::nullopt;
   out.cursor = *cursor;
+  out.exact = j.value("exact", json(true)) != json(false);
   for (auto it = j.at("tables").begin(); it != j.at("tables").end(); ++it) {
     out.tables[it.key()] = it.value();
   }

@@ -29,27 +29,39 @@ namespace vemakin::core {
 // A position in the server's one total order of changes: the (txid, seq) of
 // the last change a client holds, compared as numbers. The default position
 // is the beginning (before every change), spelled "" on the wire; any other
-// is "<txid>.<seq>".
+// is "<txid>.<seq>", optionally followed by "@<cluster>": the identity of the
+// database the position belongs to (a hash of the cluster's system
+// identifier, the database and the schema, 16 hex digits), so that a cursor
+// from another database (a dump restored elsewhere, a rebuilt server) is
+// recognised and rebased instead of silently stalling. Comparisons ignore it.
 class PullPosition {
  public:
   static constexpr std::uint64_t kMaxSeq = 9223372036854775807ULL;  // bigint's maximum
 
-  constexpr PullPosition() = default;
-  constexpr PullPosition(std::uint64_t txid, std::uint64_t seq) : txid_(txid), seq_(seq) {}
+  PullPosition() = default;
+  PullPosition(std::uint64_t txid, std::uint64_t seq) : txid_(txid), seq_(seq) {}
 
-  // "" (the beginning) or "<txid>.<seq>", each 1 to 19 decimal digits and
-  // seq at most kMaxSeq; nullopt for anything else.
+  // "" (the beginning) or "<txid>.<seq>[@<cluster>]", each number 1 to 19
+  // decimal digits, seq at most kMaxSeq, the cluster 1 to 16 lower-case hex
+  // digits; nullopt for anything else.
   static std::optional<PullPosition> Parse(std::string_view text);
   // After every change of every transaction below `xmin` (a snapshot's
   // xmin: all of those had finished when it was taken): (xmin - 1, kMaxSeq);
   // the beginning for xmin 0.
   static PullPosition Below(std::uint64_t xmin);
 
-  // "" for the beginning, else "<txid>.<seq>".
+  // "" for the beginning, else "<txid>.<seq>" and "@<cluster>" when known.
   std::string ToString() const;
   bool IsBeginning() const { return txid_ == 0 && seq_ == 0; }
   std::uint64_t txid() const { return txid_; }
   std::uint64_t seq() const { return seq_; }
+  // "" when the position does not say (positions written before it existed).
+  const std::string& cluster() const { return cluster_; }
+  PullPosition WithCluster(std::string cluster) const {
+    PullPosition p = *this;
+    p.cluster_ = std::move(cluster);
+    return p;
+  }
 
   friend bool operator<(const PullPosition& a, const PullPosition& b) {
     return a.txid_ != b.txid_ ? a.txid_ < b.txid_ : a.seq_ < b.seq_;
@@ -63,6 +75,7 @@ class PullPosition {
  private:
   std::uint64_t txid_ = 0;
   std::uint64_t seq_ = 0;
+  std::string cluster_;
 };
 
 // ------------------------------------------------------------ push
@@ -246,6 +259,10 @@ class SnapshotPageWriter {
 
 struct DigestResponse {
   PullPosition cursor;
+  // No transaction was in progress when the digest's snapshot was taken, so
+  // it holds exactly the changes up to `cursor`. When false, a transaction
+  // that committed while an older one was open is in it but after `cursor`.
+  bool exact = true;
   std::map<std::string, nlohmann::json> tables;  // table -> {"count", "digest"}
 
   nlohmann::json ToJson() const;

@@ -14,7 +14,8 @@
 namespace vemakin::server {
 
 HttpResponse BulkApi::Initial(Ctx& ctx) {
-  const CatalogRows& catalog = catalog_.Rows();
+  const std::shared_ptr<const CatalogRows> rows = catalog_.Rows();
+  const CatalogRows& catalog = *rows;
   return api_.ReadAuthed(ctx, [&](Session& s) {
     const json user = SignedInUser(api_, s, ctx.user_id);
     Page page;

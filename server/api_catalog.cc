@@ -9,31 +9,36 @@
 
 namespace vemakin::server {
 
-const CatalogRows& CatalogApi::Rows() {
+std::shared_ptr<const CatalogRows> CatalogApi::Rows() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (loaded_) return rows_;
-  json cats = json::array(), brs = json::array(), its = json::array();
+  const auto now = std::chrono::steady_clock::now();
+  if (rows_ && now < next_check_) return rows_;
+  auto fresh = std::make_shared<CatalogRows>();
   api_.db().Read([&](Session& s) {
+    // One row, bumped by every statement that writes a catalog table
+    // (schema/postgres/0007): the copy is reloaded only when it changed.
+    const long long version =
+        s.Exec(api_.Stmt("SELECT version FROM catalog_version WHERE id = 1"))[0][0].as<long long>();
+    if (rows_ && version == version_) return;
+    version_ = version;
     const core::TableSpec& cs = core::Spec(core::Entity::kGearCategory);
     const core::TableSpec& bs = core::Spec(core::Entity::kGearBrand);
     const core::TableSpec& is = core::Spec(core::Entity::kGearCatalogItem);
     for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(cs, "t") +
                                           " FROM gear_categories t ORDER BY t.name, t.id"))) {
-      cats.push_back(RowJson(cs, r, 0));
+      fresh->categories.push_back(RowJson(cs, r, 0));
     }
     for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(bs, "t") +
                                           " FROM gear_brands t ORDER BY t.name, t.id"))) {
-      brs.push_back(RowJson(bs, r, 0));
+      fresh->brands.push_back(RowJson(bs, r, 0));
     }
     for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(is, "t") +
                                           " FROM gear_catalog t ORDER BY t.name, t.id"))) {
-      its.push_back(RowJson(is, r, 0));
+      fresh->items.push_back(RowJson(is, r, 0));
     }
+    rows_ = std::move(fresh);
   });
-  rows_.categories = std::move(cats);
-  rows_.brands = std::move(brs);
-  rows_.items = std::move(its);
-  loaded_ = true;
+  next_check_ = now + kRecheck;
   return rows_;
 }
 
@@ -66,7 +71,8 @@ std::optional<std::string> UuidFilter(const Ctx& ctx, const std::string& key) {
 HttpResponse CatalogApi::Categories(Ctx& ctx) {
   const Page page = OffsetOnly(ctx);
   api_.ReadAuthed(ctx, [](Session&) { return HttpResponse(); });
-  const CatalogRows& catalog = Rows();
+  const std::shared_ptr<const CatalogRows> rows = Rows();
+  const CatalogRows& catalog = *rows;
   return PageOf(catalog.categories, page);
 }
 
@@ -74,7 +80,8 @@ HttpResponse CatalogApi::Brands(Ctx& ctx) {
   const Page page = OffsetOnly(ctx);
   const std::optional<std::string> category = UuidFilter(ctx, "category_id");
   api_.ReadAuthed(ctx, [](Session&) { return HttpResponse(); });
-  const CatalogRows& catalog = Rows();
+  const std::shared_ptr<const CatalogRows> rows = Rows();
+  const CatalogRows& catalog = *rows;
   if (!category) return PageOf(catalog.brands, page);
   std::set<std::string> in_category;
   for (const json& item : catalog.items) {
@@ -92,7 +99,8 @@ HttpResponse CatalogApi::Items(Ctx& ctx) {
   const std::optional<std::string> category = UuidFilter(ctx, "category_id");
   const std::optional<std::string> brand = UuidFilter(ctx, "brand_id");
   api_.ReadAuthed(ctx, [](Session&) { return HttpResponse(); });
-  const CatalogRows& catalog = Rows();
+  const std::shared_ptr<const CatalogRows> rows = Rows();
+  const CatalogRows& catalog = *rows;
   if (!category && !brand) return PageOf(catalog.items, page);
   json filtered = json::array();
   for (const json& item : catalog.items) {
@@ -106,7 +114,8 @@ HttpResponse CatalogApi::Items(Ctx& ctx) {
 HttpResponse CatalogApi::Item(Ctx& ctx) {
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
   api_.ReadAuthed(ctx, [](Session&) { return HttpResponse(); });
-  const CatalogRows& catalog = Rows();
+  const std::shared_ptr<const CatalogRows> rows = Rows();
+  const CatalogRows& catalog = *rows;
   for (const json& item : catalog.items) {
     if (item.at("id") == id) return JsonResponse(200, item);
   }

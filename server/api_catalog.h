@@ -1,11 +1,15 @@
 // The gear catalog of the API: its read-only routes (categories, brands,
 // items, one item) and the in-memory copy they serve. The catalog is global
-// and written only by the seed (server/catalog_seed.h), so it is read from
-// the database once, on first use, and never again; the bulk reads and sync
-// snapshots send the same copy.
+// and written only by the seed (server/catalog_seed.h, run by `migrate up`),
+// so the copy is read once and reloaded only when the catalog's version row
+// changed: checked at most once a second, a catalog update reaches every
+// instance within about a second. The bulk reads and sync snapshots send the
+// same copy; clients receive the changes themselves by pull.
 #ifndef VEMAKIN_SERVER_API_CATALOG_H_
 #define VEMAKIN_SERVER_API_CATALOG_H_
 
+#include <chrono>
+#include <memory>
 #include <mutex>
 
 #include "server/api_context.h"
@@ -20,8 +24,8 @@ struct CatalogRows {
   json items = json::array();
 };
 
-// Thread-safe: the first Rows() loads under a mutex; the rows are read-only
-// after.
+// Thread-safe: Rows() checks and reloads under a mutex; a copy, once
+// handed out, is never changed (a reload makes a new one).
 class CatalogApi {
  public:
   // `api` must outlive the CatalogApi.
@@ -32,10 +36,9 @@ class CatalogApi {
   // /api/catalog/{categories,brands,items,items/{id}}.
   void RegisterRoutes(Router& router);
 
-  // The catalog, loaded on the first call (which throws what Db::Read throws,
-  // and leaves it to load again on the next). The reference is valid for the
-  // CatalogApi's life.
-  const CatalogRows& Rows();
+  // The catalog as of at most a second ago (a failed check or load throws
+  // what Db::Read throws and leaves the next call to try again).
+  std::shared_ptr<const CatalogRows> Rows();
 
  private:
   HttpResponse Categories(Ctx& ctx);
@@ -44,9 +47,11 @@ class CatalogApi {
   HttpResponse Item(Ctx& ctx);
 
   ApiContext& api_;
-  std::mutex mu_;
-  bool loaded_ = false;  // guarded by mu_; rows_ is read-only once it is set
-  CatalogRows rows_;
+  static constexpr std::chrono::seconds kRecheck{1};
+  std::mutex mu_;  // guards the three below
+  std::shared_ptr<const CatalogRows> rows_;
+  long long version_ = -1;
+  std::chrono::steady_clock::time_point next_check_{};
 };
 
 }  // namespace vemakin::server

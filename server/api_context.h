@@ -149,8 +149,13 @@ class ApiContext {
   // (with WWW-Authenticate). Refreshes the token's last use at most every 10
   // minutes.
   void Authenticate(Session& s, Ctx& ctx);
+  // Authenticate in two halves: the check (true when the last-use stamp is
+  // due), and the stamp.
+  bool CheckToken(Session& s, Ctx& ctx);
+  void StampToken(Session& s, const Ctx& ctx);
   // `fn` in one unit of work (Db::Read / Db::Write) after Authenticate.
-  // ReadAuthed in one snapshot (Db::ReadSnapshot).
+  // ReadAuthed in one read-only snapshot (Db::ReadSnapshot); the token's
+  // last-use stamp, when due, follows in a statement of its own.
   HttpResponse ReadAuthedSnapshot(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
   HttpResponse ReadAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
   HttpResponse WriteAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);

@@ -100,6 +100,10 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   bool reached = false;  // the cursor is at or past `until`
   size_t returned = 0;
   HttpResponse response = api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
+    const std::string& cluster = ClusterId(s);
+    if (!from.cluster().empty() && from.cluster() != cluster) {
+      throw HttpError(410, json{{"detail", "cursor belongs to another database; resync"}});
+    }
     const pqxx::result h = s.Exec(api_.Stmt("SELECT txid::text, seq FROM sync_horizon"));
     const core::PullPosition horizon(h[0][0].as<std::uint64_t>(), h[0][1].as<std::uint64_t>());
     if (horizon.txid() != 0 && from < horizon) {
@@ -185,7 +189,8 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
         latest.empty()
             ? core::PullPosition()
             : core::PullPosition::Parse(latest[0][0].c_str()).value_or(core::PullPosition());
-    return TextResponse(200, out.Finish(position, found > n, in_flight, newest));
+    return TextResponse(200, out.Finish(position.WithCluster(cluster), found > n, in_flight,
+                                        newest.WithCluster(cluster)));
   });
   api_.metrics().Count("vemakin_sync_changes_pulled_total", "", static_cast<double>(returned));
   if (returned > 0 || reached || !api_.options().bell || now >= deadline) return response;
@@ -472,9 +477,11 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
     pos = At(Stage::kOneProject, *only);
   }
   const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
-  const CatalogRows& catalog = catalog_.Rows();
+  const std::shared_ptr<const CatalogRows> rows = catalog_.Rows();
+  const CatalogRows& catalog = *rows;
   return api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
-    const core::PullPosition start = SnapshotStart(s, api_.Stmt(kXminSql));
+    const core::PullPosition start =
+        SnapshotStart(s, api_.Stmt(kXminSql)).WithCluster(ClusterId(s));
     core::SnapshotPageWriter page;
     const core::TableSpec& ps = core::Spec(core::Entity::kProject);
     const core::TableSpec& ms = core::Spec(core::Entity::kProjectMember);
@@ -601,9 +608,52 @@ HttpResponse SyncApi::Digest(Ctx& ctx) {
       for (const pqxx::row& row : r) digest.Add(spec, json::parse(RowText(spec, row, 0)));
       tables[spec.name] = digest.ToJson();
     }
-    return JsonResponse(200, json{{"cursor", SnapshotStart(s, api_.Stmt(kXminSql)).ToString()},
-                                  {"tables", tables}});
+    const bool exact =
+        s.Exec(api_.Stmt("SELECT pg_snapshot_xmin(pg_current_snapshot()) = "
+                         "pg_snapshot_xmax(pg_current_snapshot())"))[0][0]
+            .as<bool>();
+    return JsonResponse(
+        200,
+        json{{"cursor", SnapshotStart(s, api_.Stmt(kXminSql)).WithCluster(ClusterId(s)).ToString()},
+             {"exact", exact},
+             {"tables", tables}});
   });
+}
+
+// ---------------------------------------------------------------- identity
+
+namespace {
+
+// FNV-1a, 64 bits: a name, not a secret.
+std::string Fnv1aHex(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<size_t>(i)] = kHex[h & 15];
+  return out;
+}
+
+}  // namespace
+
+const std::string& SyncApi::ClusterId(Session& s) {
+  std::lock_guard<std::mutex> lock(cluster_mu_);
+  if (cluster_id_) return *cluster_id_;
+  // pg_control_system() is for superusers and pg_monitor: without it the
+  // database and schema still tell two deployments apart, though not a dump
+  // restored under the same names.
+  std::string system;
+  if (s.Exec(api_.Stmt("SELECT has_function_privilege('pg_control_system()', 'EXECUTE')"))[0][0]
+          .as<bool>()) {
+    system =
+        s.Exec(api_.Stmt("SELECT system_identifier::text FROM pg_control_system()"))[0][0].c_str();
+  }
+  const pqxx::result r = s.Exec(api_.Stmt("SELECT current_database(), current_schema()"));
+  cluster_id_ = Fnv1aHex(system + "/" + r[0][0].c_str() + "/" + r[0][1].c_str());
+  return *cluster_id_;
 }
 
 // ---------------------------------------------------------------- routes

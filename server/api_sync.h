@@ -10,6 +10,7 @@
 #define VEMAKIN_SERVER_API_SYNC_H_
 
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -19,7 +20,8 @@
 
 namespace vemakin::server {
 
-// Thread-safe (no state of its own but the function it was given).
+// Thread-safe (its state: the function it was given, and the database's
+// identity, read once under a mutex).
 class SyncApi {
  public:
   // `api` and `catalog` must outlive the SyncApi. `handle_again` runs a whole
@@ -43,10 +45,16 @@ class SyncApi {
   // push's `current`).
   std::optional<std::string> VisibleRowText(Session& s, const std::string& table,
                                             const std::string& id, const std::string& user_id);
+  // The identity every position this server hands out carries
+  // (core::PullPosition::cluster): a hash of the cluster's system identifier
+  // (when this role may read it), the database and the schema.
+  const std::string& ClusterId(Session& s);
 
   ApiContext& api_;
   CatalogApi& catalog_;
   std::function<HttpResponse(const HttpRequest&)> handle_again_;
+  std::mutex cluster_mu_;
+  std::optional<std::string> cluster_id_;
 };
 
 }  // namespace vemakin::server

@@ -103,7 +103,7 @@ void Db::Read(const std::function<void(Session&)>& fn) const {
 }
 
 void Db::ReadSnapshot(const std::function<void(Session&)>& fn) const {
-  Run<pqxx::transaction<pqxx::repeatable_read>>(fn, true);
+  Run<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(fn, true);
 }
 
 void RethrowAsError(Logger& logger) {

@@ -88,11 +88,10 @@ class Db {
   // Runs `fn` without a transaction block (each statement autocommits):
   // reads that need no snapshot across statements, at one round trip each.
   void Read(const std::function<void(Session&)>& fn) const;
-  // Runs `fn` in a REPEATABLE READ transaction and commits it: every
-  // statement sees one snapshot (a pull's horizon and its changes, a
-  // digest's tables). Meant for reads; it is not READ ONLY only so that
-  // authentication can stamp the token's last use (a concurrent stamp of the
-  // same token is a serialization failure, retried like any other).
+  // Runs `fn` in a READ ONLY, REPEATABLE READ transaction: every statement
+  // sees one snapshot (a pull's horizon and its changes, a digest's
+  // tables), and the read never takes an xid (which would hold back every
+  // other client's pulls while it runs).
   void ReadSnapshot(const std::function<void(Session&)>& fn) const;
 
   PgPool& pool() const { return pool_; }

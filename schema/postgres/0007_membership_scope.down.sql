@@ -2,6 +2,16 @@ DO $$
 DECLARE
   t text;
 BEGIN
+  FOREACH t IN ARRAY ARRAY['gear_categories', 'gear_brands', 'gear_catalog'] LOOP
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_version', t);
+  END LOOP;
+END $$;
+DROP FUNCTION IF EXISTS vemakin_bump_catalog_version();
+DROP TABLE IF EXISTS catalog_version;
+DO $$
+DECLARE
+  t text;
+BEGIN
   FOREACH t IN ARRAY ARRAY['projects', 'shots', 'notes', 'postprod_tasks', 'equipment'] LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_retire', t);
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_refuse_retired', t);

@@ -6,6 +6,9 @@
 -- re-invitation starts again, later). Memberships older than this migration
 -- start at 0: their members could read all of it.
 --
+-- The catalog has a version, bumped by every statement that writes one of
+-- its tables: servers reload their in-memory copy when it changes.
+--
 -- Ids are never reused: the id of every deleted project, shot, note, task and
 -- inventory item is retired, and an insert of a retired id is refused by the
 -- database for every write path (REST, push, CreateMany), so another account
@@ -44,11 +47,32 @@ BEGIN
 END $$;
 
 -- A retired id is skipped (the statement inserts nothing for it), which the
--- write rules answer as an id clash (409), like any other existing id.
+-- write rules answer as an id clash (409), like any other existing id. A row
+-- with the id that is still there may be in the middle of being deleted by a
+-- transaction not yet committed (whose retirement this statement cannot see
+-- yet): locking it waits for that transaction, and the check is made again
+-- with a fresh snapshot. Fresh ids (the common case) take no lock.
 CREATE FUNCTION vemakin_refuse_retired_id() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM retired_ids WHERE id = NEW.id) THEN
     RETURN NULL;
+  END IF;
+  IF TG_TABLE_NAME = 'projects' THEN
+    PERFORM 1 FROM projects WHERE id = NEW.id FOR KEY SHARE;
+  ELSIF TG_TABLE_NAME = 'shots' THEN
+    PERFORM 1 FROM shots WHERE id = NEW.id FOR KEY SHARE;
+  ELSIF TG_TABLE_NAME = 'notes' THEN
+    PERFORM 1 FROM notes WHERE id = NEW.id FOR KEY SHARE;
+  ELSIF TG_TABLE_NAME = 'postprod_tasks' THEN
+    PERFORM 1 FROM postprod_tasks WHERE id = NEW.id FOR KEY SHARE;
+  ELSE
+    PERFORM 1 FROM equipment WHERE id = NEW.id FOR KEY SHARE;
+  END IF;
+  IF FOUND THEN
+    RETURN NEW;  -- the row is there for good: ON CONFLICT answers
+  END IF;
+  IF EXISTS (SELECT 1 FROM retired_ids WHERE id = NEW.id) THEN
+    RETURN NULL;  -- deleted meanwhile
   END IF;
   RETURN NEW;
 END $$;
@@ -63,5 +87,28 @@ BEGIN
     EXECUTE format('CREATE TRIGGER %I BEFORE INSERT ON %I '
                    'FOR EACH ROW EXECUTE FUNCTION vemakin_refuse_retired_id()',
                    t || '_refuse_retired', t);
+  END LOOP;
+END $$;
+
+CREATE TABLE catalog_version (
+  id      int PRIMARY KEY CHECK (id = 1),
+  version bigint NOT NULL
+);
+INSERT INTO catalog_version VALUES (1, 0);
+
+CREATE FUNCTION vemakin_bump_catalog_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE catalog_version SET version = version + 1 WHERE id = 1;
+  RETURN NULL;
+END $$;
+
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['gear_categories', 'gear_brands', 'gear_catalog'] LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION vemakin_bump_catalog_version()',
+                   t || '_version', t);
   END LOOP;
 END $$;

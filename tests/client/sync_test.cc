@@ -418,5 +418,34 @@ TEST(SyncSession, ALogoutDuringAPullKeepsNothingOfTheOldAccount) {
   EXPECT_EQ(store->List(Collection::kProjects, ListQuery{}).total, 0);
 }
 
+// A snapshot page whose position names a project the user has since lost
+// (404) restarts the snapshot from its first page instead of failing every
+// later sync at the same position.
+TEST(SyncSession, ASnapshotPositionThatLostItsProjectRestartsTheSnapshot) {
+  auto store = OpenStore();
+  SyncClient sync(*store);
+  std::vector<TransportRequest> seen;
+  const json p1 = {{{"table", "projects"}, {"rows", {ProjectRow(kP1, "One")}}},
+                   {{"table", "project_members"}, {"rows", {OwnerRow(kP1)}}}};
+  const json p2 = {{{"table", "projects"}, {"rows", {ProjectRow(kP2, "Two")}}},
+                   {{"table", "project_members"}, {"rows", {OwnerRow(kP2)}}}};
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{
+          {"POST", "/api/auth/login", 200, LoginReply()},
+          {"GET", "/api/sync/snapshot?limit=", 200,
+           SnapshotOf(p1, "7.3", "s~" + std::string(kP1) + "~")},
+          {"GET", "/api/sync/snapshot?limit=", 404, R"({"detail": "project not found"})"},
+          {"GET", "/api/sync/snapshot?limit=", 200, SnapshotOf(p2, "8.0", std::nullopt)},
+          {"GET", "/api/sync/pull?cursor=8.0&", 200, PullOf(json::array(), "8.0")}},
+      &seen));
+  sync.Login("http://scripted", "a@example.com", "password");
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_NE(seen[2].path.find("&after=s~"), std::string::npos) << seen[2].path;
+  EXPECT_EQ(seen[3].path.find("after="), std::string::npos) << seen[3].path;  // from the start
+  EXPECT_EQ(store->Status().cursor, std::optional<std::string>("8.0"));
+  EXPECT_EQ(store->Get(Collection::kProjects, kP2).at("name"), "Two");
+  EXPECT_THROW(store->Get(Collection::kProjects, kP1), Error);  // lost: pruned by the new walk
+}
+
 }  // namespace
 }  // namespace vemakin::client

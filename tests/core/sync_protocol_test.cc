@@ -34,6 +34,20 @@ TEST(PullPosition, RefusesAnythingElse) {
   EXPECT_TRUE(PullPosition::Parse("9999999999999999999.9223372036854775807").has_value());
 }
 
+TEST(PullPosition, CarriesItsClusterWithoutComparingIt) {
+  const PullPosition p = *PullPosition::Parse("12.3@00ff9a");
+  EXPECT_EQ(p.cluster(), "00ff9a");
+  EXPECT_EQ(p.ToString(), "12.3@00ff9a");
+  EXPECT_EQ(p, PullPosition(12, 3));  // the order is the numbers'
+  EXPECT_LT(PullPosition(12, 2), p);
+  EXPECT_EQ(PullPosition::Parse("12.3")->cluster(), "");  // written before clusters
+  EXPECT_EQ(PullPosition(5, 1).WithCluster("ab").ToString(), "5.1@ab");
+  for (const char* bad : {"12.3@", "12.3@XYZ", "12.3@00FF", "12.3@0123456789abcdef0", "@ab",
+                          "12.3@a@b", "12.3@a b"}) {
+    EXPECT_FALSE(PullPosition::Parse(bad).has_value()) << bad;
+  }
+}
+
 TEST(PullPosition, BelowAnXminIsAfterEveryEarlierTransaction) {
   EXPECT_EQ(PullPosition::Below(812).ToString(), "811.9223372036854775807");
   EXPECT_LT(PullPosition(811, 123456), PullPosition::Below(812));

@@ -341,3 +341,128 @@ TEST_F(Issue10Membership, AHeldBackHorizonIsVisibleAndFailsTheSync) {
 
 }  // namespace
 }  // namespace vemakin::testing
+
+namespace vemakin::testing {
+namespace {
+
+// A cursor names the database it came from: one from another database (a
+// dump restored elsewhere, a rebuilt server under the same URL) gets 410 and
+// the client rebases, where it used to stall silently at a position that
+// meant nothing there. A cursor written before positions carried it is
+// still accepted.
+TEST_F(Issue10Membership, ACursorFromAnotherDatabaseLeadsToARebase) {
+  Device a = NewAccount("a");
+  a.store->Create(Collection::kProjects, {{"name", "Here"}});
+  a.sync->Sync();
+  ApiClient as_a = Rest(a);
+  const Resp here = as_a.Get("/api/sync/pull?cursor=");
+  ASSERT_EQ(here.status, 200) << here.raw;
+  const std::string cursor = here.body.at("cursor");
+  const size_t at = cursor.find('@');
+  ASSERT_NE(at, std::string::npos) << cursor;
+  EXPECT_EQ(as_a.Get("/api/sync/pull?cursor=" + cursor.substr(0, at)).status, 200);
+  EXPECT_EQ(as_a.Get("/api/sync/pull?cursor=" + cursor.substr(0, at) + "%40" + std::string(16, 'f'))
+                .status,
+            410);
+  // The same account on another database (its server rebuilt, its users
+  // registered again): this cursor is refused with 410, which a client
+  // answers by rebasing (SyncSession.A410RebasesOntoAFreshSnapshot…).
+  TestServer elsewhere;
+  ApiClient there(elsewhere.port());
+  ASSERT_EQ(
+      there.Post("/api/auth/register", {{"email", a.email}, {"password", kPassword}, {"name", "a"}})
+          .status,
+      201);
+  const Resp login = there.Post("/api/auth/login", {{"email", a.email}, {"password", kPassword}});
+  ASSERT_EQ(login.status, 200) << login.raw;
+  there.token = login.body.at("token");
+  const Resp foreign =
+      there.Get("/api/sync/pull?cursor=" + cursor.substr(0, at) + "%40" + cursor.substr(at + 1));
+  EXPECT_EQ(foreign.status, 410) << foreign.raw;
+  EXPECT_TRUE(foreign.body.at("detail").is_string());
+}
+
+}  // namespace
+}  // namespace vemakin::testing
+
+namespace vemakin::testing {
+namespace {
+
+// The catalog is data of the product: an update of it (a new edition of the
+// seed, an operator's fix) reaches the server's cached copy within about a
+// second and every client by pull, where the cache used to keep the first
+// copy until a restart.
+TEST_F(Issue10Membership, ACatalogUpdateReachesTheCacheAndTheClients) {
+  Device a = NewAccount("a");
+  const std::string renamed = "Renamed Brand " + RandomUuid().substr(0, 8);
+  std::string brand;
+  {
+    auto conn = server_->Connect();
+    pqxx::work tx(*conn);
+    brand = tx.exec1("SELECT id::text FROM gear_brands ORDER BY name LIMIT 1")[0].as<std::string>();
+    tx.exec_params("UPDATE gear_brands SET name = $1 WHERE id = $2::uuid", renamed, brand);
+    tx.commit();
+  }
+  ApiClient as_a = Rest(a);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool served = false;
+  while (!served && std::chrono::steady_clock::now() < deadline) {
+    const Resp r = as_a.Get("/api/catalog/brands?limit=1000");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    for (const json& b : r.body.at("items")) served = served || b.at("name") == renamed;
+  }
+  EXPECT_TRUE(served) << "the cached catalog never showed the update";
+  a.sync->Sync();
+  bool pulled = false;
+  client::ListQuery q;
+  q.limit = 1000;
+  for (const json& b : a.store->Catalog(core::Entity::kGearBrand, q).items) {
+    pulled = pulled || (b.at("id") == brand && b.at("name") == renamed);
+  }
+  EXPECT_TRUE(pulled);
+  ExpectConverged(a);
+}
+
+}  // namespace
+}  // namespace vemakin::testing
+
+namespace vemakin::testing {
+namespace {
+
+// Racing the delete: a create of the id while the project's delete is not
+// yet committed waits for it, then sees the id retired (409). Before, the
+// insert's uniqueness check waited for the delete and then succeeded, so an
+// account that knew the id could take it over at the moment it was deleted.
+TEST_F(Issue10Membership, ACreateRacingTheDeleteOfItsIdIsRefused) {
+  Device a = NewAccount("a");
+  Device b = NewAccount("b");
+  const std::string project = a.store->Create(Collection::kProjects, {{"name", "Going"}})["id"];
+  a.sync->Sync();
+  auto conn = server_->Connect();
+  pqxx::work deleting(*conn);
+  deleting.exec_params("DELETE FROM projects WHERE id = $1::uuid", project);
+  ApiClient as_b = Rest(b);
+  Resp answer;
+  std::thread racer([&] {
+    answer = as_b.Post("/api/projects", {{"id", project}, {"name", "Mine now"}});
+  });
+  // Commit once the racer's insert is waiting on the delete's lock.
+  auto watch = server_->Connect();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool waiting = false;
+  while (!waiting && std::chrono::steady_clock::now() < deadline) {
+    pqxx::nontransaction q(*watch);
+    waiting = q.exec1(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND datname = current_database() AND query LIKE 'INSERT INTO projects%'")[0]
+                  .as<long long>() > 0;
+  }
+  EXPECT_TRUE(waiting);
+  deleting.commit();
+  racer.join();
+  EXPECT_EQ(answer.status, 409) << answer.raw;
+  EXPECT_EQ(as_b.Get("/api/projects/" + project).status, 404);
+}
+
+}  // namespace
+}  // namespace vemakin::testing

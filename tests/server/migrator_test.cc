@@ -53,7 +53,8 @@ TEST(Migrator, UpCreatesEveryTable) {
   EXPECT_EQ(m.Up(), m.LatestVersion());
   EXPECT_EQ(m.CurrentVersion(), m.LatestVersion());
   EXPECT_EQ(Tables(*conn),
-            "api_tokens\nequipment\ngear_brands\ngear_catalog\ngear_categories\nmembership_"
+            "api_tokens\ncatalog_version\nequipment\ngear_brands\ngear_catalog\ngear_"
+            "categories\nmembership_"
             "starts\nnotes\n"
             "postprod_tasks\nproject_members\nproject_stats\nprojects\nretired_ids\nschema_"
             "migrations\nshots\n"
