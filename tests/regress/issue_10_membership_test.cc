@@ -333,6 +333,18 @@ TEST_F(Issue10Membership, AHeldBackHorizonIsVisibleAndFailsTheSync) {
     EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
     EXPECT_NE(std::string(e.what()).find("not up to date"), std::string::npos) << e.what();
   }
+  // A watcher parked meanwhile re-checks on a backoff (20 ms doubling to
+  // 1 s): a few times in its one-second wait, not fifty.
+  auto parked = [&writer] {
+    const std::string text = writer.Get("/metrics").raw;
+    const size_t p = text.find("\nvemakin_sync_pulls_parked_total ");
+    return p == std::string::npos ? 0.0 : std::stod(text.substr(p + 33));
+  };
+  const double parked_before = parked();
+  EXPECT_THROW(impatient.WatchRound(std::chrono::seconds(1)), Error);
+  const double parks = parked() - parked_before;
+  EXPECT_GE(parks, 2.0);
+  EXPECT_LE(parks, 15.0);
   held->abort();
   held.reset();
   impatient.Sync();
