@@ -48,6 +48,10 @@ namespace vemakin::client {
 
 namespace {
 
+// Asks for positions that carry their database ("@<cluster>"); servers
+// give them only to clients that ask, since older clients cannot read them.
+constexpr char kPositions[] = "&positions=2";
+
 // A stored cursor as a position (text no server sent reads as the beginning).
 core::PullPosition PositionOf(const std::string& text) {
   return core::PullPosition::Parse(text).value_or(core::PullPosition());
@@ -380,7 +384,7 @@ struct SyncClient::Impl {
       return std::async(std::launch::async, [this, base, after] {
         const std::string path =
             "/api/sync/snapshot?limit=" + std::to_string(options.snapshot_batch) +
-            (after.empty() ? "" : "&after=" + UrlEncode(after));
+            (after.empty() ? "" : "&after=" + UrlEncode(after)) + kPositions;
         Reply r = Call(base, "GET", path);
         SnapshotReply out;  // decoded on this thread too, while a page is applied
         if (r.status == 200) out.page = core::SnapshotPage::FromJson(std::move(r.body));
@@ -478,7 +482,7 @@ struct SyncClient::Impl {
     Reply r = Call(base, "GET",
                    "/api/sync/snapshot?project=" + project +
                        "&limit=" + std::to_string(options.snapshot_batch) +
-                       (after.empty() ? "" : "&after=" + UrlEncode(after)));
+                       (after.empty() ? "" : "&after=" + UrlEncode(after)) + kPositions);
     std::optional<core::SnapshotPage> page;
     if (r.status == 200) page = core::SnapshotPage::FromJson(std::move(r.body));
     if (!page && (r.status == 200 || (r.status != 404 && r.status != 422))) {
@@ -548,7 +552,7 @@ struct SyncClient::Impl {
                          "&limit=" + std::to_string(options.pull_batch) +
                          (w.count() > 0 ? "&wait=" + std::to_string(w.count()) : "") +
                          (held ? "&until=" + UrlEncode(target.ToString()) : "") +
-                         (upto ? "&upto=" + UrlEncode(upto->ToString()) : ""),
+                         (upto ? "&upto=" + UrlEncode(upto->ToString()) : "") + kPositions,
                      nullptr, w);
       if (r.status == 410) {
         // CURSOR → SNAPSHOT (rebase): behind the horizon; the outbox stays.
@@ -807,7 +811,8 @@ VerifyReport SyncClient::Verify() {
   VerifyReport out;
   for (int attempt = 0; attempt < 10; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
-    const Impl::Reply r = impl_->Call(impl_->ServerUrl(), "GET", "/api/sync/digest");
+    const Impl::Reply r =
+        impl_->Call(impl_->ServerUrl(), "GET", std::string("/api/sync/digest?") + (kPositions + 1));
     std::optional<core::DigestResponse> digest;
     if (r.status == 200) digest = core::DigestResponse::FromJson(r.body);
     if (!digest) impl_->Fail(r, "digest refused");

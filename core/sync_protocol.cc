@@ -505,7 +505,7 @@ std::optional<DigestResponse> DigestResponse::FromJson(const json& j) {
   const std::optional<PullPosition> cursor = PositionField(j, "cursor");
   if (!cursor) return std::nullopt;
   out.cursor = *cursor;
-  out.exact = j.value("exact", json(true)) != json(false);
+  out.exact = j.value("exact", json(false)) == json(true);  // older servers: unknown
   for (auto it = j.at("tables").begin(); it != j.at("tables").end(); ++it) {
     out.tables[it.key()] = it.value();
   }

@@ -260,9 +260,10 @@ class SnapshotPageWriter {
 struct DigestResponse {
   PullPosition cursor;
   // No transaction was in progress when the digest's snapshot was taken, so
-  // it holds exactly the changes up to `cursor`. When false, a transaction
-  // that committed while an older one was open is in it but after `cursor`.
-  bool exact = true;
+  // it holds exactly the changes up to `cursor`. When false (or unknown: a
+  // server that does not say), a transaction that committed while an older
+  // one was open may be in it but after `cursor`.
+  bool exact = false;
   std::map<std::string, nlohmann::json> tables;  // table -> {"count", "digest"}
 
   nlohmann::json ToJson() const;

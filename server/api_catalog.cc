@@ -13,33 +13,44 @@ std::shared_ptr<const CatalogRows> CatalogApi::Rows() {
   std::lock_guard<std::mutex> lock(mu_);
   const auto now = std::chrono::steady_clock::now();
   if (rows_ && now < next_check_) return rows_;
-  auto fresh = std::make_shared<CatalogRows>();
-  api_.db().Read([&](Session& s) {
-    // One row, bumped by every statement that writes a catalog table
-    // (schema/postgres/0007): the copy is reloaded only when it changed.
-    const long long version =
-        s.Exec(api_.Stmt("SELECT version FROM catalog_version WHERE id = 1"))[0][0].as<long long>();
-    if (rows_ && version == version_) return;
-    version_ = version;
-    const core::TableSpec& cs = core::Spec(core::Entity::kGearCategory);
-    const core::TableSpec& bs = core::Spec(core::Entity::kGearBrand);
-    const core::TableSpec& is = core::Spec(core::Entity::kGearCatalogItem);
-    for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(cs, "t") +
-                                          " FROM gear_categories t ORDER BY t.name, t.id"))) {
-      fresh->categories.push_back(RowJson(cs, r, 0));
-    }
-    for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(bs, "t") +
-                                          " FROM gear_brands t ORDER BY t.name, t.id"))) {
-      fresh->brands.push_back(RowJson(bs, r, 0));
-    }
-    for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(is, "t") +
-                                          " FROM gear_catalog t ORDER BY t.name, t.id"))) {
-      fresh->items.push_back(RowJson(is, r, 0));
-    }
-    rows_ = std::move(fresh);
-  });
+  api_.db().Read([&](Session& s) { Refresh(s); });
   next_check_ = now + kRecheck;
   return rows_;
+}
+
+std::shared_ptr<const CatalogRows> CatalogApi::Rows(Session& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Refresh(s);
+  return rows_;
+}
+
+// Reads the version and, when it moved, the three tables, all in `s`; the
+// cache changes only once everything was read (a retried unit of work
+// starts again from nothing).
+void CatalogApi::Refresh(Session& s) {
+  // One row, bumped by every statement that writes a catalog table
+  // (schema/postgres/0007): the copy is reloaded only when it changed.
+  const long long version =
+      s.Exec(api_.Stmt("SELECT version FROM catalog_version WHERE id = 1"))[0][0].as<long long>();
+  if (rows_ && version == version_) return;
+  auto fresh = std::make_shared<CatalogRows>();
+  const core::TableSpec& cs = core::Spec(core::Entity::kGearCategory);
+  const core::TableSpec& bs = core::Spec(core::Entity::kGearBrand);
+  const core::TableSpec& is = core::Spec(core::Entity::kGearCatalogItem);
+  for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(cs, "t") +
+                                        " FROM gear_categories t ORDER BY t.name, t.id"))) {
+    fresh->categories.push_back(RowJson(cs, r, 0));
+  }
+  for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(bs, "t") +
+                                        " FROM gear_brands t ORDER BY t.name, t.id"))) {
+    fresh->brands.push_back(RowJson(bs, r, 0));
+  }
+  for (const auto& r : s.Exec(api_.Stmt("SELECT " + ColumnList(is, "t") +
+                                        " FROM gear_catalog t ORDER BY t.name, t.id"))) {
+    fresh->items.push_back(RowJson(is, r, 0));
+  }
+  rows_ = std::move(fresh);
+  version_ = version;
 }
 
 namespace {

@@ -39,6 +39,9 @@ class CatalogApi {
   // The catalog as of at most a second ago (a failed check or load throws
   // what Db::Read throws and leaves the next call to try again).
   std::shared_ptr<const CatalogRows> Rows();
+  // The catalog as `s` sees it (its snapshot), reloaded in `s` when its
+  // version moved: a sync snapshot's catalog matches the snapshot's cursor.
+  std::shared_ptr<const CatalogRows> Rows(Session& s);
 
  private:
   HttpResponse Categories(Ctx& ctx);
@@ -47,6 +50,8 @@ class CatalogApi {
   HttpResponse Item(Ctx& ctx);
 
   ApiContext& api_;
+  void Refresh(Session& s);  // mu_ held
+
   static constexpr std::chrono::seconds kRecheck{1};
   std::mutex mu_;  // guards the three below
   std::shared_ptr<const CatalogRows> rows_;

@@ -26,6 +26,12 @@ constexpr long long kMaxWaitSeconds = 30;
 constexpr std::chrono::milliseconds kHorizonRecheck{20};
 constexpr std::chrono::milliseconds kHorizonRecheckMax{1000};
 
+// Positions carry their database ("@<cluster>") only for clients that ask
+// (`positions=2`) or already hold one: older clients cannot parse them.
+bool TaggedPositions(const Ctx& ctx) {
+  return ctx.Query("positions") == std::optional<std::string>("2");
+}
+
 // A position of the query string ("" or absent: the beginning), else 422.
 core::PullPosition ParsePosition(const std::optional<std::string>& text) {
   if (!text) return core::PullPosition();
@@ -189,8 +195,9 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
         latest.empty()
             ? core::PullPosition()
             : core::PullPosition::Parse(latest[0][0].c_str()).value_or(core::PullPosition());
-    return TextResponse(200, out.Finish(position.WithCluster(cluster), found > n, in_flight,
-                                        newest.WithCluster(cluster)));
+    const std::string tag = TaggedPositions(ctx) || !from.cluster().empty() ? cluster : "";
+    return TextResponse(
+        200, out.Finish(position.WithCluster(tag), found > n, in_flight, newest.WithCluster(tag)));
   });
   api_.metrics().Count("vemakin_sync_changes_pulled_total", "", static_cast<double>(returned));
   if (returned > 0 || reached || !api_.options().bell || now >= deadline) return response;
@@ -477,11 +484,9 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
     pos = At(Stage::kOneProject, *only);
   }
   const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
-  const std::shared_ptr<const CatalogRows> rows = catalog_.Rows();
-  const CatalogRows& catalog = *rows;
   return api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
     const core::PullPosition start =
-        SnapshotStart(s, api_.Stmt(kXminSql)).WithCluster(ClusterId(s));
+        SnapshotStart(s, api_.Stmt(kXminSql)).WithCluster(TaggedPositions(ctx) ? ClusterId(s) : "");
     core::SnapshotPageWriter page;
     const core::TableSpec& ps = core::Spec(core::Entity::kProject);
     const core::TableSpec& ms = core::Spec(core::Entity::kProjectMember);
@@ -498,6 +503,9 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
     while (page.rows() < limit && pos.stage != Stage::kDone) {
       switch (pos.stage) {
         case Stage::kCatalog: {
+          // In this snapshot: a catalog change just before it is in the page.
+          const std::shared_ptr<const CatalogRows> rows = catalog_.Rows(s);
+          const CatalogRows& catalog = *rows;
           page.AddRows("gear_categories", catalog.categories.dump(),
                        static_cast<long long>(catalog.categories.size()));
           page.AddRows("gear_brands", catalog.brands.dump(),
@@ -583,9 +591,10 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
                     ") + (SELECT coalesce(sum(equipment), 0) FROM user_stats WHERE user_id = "
                     "$1::uuid)"),
           {ctx.user_id});
+      const std::shared_ptr<const CatalogRows> catalog = catalog_.Rows(s);
       estimate = e[0][0].as<long long>() +
-                 static_cast<long long>(catalog.categories.size() + catalog.brands.size() +
-                                        catalog.items.size());
+                 static_cast<long long>(catalog->categories.size() + catalog->brands.size() +
+                                        catalog->items.size());
     }
     return TextResponse(200, page.Finish(start, estimate, pos));
   });
@@ -612,11 +621,12 @@ HttpResponse SyncApi::Digest(Ctx& ctx) {
         s.Exec(api_.Stmt("SELECT pg_snapshot_xmin(pg_current_snapshot()) = "
                          "pg_snapshot_xmax(pg_current_snapshot())"))[0][0]
             .as<bool>();
-    return JsonResponse(
-        200,
-        json{{"cursor", SnapshotStart(s, api_.Stmt(kXminSql)).WithCluster(ClusterId(s)).ToString()},
-             {"exact", exact},
-             {"tables", tables}});
+    return JsonResponse(200,
+                        json{{"cursor", SnapshotStart(s, api_.Stmt(kXminSql))
+                                            .WithCluster(TaggedPositions(ctx) ? ClusterId(s) : "")
+                                            .ToString()},
+                             {"exact", exact},
+                             {"tables", tables}});
   });
 }
 

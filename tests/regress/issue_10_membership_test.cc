@@ -367,7 +367,11 @@ TEST_F(Issue10Membership, ACursorFromAnotherDatabaseLeadsToARebase) {
   a.store->Create(Collection::kProjects, {{"name", "Here"}});
   a.sync->Sync();
   ApiClient as_a = Rest(a);
-  const Resp here = as_a.Get("/api/sync/pull?cursor=");
+  const Resp old_client = as_a.Get("/api/sync/pull?cursor=");
+  ASSERT_EQ(old_client.status, 200) << old_client.raw;
+  EXPECT_EQ(old_client.body.at("cursor").get<std::string>().find('@'), std::string::npos)
+      << "a client that did not ask got a position it cannot read";
+  const Resp here = as_a.Get("/api/sync/pull?cursor=&positions=2");
   ASSERT_EQ(here.status, 200) << here.raw;
   const std::string cursor = here.body.at("cursor");
   const size_t at = cursor.find('@');
