@@ -17,6 +17,21 @@
 
 namespace vemakin::server {
 
+namespace {
+
+// The method as a metrics label: made-up methods share one ("other"), so a
+// client cannot grow /metrics without bound (routes already do: "unmatched").
+const std::string& MethodLabel(const std::string& method) {
+  static const std::string kKnown[] = {"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"};
+  static const std::string kOther = "other";
+  for (const std::string& m : kKnown) {
+    if (m == method) return m;
+  }
+  return kOther;
+}
+
+}  // namespace
+
 // The shared context, the route table and one unit per concept, each of
 // which registers its routes once, here.
 struct Api::Impl {
@@ -104,7 +119,8 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   if (response.defer) return response;  // parked: counted and logged when it answers
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  impl_->context.metrics().RecordRequest(request.method, route, response.status, seconds);
+  impl_->context.metrics().RecordRequest(MethodLabel(request.method), route, response.status,
+                                         seconds);
   Logger& log = *options.logger;
   const bool slow = seconds * 1000 >= options.slow_request.count();
   const LogLevel level = slow ? LogLevel::kWarning : LogLevel::kInfo;

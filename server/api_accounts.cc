@@ -119,13 +119,16 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
   const json body = api_.ParseBody(ctx);
   std::string email, password, unused;
   CheckCredentials(body, false, &email, &password, &unused);
-  const std::string email_key = Lower(email);
+  // Wrong passwords are counted per email *and* address, after the check:
+  // only the address that keeps failing is held off, never the owner
+  // signing in from elsewhere, and a right password resets its count.
+  const std::string failure_key = Lower(email) + "\n" + ctx.http.remote_address;
   const bool address_ok = login_per_address_.Allow(ctx.http.remote_address);
-  if (!address_ok || !login_per_email_.Allow(email_key)) {
+  if (!address_ok || login_failures_.Blocked(failure_key)) {
     HttpError e = HttpError::Detail(429, "too many sign-in attempts; retry later");
     e.headers.emplace_back(
         "Retry-After",
-        std::to_string(address_ok ? login_per_email_.RetryAfter(email_key)
+        std::to_string(address_ok ? login_failures_.RetryAfter(failure_key)
                                   : login_per_address_.RetryAfter(ctx.http.remote_address)));
     throw e;
   }
@@ -143,9 +146,10 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
   });
   // Verify outside any transaction: no pooled connection waits on argon2.
   if (!hasher_.Verify(hash ? &*hash : nullptr, password)) {
+    login_failures_.Record(failure_key);
     throw HttpError::Detail(401, "wrong email or password");
   }
-  login_per_email_.Reset(email_key);
+  login_failures_.Reset(failure_key);
   const std::string token = NewToken();
   api_.db().Write([&](Session& s) {
     s.Exec(api_.Stmt("INSERT INTO api_tokens (token_hash, user_id, expires_at, last_used_at) "

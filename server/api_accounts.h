@@ -35,7 +35,9 @@ class AccountsApi {
 
   ApiContext& api_;
   PasswordHasher hasher_;
-  RateLimiter login_per_email_{10, std::chrono::seconds(900)};
+  // Wrong passwords per (email, client address): a stranger elsewhere
+  // cannot lock the owner out by failing on purpose.
+  RateLimiter login_failures_{10, std::chrono::seconds(900)};
   RateLimiter login_per_address_{60, std::chrono::seconds(60)};
   RateLimiter register_per_address_{30, std::chrono::seconds(3600)};
 };

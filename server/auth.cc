@@ -75,9 +75,8 @@ std::string TokenHashParam(const std::string& token) {
   return std::string("\\x") + hex;
 }
 
-bool RateLimiter::Allow(const std::string& key) {
-  const auto now = std::chrono::steady_clock::now();
-  std::lock_guard<std::mutex> lock(mu_);
+RateLimiter::Window& RateLimiter::Current(const std::string& key,
+                                          std::chrono::steady_clock::time_point now) {
   if (windows_.size() > 100000) {  // bound memory: forget expired windows
     for (auto it = windows_.begin(); it != windows_.end();) {
       it = now - it->second.start >= window_ ? windows_.erase(it) : std::next(it);
@@ -88,8 +87,24 @@ bool RateLimiter::Allow(const std::string& key) {
     w.start = now;
     w.count = 0;
   }
+  return w;
+}
+
+bool RateLimiter::Allow(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Window& w = Current(key, std::chrono::steady_clock::now());
   ++w.count;
   return w.count <= limit_;
+}
+
+bool RateLimiter::Blocked(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Current(key, std::chrono::steady_clock::now()).count >= limit_;
+}
+
+void RateLimiter::Record(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++Current(key, std::chrono::steady_clock::now()).count;
 }
 
 int RateLimiter::RetryAfter(const std::string& key) {

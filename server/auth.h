@@ -45,7 +45,12 @@ std::string TokenHashParam(const std::string& token);
 class RateLimiter {
  public:
   RateLimiter(int limit, std::chrono::seconds window) : limit_(limit), window_(window) {}
+  // Counts an attempt and says whether it is within the limit.
   bool Allow(const std::string& key);
+  // Whether the key has used up its window, without counting (for limits on
+  // failures: check first, Record() only what failed).
+  bool Blocked(const std::string& key);
+  void Record(const std::string& key);
   // Seconds until the key's window resets (for Retry-After).
   int RetryAfter(const std::string& key);
   void Reset(const std::string& key);
@@ -55,6 +60,9 @@ class RateLimiter {
     std::chrono::steady_clock::time_point start;
     int count = 0;
   };
+  // The key's window, restarted when it expired; `mu_` held.
+  Window& Current(const std::string& key, std::chrono::steady_clock::time_point now);
+
   int limit_;
   std::chrono::seconds window_;
   std::mutex mu_;

@@ -83,8 +83,17 @@ json ApiClient::Register(const std::string& name) {
   return r.body.value("user", json::object());
 }
 
-int ConnectTcp(int port) {
+int ConnectTcp(int port, const char* source) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (source != nullptr) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -96,8 +105,8 @@ int ConnectTcp(int port) {
   return fd;
 }
 
-std::string RawExchange(int port, const std::string& request, int timeout_ms) {
-  const int fd = ConnectTcp(port);
+std::string RawExchange(int port, const std::string& request, int timeout_ms, const char* source) {
+  const int fd = ConnectTcp(port, source);
   if (fd < 0) return "";
   size_t sent = 0;
   while (sent < request.size()) {

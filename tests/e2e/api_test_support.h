@@ -74,10 +74,12 @@ class ApiClient {
 };
 
 // Sends `request` on a new connection and returns everything read until the
-// server closes the connection or `timeout_ms` passes.
-std::string RawExchange(int port, const std::string& request, int timeout_ms = 10000);
-// Opens a TCP connection to 127.0.0.1:port; -1 on failure.
-int ConnectTcp(int port);
+// server closes the connection or `timeout_ms` passes. `source`: the local
+// address to connect from (e.g. "127.0.0.2", another client on loopback).
+std::string RawExchange(int port, const std::string& request, int timeout_ms = 10000,
+                        const char* source = nullptr);
+// Opens a TCP connection to 127.0.0.1:port, from `source` when given; -1 on failure.
+int ConnectTcp(int port, const char* source = nullptr);
 // A random version-4 UUID.
 std::string RandomUuid();
 // Resident memory of this process in KiB (VmRSS).
