@@ -488,6 +488,13 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
     const core::PullPosition start =
         SnapshotStart(s, api_.Stmt(kXminSql)).WithCluster(TaggedPositions(ctx) ? ClusterId(s) : "");
     core::SnapshotPageWriter page;
+    // The catalog as this snapshot sees it (a change just before it is in the
+    // page), read at most once per page.
+    std::shared_ptr<const CatalogRows> catalog_rows;
+    auto catalog = [&]() -> const CatalogRows& {
+      if (!catalog_rows) catalog_rows = catalog_.Rows(s);
+      return *catalog_rows;
+    };
     const core::TableSpec& ps = core::Spec(core::Entity::kProject);
     const core::TableSpec& ms = core::Spec(core::Entity::kProjectMember);
     auto enter_project = [&](const pqxx::result& r) {
@@ -503,15 +510,13 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
     while (page.rows() < limit && pos.stage != Stage::kDone) {
       switch (pos.stage) {
         case Stage::kCatalog: {
-          // In this snapshot: a catalog change just before it is in the page.
-          const std::shared_ptr<const CatalogRows> rows = catalog_.Rows(s);
-          const CatalogRows& catalog = *rows;
-          page.AddRows("gear_categories", catalog.categories.dump(),
-                       static_cast<long long>(catalog.categories.size()));
-          page.AddRows("gear_brands", catalog.brands.dump(),
-                       static_cast<long long>(catalog.brands.size()));
-          page.AddRows("gear_catalog", catalog.items.dump(),
-                       static_cast<long long>(catalog.items.size()));
+          const CatalogRows& rows = catalog();
+          page.AddRows("gear_categories", rows.categories.dump(),
+                       static_cast<long long>(rows.categories.size()));
+          page.AddRows("gear_brands", rows.brands.dump(),
+                       static_cast<long long>(rows.brands.size()));
+          page.AddRows("gear_catalog", rows.items.dump(),
+                       static_cast<long long>(rows.items.size()));
           pos = At(Stage::kNextProject);
           break;
         }
@@ -591,10 +596,10 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
                     ") + (SELECT coalesce(sum(equipment), 0) FROM user_stats WHERE user_id = "
                     "$1::uuid)"),
           {ctx.user_id});
-      const std::shared_ptr<const CatalogRows> catalog = catalog_.Rows(s);
-      estimate = e[0][0].as<long long>() +
-                 static_cast<long long>(catalog->categories.size() + catalog->brands.size() +
-                                        catalog->items.size());
+      const CatalogRows& rows = catalog();
+      estimate =
+          e[0][0].as<long long>() +
+          static_cast<long long>(rows.categories.size() + rows.brands.size() + rows.items.size());
     }
     return TextResponse(200, page.Finish(start, estimate, pos));
   });

@@ -203,12 +203,6 @@ TEST_F(Issue10Membership, AReplayedRejectionCarriesTheRowAsItIsNow) {
   EXPECT_EQ(again.body.at("results")[0].at("current").at("title"), "Two") << again.raw;
 }
 
-}  // namespace
-}  // namespace vemakin::testing
-
-namespace vemakin::testing {
-namespace {
-
 // `verify` on a busy server: another member writes all the time, and every
 // comparison is still equal (the mirror is compared at the digest's
 // position); without that, each write between the pull and the digest was a
@@ -268,12 +262,6 @@ TEST_F(Issue10Membership, CompactionRacingPullsNeverSkipsARange) {
   ExpectConverged(b);
 }
 
-}  // namespace
-}  // namespace vemakin::testing
-
-namespace vemakin::testing {
-namespace {
-
 // A refused delete is undone with its local cascade: the note that pointed
 // at the deleted shot points at it again (it had been set null locally).
 TEST_F(Issue10Membership, AnUndoneDeleteRestoresTheLinksItsCascadeCleared) {
@@ -298,12 +286,6 @@ TEST_F(Issue10Membership, AnUndoneDeleteRestoresTheLinksItsCascadeCleared) {
   EXPECT_EQ(b.store->Get(Collection::kNotes, note).at("shot_id"), shot);
   ExpectConverged(b);
 }
-
-}  // namespace
-}  // namespace vemakin::testing
-
-namespace vemakin::testing {
-namespace {
 
 // A transaction left open on the database holds every change committed after
 // it began: `sync` says so and fails instead of reporting "up to date", and
@@ -351,12 +333,6 @@ TEST_F(Issue10Membership, AHeldBackHorizonIsVisibleAndFailsTheSync) {
   EXPECT_EQ(b.store->Get(Collection::kShots, shot).at("title"), "Held");
 }
 
-}  // namespace
-}  // namespace vemakin::testing
-
-namespace vemakin::testing {
-namespace {
-
 // A cursor names the database it came from: one from another database (a
 // dump restored elsewhere, a rebuilt server under the same URL) gets 410 and
 // the client rebases, where it used to stall silently at a position that
@@ -398,12 +374,6 @@ TEST_F(Issue10Membership, ACursorFromAnotherDatabaseLeadsToARebase) {
   EXPECT_TRUE(foreign.body.at("detail").is_string());
 }
 
-}  // namespace
-}  // namespace vemakin::testing
-
-namespace vemakin::testing {
-namespace {
-
 // The catalog is data of the product: an update of it (a new edition of the
 // seed, an operator's fix) reaches the server's cached copy within about a
 // second and every client by pull, where the cache used to keep the first
@@ -438,12 +408,6 @@ TEST_F(Issue10Membership, ACatalogUpdateReachesTheCacheAndTheClients) {
   EXPECT_TRUE(pulled);
   ExpectConverged(a);
 }
-
-}  // namespace
-}  // namespace vemakin::testing
-
-namespace vemakin::testing {
-namespace {
 
 // Racing the delete: a create of the id while the project's delete is not
 // yet committed waits for it, then sees the id retired (409). Before, the
