@@ -247,6 +247,7 @@ class SnapshotPageWriter {
   // `rows_json` is a JSON array of `count` rows; nothing is written for 0.
   void AddRows(std::string_view table, std::string_view rows_json, long long count);
   long long rows() const { return rows_; }
+  std::size_t bytes() const { return tables_.size(); }  // of row JSON so far
   std::string Finish(const PullPosition& cursor, std::optional<long long> estimate,
                      const std::optional<SnapshotPosition>& next);
 

@@ -4,6 +4,8 @@
 // then records the request's metrics and log line.
 #include "server/api.h"
 
+#include <optional>
+
 #include "server/api_accounts.h"
 #include "server/api_bulk.h"
 #include "server/api_catalog.h"
@@ -86,9 +88,13 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   std::string route = "unmatched";
   HttpResponse response;
   try {
-    if (request.received_at.time_since_epoch().count() != 0 &&
-        start - request.received_at > options.queue_timeout) {
-      throw Error(ErrorCode::kUnavailable, "server busy; retry shortly");
+    std::optional<AcquireDeadline> budget;
+    if (request.received_at.time_since_epoch().count() != 0) {
+      if (start - request.received_at > options.queue_timeout) {
+        throw Error(ErrorCode::kUnavailable, "server busy; retry shortly");
+      }
+      // Time spent queued for a worker counts against the pool timeout.
+      budget.emplace(request.received_at + options.queue_timeout);
     }
     response = impl_->router.Dispatch(request, &route);
   } catch (const HttpError& e) {

@@ -40,6 +40,13 @@ struct ApiOptions {
   std::chrono::seconds horizon_warning{30};
   // Wakes long-polling pulls (sync --watch); null = pulls never wait.
   ChangeBell* bell = nullptr;
+  // Bytes of rows one page may carry (lists, bulk reads, snapshots, pulls):
+  // past it the page ends early and says so (has_more). Measured as
+  // PostgreSQL's size of the stored rows, close to their JSON size.
+  long long max_page_bytes = 4 << 20;
+  // Pulls parked at once, in all (past it: 503) and per user (past it: 429).
+  int max_parked_pulls = 20000;
+  int max_parked_pulls_per_user = 32;
   std::shared_ptr<Logger> logger;
 };
 

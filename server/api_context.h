@@ -75,6 +75,10 @@ struct Page {
   long long skip = 0;
   long long limit = 100;
   std::optional<std::string> cursor;  // as received; decoded against the list's keys
+  // The page ends early (has_more, fewer than `limit` items) once its rows
+  // hold this many bytes; 0 = ApiOptions::max_page_bytes. The first row is
+  // always returned, so a page always moves forward.
+  long long max_bytes = 0;
 };
 
 // A page rendered straight to JSON text (the list hot path).

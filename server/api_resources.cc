@@ -31,6 +31,24 @@ std::map<std::string, std::string> ParseFilters(const TableSpec& spec, const Ctx
   return out;
 }
 
+// About how many bytes a row of `spec` takes as JSON: its text columns'
+// lengths (octet_length reads a stored value's size from its header, without
+// decompressing it; pg_column_size would give the compressed size), its JSON
+// columns' stored size, and a constant for the rest.
+std::string RowBytesSql(const TableSpec& spec, const std::string& alias) {
+  std::string out = "64";
+  for (const core::FieldSpec& f : spec.fields) {
+    if (f.type == core::FieldType::kText) {
+      out += " + coalesce(octet_length(" + alias + "." + f.name + "), 0)";
+    } else if (f.type == core::FieldType::kJsonObject || f.type == core::FieldType::kUuidArray) {
+      out += " + coalesce(pg_column_size(" + alias + "." + f.name + "), 0)";
+    } else {
+      out += " + 24";
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
@@ -62,31 +80,43 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
   const std::string total =
       filters.empty() ? "ps." + spec.counter
                       : "(SELECT count(*) FROM " + spec.name + " f WHERE " + count_where + ")";
-  const std::string sql = "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " +
-                          total + ", x.* " + head + " LEFT JOIN LATERAL (" + sel.sql +
-                          ") x ON true WHERE " +
-                          (project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
-                                          : "ps.user_id = $1::uuid");
+  // The byte budget is applied in PostgreSQL, so rows past it never reach
+  // this process: each row carries the size of the rows before it on the page
+  // (a window over the page's rows in the page's order, which the subquery's
+  // ORDER BY sets) and how many rows the page read; rows whose predecessors
+  // already fill the budget are dropped.
+  params.push_back(
+      std::to_string(page.max_bytes > 0 ? page.max_bytes : api.options().max_page_bytes));
+  const std::string budget = "$" + std::to_string(n + static_cast<int>(sel.params.size()));
+  const std::string sql =
+      "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " + total + ", x.* " +
+      head + " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" + RowBytesSql(spec, "p") +
+      ") OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS page_before,"
+      " count(*) OVER () AS page_rows FROM (" +
+      sel.sql + ") p) x ON true WHERE " +
+      (project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
+                      : "ps.user_id = $1::uuid") +
+      " AND (x.page_before IS NULL OR x.page_before < " + budget + "::bigint)";
   const pqxx::result r = s.Exec(api.Stmt(sql), params);
   *found = !r.empty();
   PageText out;
   out.items = "[";
   long long rendered = 0;
+  long long read = 0;  // rows the page query found (at most limit + 1)
   std::optional<pqxx::result::size_type> last;
   for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
     const pqxx::row row = r[i];
     out.total = row[1].as<long long>();
     if (row[2].is_null()) continue;  // the member row alone: no items on this page
-    if (rendered == page.limit) {
-      out.has_more = true;
-      break;
-    }
+    read = row[row.size() - 1].as<long long>();
+    if (rendered == page.limit) break;
     if (rendered++) out.items += ",";
     out.items += RowText(spec, row, 2);
     last = i;
   }
   out.items += "]";
   out.count = rendered;
+  out.has_more = read > rendered;  // cut by the limit or by the byte budget
   if (out.has_more && last) {
     out.next_cursor = core::CursorAfter(spec, order, RowJson(spec, r[*last], 2));
   }

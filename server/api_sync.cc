@@ -19,6 +19,11 @@ namespace vemakin::server {
 namespace {
 
 constexpr long long kMaxWaitSeconds = 30;
+constexpr long long kDigestBatch = 2000;
+constexpr size_t kCarefulChunk = 48;
+
+// A key value as a statement parameter (a UUID or text: its string).
+std::string RawKey(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 // While a commit is in flight below the horizon, a parked pull re-checks this
 // often instead of waiting for a notification that may already have fired.
 // It backs off: a transaction left open for minutes must not cost every
@@ -105,6 +110,7 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   bool in_flight = false;
   bool reached = false;  // the cursor is at or past `until`
   size_t returned = 0;
+  std::vector<std::string> scopes;  // what a parked pull waits for; empty = anything
   HttpResponse response = api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
     const std::string& cluster = ClusterId(s);
     if (!from.cluster().empty() && from.cluster() != cluster) {
@@ -142,24 +148,35 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
                   " , found AS (SELECT c.* FROM picked p"
                   "  JOIN sync_changes c ON c.txid = p.txid AND c.seq = p.seq"
                   "  WHERE c.txid < (SELECT xmin FROM h)" +
-                  std::string(upto ? " AND (c.txid, c.seq) <= ($5::xid8, $6::bigint)" : "") +
+                  std::string(upto ? " AND (c.txid, c.seq) <= ($6::xid8, $7::bigint)" : "") +
                   " ORDER BY c.txid, c.seq LIMIT $4::bigint)"
+                  // The byte budget: a change whose predecessors on the page
+                  // already fill it is returned without its row image (never
+                  // sent), only to say that the page has more.
+                  " , texts AS (SELECT f.*, f.data::text AS body FROM found f)"
+                  " , sized AS (SELECT f.*, coalesce(sum(coalesce(octet_length(f.body), 0) + 64)"
+                  "  OVER (ORDER BY f.txid, f.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1"
+                  "  PRECEDING), 0) < $5::bigint AS fits FROM texts f)"
                   " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
-                  " f.op, f.data::text, f.table_name = 'project_members' AND f.op = 'upsert'"
+                  " f.op, CASE WHEN f.fits THEN f.body END,"
+                  " f.table_name = 'project_members' AND f.op = 'upsert'"
                   "  AND f.user_id = $1::uuid AND f.txid = (SELECT since FROM membership_starts"
-                  "  WHERE project_id = f.project_id AND user_id = $1::uuid)"
-                  " FROM (SELECT 1) one LEFT JOIN found f ON true ORDER BY f.txid, f.seq"),
+                  "  WHERE project_id = f.project_id AND user_id = $1::uuid), f.fits"
+                  " FROM (SELECT 1) one LEFT JOIN sized f ON true ORDER BY f.txid, f.seq"),
         upto ? Params{ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
-                      std::to_string(limit + 1), std::to_string(upto->txid()),
-                      std::to_string(upto->seq())}
+                      std::to_string(limit + 1), std::to_string(api_.options().max_page_bytes),
+                      std::to_string(upto->txid()), std::to_string(upto->seq())}
              : Params{ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
-                      std::to_string(limit + 1)});
+                      std::to_string(limit + 1), std::to_string(api_.options().max_page_bytes)});
     core::PullResponseWriter out;
     core::PullPosition position = from;
     // Rows: one with NULLs when there is no change, else one per change.
     const pqxx::result::size_type found = r[0][1].is_null() ? 0 : r.size();
-    const pqxx::result::size_type n =
+    pqxx::result::size_type n =
         std::min<pqxx::result::size_type>(found, static_cast<pqxx::result::size_type>(limit));
+    for (pqxx::result::size_type i = 0; i < n; ++i) {
+      if (!r[i][8].as<bool>()) n = i;  // past the byte budget (never the first)
+    }
     for (pqxx::result::size_type i = 0; i < n; ++i) {
       const pqxx::row row = r[i];
       out.AddChange(row[3].c_str(), row[4].c_str(),
@@ -195,14 +212,36 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
         latest.empty()
             ? core::PullPosition()
             : core::PullPosition::Parse(latest[0][0].c_str()).value_or(core::PullPosition());
+    if (n == 0 && !reached && api_.options().bell && now < deadline) {
+      // About to park: the scopes whose changes should wake it (its own rows,
+      // the catalog, each member project; past 256 projects, any change).
+      const pqxx::result m =
+          s.Exec(api_.Stmt("SELECT project_id::text FROM project_members WHERE user_id = $1::uuid"
+                           " LIMIT 257"),
+                 {ctx.user_id});
+      if (m.size() <= 256) {
+        scopes = {"u:" + ctx.user_id, "g"};
+        for (const pqxx::row& row : m) scopes.push_back(std::string("p:") + row[0].c_str());
+      }
+    }
     const std::string tag = TaggedPositions(ctx) || !from.cluster().empty() ? cluster : "";
     return TextResponse(
         200, out.Finish(position.WithCluster(tag), found > n, in_flight, newest.WithCluster(tag)));
   });
   api_.metrics().Count("vemakin_sync_changes_pulled_total", "", static_cast<double>(returned));
   if (returned > 0 || reached || !api_.options().bell || now >= deadline) return response;
+  // Nothing yet: park until the bell rings (or the horizon may have moved),
+  // within the caps on parked pulls.
+  std::shared_ptr<ParkedSlot> slot = ClaimParking(ctx.user_id);
+  if (!slot) {
+    api_.metrics().Count("vemakin_sync_pulls_refused_total", "", 1);
+    const bool mine = ParkedBy(ctx.user_id) >= api_.options().max_parked_pulls_per_user;
+    HttpError e(mine ? 429 : 503, json{{"detail", mine ? "too many waiting pulls for this account"
+                                                       : "too many waiting pulls; retry shortly"}});
+    e.headers.emplace_back("Retry-After", "1");
+    throw e;
+  }
   api_.metrics().Count("vemakin_sync_pulls_parked_total", "", 1);
-  // Nothing yet: park until the bell rings (or the horizon may have moved).
   auto request = std::make_shared<HttpRequest>(ctx.http);
   request->poll_deadline = deadline;
   if (in_flight) {
@@ -214,13 +253,46 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   ChangeBell* bell = api_.options().bell;
   auto again = handle_again_;
   HttpResponse parked;
-  parked.defer = [bell, generation, wake_at, request, again](HttpResponse::Resume resume) {
-    bell->Wait(generation, wake_at, [request, again, resume] {
-      request->received_at = std::chrono::steady_clock::now();
-      resume([request, again] { return again(*request); });
-    });
+  parked.defer = [bell, generation, wake_at, request, again, scopes = std::move(scopes),
+                  slot](HttpResponse::Resume resume) mutable {
+    // The slot is held until the bell lets go of the wake callback.
+    bell->Wait(generation, wake_at, std::move(scopes),
+               [request, again, resume, slot = std::move(slot)]() mutable {
+                 slot.reset();  // before the pull runs again (and may park again)
+                 request->received_at = std::chrono::steady_clock::now();
+                 resume([request, again] { return again(*request); });
+               });
   };
   return parked;
+}
+
+SyncApi::ParkedSlot::~ParkedSlot() {
+  std::lock_guard<std::mutex> lock(owner->parked_mu_);
+  auto it = owner->parked_.find(user_id);
+  if (it != owner->parked_.end() && --it->second <= 0) owner->parked_.erase(it);
+  --owner->parked_total_;
+}
+
+std::shared_ptr<SyncApi::ParkedSlot> SyncApi::ClaimParking(const std::string& user_id) {
+  std::lock_guard<std::mutex> lock(parked_mu_);
+  if (parked_total_ >= api_.options().max_parked_pulls) return nullptr;
+  auto it = parked_.find(user_id);
+  if (it != parked_.end() && it->second >= api_.options().max_parked_pulls_per_user) {
+    return nullptr;
+  }
+  if (api_.options().max_parked_pulls_per_user <= 0) return nullptr;
+  ++parked_[user_id];
+  ++parked_total_;
+  auto slot = std::make_shared<ParkedSlot>();
+  slot->owner = this;
+  slot->user_id = user_id;
+  return slot;
+}
+
+int SyncApi::ParkedBy(const std::string& user_id) {
+  std::lock_guard<std::mutex> lock(parked_mu_);
+  auto it = parked_.find(user_id);
+  return it == parked_.end() ? 0 : it->second;
 }
 
 std::optional<std::string> SyncApi::VisibleRowText(Session& s, const std::string& table,
@@ -257,11 +329,12 @@ using core::PushResult;
 // the fast mode needs no savepoints. If a statement fails anyway (a
 // constraint only the database knows), Session::Attempt reports it, the fast
 // unit of work ends without committing, and the push is redone in careful
-// mode, each mutation under its own savepoint.
+// mode, each mutation under its own savepoint, committed a chunk at a time.
 // Savepoints are not the default: each one that writes takes a subtransaction
 // id, and a transaction with more than 64 of them slows every snapshot in the
 // cluster. A transient failure fails the whole push, which the client
-// retries whole; nothing of it was committed.
+// retries whole; in fast mode nothing of it was committed, in careful mode
+// the chunks committed before it replay as recorded.
 HttpResponse SyncApi::Push(Ctx& ctx) {
   const json body = api_.ParseBody(ctx);
   std::vector<core::FieldError> problems;
@@ -301,9 +374,12 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
   ids += "}";
   std::vector<PushResult> results;
   bool needs_savepoints = false;  // set by a fast-mode unit of work that was spoiled
-  auto run = [&](bool careful) {
+  // One unit of work over mutations [first, last): their results are
+  // appended to `results` once it commits.
+  auto run = [&](bool careful, size_t first, size_t last) {
+    const size_t kept = results.size();
     api_.db().Write([&](Session& s) {
-      results.clear();  // the unit of work may be retried from scratch
+      results.resize(kept);  // the unit of work may be retried from scratch
       needs_savepoints = false;
       std::map<std::string, std::string> roles;
       s.role_memo = &roles;
@@ -340,7 +416,7 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
         needs_savepoints = true;
         s.role_memo = nullptr;
       };
-      for (size_t i = 0; i < mutations.size();) {
+      for (size_t i = first; i < last;) {
         const Mutation& m = mutations[i];
         if (auto it = seen.find(m.mutation_id); it != seen.end()) {
           std::optional<PushResult> result = PushResult::FromJson(json::parse(it->second));
@@ -361,7 +437,7 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
         const core::TableSpec* run_spec = resource_for(m.table);
         size_t end = i;
         std::set<std::string> run_ids;
-        while (!careful && run_spec != nullptr && end < mutations.size() &&
+        while (!careful && run_spec != nullptr && end < last &&
                mutations[end].op == MutationOp::kCreate && mutations[end].table == m.table &&
                !seen.count(mutations[end].mutation_id) &&
                run_ids.insert(mutations[end].mutation_id).second &&
@@ -412,10 +488,17 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
       s.role_memo = nullptr;
     });
   };
-  run(false);
+  run(false, 0, mutations.size());
   if (needs_savepoints) {
+    // Careful mode commits every kCarefulChunk mutations, so no transaction
+    // holds more savepoints than PostgreSQL caches per backend (64): each
+    // mutation is recorded with its effect, so a push cut short after some
+    // chunks and retried replays those and goes on.
     api_.metrics().Count("vemakin_sync_push_careful_total", "", 1);
-    run(true);
+    results.clear();
+    for (size_t first = 0; first < mutations.size(); first += kCarefulChunk) {
+      run(true, first, std::min(mutations.size(), first + kCarefulChunk));
+    }
   }
   double applied = 0, refused = 0, replayed = 0;
   core::PushResponse response;
@@ -507,7 +590,8 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
       if (!in_project) return At(Stage::kDone);
       return only ? At(Stage::kDone) : At(Stage::kNextProject, pos.project);
     };
-    while (page.rows() < limit && pos.stage != Stage::kDone) {
+    const auto budget = static_cast<std::size_t>(api_.options().max_page_bytes);
+    while (page.rows() < limit && page.bytes() < budget && pos.stage != Stage::kDone) {
       switch (pos.stage) {
         case Stage::kCatalog: {
           const CatalogRows& rows = catalog();
@@ -564,6 +648,7 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
           const bool in_project = pos.table->InProject();
           Page list;
           list.limit = limit - page.rows();
+          list.max_bytes = static_cast<long long>(budget - page.bytes());
           if (!pos.cursor.empty()) list.cursor = pos.cursor;
           bool found = false;
           const std::string scope = in_project ? pos.project : ctx.user_id;
@@ -616,10 +701,35 @@ HttpResponse SyncApi::Digest(Ctx& ctx) {
       const core::TableSpec& spec = *table;
       const std::string where = *ScopeWhere(spec);
       core::TableDigest digest;
-      const pqxx::result r = s.Exec(
-          api_.Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where),
-          {ctx.user_id});
-      for (const pqxx::row& row : r) digest.Add(spec, json::parse(RowText(spec, row, 0)));
+      // In key order, a bounded batch at a time: memory stays flat however
+      // large the scope (the snapshot keeps every batch consistent).
+      std::string key = "(";
+      std::string after = "(";
+      std::string order;
+      for (size_t i = 0; i < spec.key.size(); ++i) {
+        key += (i ? ", t." : "t.") + spec.key[i];
+        after += (i ? ", " : "") + Placeholder(*spec.Find(spec.key[i]), static_cast<int>(i) + 3);
+        order += (i ? ", t." : "t.") + spec.key[i];
+      }
+      key += ")";
+      after += ")";
+      const Statement first =
+          api_.Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where +
+                    " ORDER BY " + order + " LIMIT $2::bigint");
+      const Statement next =
+          api_.Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where +
+                    " AND " + key + " > " + after + " ORDER BY " + order + " LIMIT $2::bigint");
+      Params params = {ctx.user_id, std::to_string(kDigestBatch)};
+      for (bool more = true; more;) {
+        const pqxx::result r = s.Exec(params.size() == 2 ? first : next, params);
+        for (const pqxx::row& row : r) digest.Add(spec, json::parse(RowText(spec, row, 0)));
+        more = r.size() == static_cast<pqxx::result::size_type>(kDigestBatch);
+        if (more) {
+          params.resize(2);
+          const json last = RowJson(spec, r[r.size() - 1], 0);
+          for (const std::string& k : spec.key) params.push_back(RawKey(last.at(k)));
+        }
+      }
       tables[spec.name] = digest.ToJson();
     }
     const bool exact =

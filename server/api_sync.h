@@ -10,9 +10,11 @@
 #define VEMAKIN_SERVER_API_SYNC_H_
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "server/api_catalog.h"
 #include "server/api_context.h"
@@ -20,8 +22,8 @@
 
 namespace vemakin::server {
 
-// Thread-safe (its state: the function it was given, and the database's
-// identity, read once under a mutex).
+// Thread-safe (its state: the function it was given, the database's
+// identity, read once, and the parked-pull counts, each under a mutex).
 class SyncApi {
  public:
   // `api` and `catalog` must outlive the SyncApi. `handle_again` runs a whole
@@ -50,11 +52,25 @@ class SyncApi {
   // (when this role may read it), the database and the schema.
   const std::string& ClusterId(Session& s);
 
+  // A parked long poll's place under the caps (ApiOptions::max_parked_pulls,
+  // max_parked_pulls_per_user), given back when the last copy goes.
+  struct ParkedSlot {
+    SyncApi* owner = nullptr;
+    std::string user_id;
+    ~ParkedSlot();
+  };
+  // Null when a cap is reached.
+  std::shared_ptr<ParkedSlot> ClaimParking(const std::string& user_id);
+  int ParkedBy(const std::string& user_id);
+
   ApiContext& api_;
   CatalogApi& catalog_;
   std::function<HttpResponse(const HttpRequest&)> handle_again_;
   std::mutex cluster_mu_;
   std::optional<std::string> cluster_id_;
+  std::mutex parked_mu_;
+  std::unordered_map<std::string, int> parked_;  // parked pulls per user
+  int parked_total_ = 0;
 };
 
 }  // namespace vemakin::server

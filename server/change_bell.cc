@@ -1,17 +1,21 @@
 #include "server/change_bell.h"
 
+#include <algorithm>
 #include <pqxx/pqxx>
-#include <vector>
 
 namespace vemakin::server {
 
 namespace {
 
+constexpr std::size_t kRecentRings = 4096;
+
 class Receiver : public pqxx::notification_receiver {
  public:
   Receiver(pqxx::connection_base& c, ChangeBell& bell)
       : pqxx::notification_receiver(c, "vemakin_sync"), bell_(bell) {}
-  void operator()(const std::string&, int) override { bell_.Ring(); }
+  void operator()(const std::string& payload, int) override {
+    bell_.Ring(payload.empty() ? ChangeBell::kEverything : payload);
+  }
 
  private:
   ChangeBell& bell_;
@@ -19,8 +23,11 @@ class Receiver : public pqxx::notification_receiver {
 
 }  // namespace
 
-ChangeBell::ChangeBell(std::string conninfo, std::shared_ptr<Logger> logger)
-    : conninfo_(std::move(conninfo)), logger_(logger ? std::move(logger) : DefaultLogger()) {}
+ChangeBell::ChangeBell(std::string conninfo, std::shared_ptr<Logger> logger,
+                       std::chrono::milliseconds coalesce)
+    : conninfo_(std::move(conninfo)),
+      logger_(logger ? std::move(logger) : DefaultLogger()),
+      coalesce_(coalesce) {}
 
 ChangeBell::~ChangeBell() { Stop(); }
 
@@ -41,12 +48,15 @@ void ChangeBell::Stop() {
   cv_.notify_all();
   if (listener_.joinable()) listener_.join();
   if (timer_.joinable()) timer_.join();
-  std::multimap<Clock::time_point, std::function<void()>> left;
+  std::vector<std::function<void()>> left;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    left.swap(waiters_);
+    for (auto& [id, waiter] : waiters_) left.push_back(std::move(waiter.wake));
+    waiters_.clear();
+    by_deadline_.clear();
+    by_scope_.clear();
   }
-  for (auto& [deadline, wake] : left) wake();
+  for (auto& wake : left) wake();
 }
 
 std::uint64_t ChangeBell::generation() const {
@@ -54,11 +64,39 @@ std::uint64_t ChangeBell::generation() const {
   return generation_;
 }
 
-void ChangeBell::Wait(std::uint64_t seen, Clock::time_point deadline, std::function<void()> wake) {
+std::size_t ChangeBell::waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiters_.size();
+}
+
+std::uint64_t ChangeBell::woken() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return woken_;
+}
+
+bool ChangeBell::RungSince(std::uint64_t seen, const std::vector<std::string>& scopes) const {
+  if (seen < floor_) return true;
+  for (auto it = recent_.rbegin(); it != recent_.rend() && it->first > seen; ++it) {
+    if (scopes.empty() || std::find(scopes.begin(), scopes.end(), it->second) != scopes.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void ChangeBell::Wait(std::uint64_t seen, Clock::time_point deadline,
+                      std::vector<std::string> scopes, std::function<void()> wake) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (seen == generation_ && !stopping_) {
-      waiters_.emplace(deadline, std::move(wake));
+    if (!stopping_ && !RungSince(seen, scopes)) {
+      const std::uint64_t id = next_id_++;
+      if (scopes.empty()) {
+        by_scope_[kEverything].insert(id);
+      } else {
+        for (const std::string& s : scopes) by_scope_[s].insert(id);
+      }
+      by_deadline_.emplace(deadline, id);
+      waiters_.emplace(id, Waiter{deadline, std::move(wake), std::move(scopes)});
       cv_.notify_all();  // the timer may need an earlier deadline
       return;
     }
@@ -66,35 +104,90 @@ void ChangeBell::Wait(std::uint64_t seen, Clock::time_point deadline, std::funct
   wake();
 }
 
-void ChangeBell::Ring() {
+void ChangeBell::Ring(const std::string& scope) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++generation_;
+    if (scope == kEverything) {
+      floor_ = generation_;
+      recent_.clear();
+    } else {
+      recent_.emplace_back(generation_, scope);
+      if (recent_.size() > kRecentRings) {
+        floor_ = recent_.front().first;
+        recent_.pop_front();
+      }
+    }
+    if (pending_.empty()) pending_since_ = Clock::now();
+    pending_.insert(scope);
   }
   cv_.notify_all();
 }
 
-// Fires the waiters whose deadline passed, and all of them when the
-// generation moves.
+std::function<void()> ChangeBell::Take(std::uint64_t id) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return nullptr;
+  Waiter w = std::move(it->second);
+  waiters_.erase(it);
+  auto range = by_deadline_.equal_range(w.deadline);
+  for (auto d = range.first; d != range.second; ++d) {
+    if (d->second == id) {
+      by_deadline_.erase(d);
+      break;
+    }
+  }
+  auto unindex = [&](const std::string& s) {
+    auto set = by_scope_.find(s);
+    if (set == by_scope_.end()) return;
+    set->second.erase(id);
+    if (set->second.empty()) by_scope_.erase(set);
+  };
+  if (w.scopes.empty()) unindex(kEverything);
+  for (const std::string& s : w.scopes) unindex(s);
+  return std::move(w.wake);
+}
+
+// Wakes the waiters of the scopes rung (once `coalesce` has passed since the
+// first of them) and those whose deadline passed.
 void ChangeBell::TimerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
-  std::uint64_t seen = generation_;
   while (!stopping_) {
-    if (waiters_.empty()) {
+    Clock::time_point next = Clock::time_point::max();
+    if (!by_deadline_.empty()) next = by_deadline_.begin()->first;
+    if (!pending_.empty()) next = std::min(next, pending_since_ + coalesce_);
+    if (next == Clock::time_point::max()) {
       cv_.wait(lock);
     } else {
-      cv_.wait_until(lock, waiters_.begin()->first);
+      cv_.wait_until(lock, next);
     }
+    if (stopping_) break;
+    const Clock::time_point now = Clock::now();
     std::vector<std::function<void()>> due;
-    if (generation_ != seen) {
-      seen = generation_;
-      for (auto& [deadline, wake] : waiters_) due.push_back(std::move(wake));
-      waiters_.clear();
-    } else {
-      const Clock::time_point now = Clock::now();
-      while (!waiters_.empty() && waiters_.begin()->first <= now) {
-        due.push_back(std::move(waiters_.begin()->second));
-        waiters_.erase(waiters_.begin());
+    if (!pending_.empty() && now >= pending_since_ + coalesce_) {
+      std::vector<std::uint64_t> ids;
+      auto collect = [&](const std::string& s) {
+        auto set = by_scope_.find(s);
+        if (set != by_scope_.end()) ids.insert(ids.end(), set->second.begin(), set->second.end());
+      };
+      if (pending_.count(kEverything)) {
+        for (const auto& [id, w] : waiters_) ids.push_back(id);
+      } else {
+        collect(kEverything);
+        for (const std::string& s : pending_) collect(s);
+      }
+      pending_.clear();
+      for (std::uint64_t id : ids) {
+        if (auto wake = Take(id)) {
+          due.push_back(std::move(wake));
+          ++woken_;
+        }
+      }
+    }
+    while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
+      if (auto wake = Take(by_deadline_.begin()->second)) {
+        due.push_back(std::move(wake));
+      } else {
+        by_deadline_.erase(by_deadline_.begin());  // not reached: Take unindexes it
       }
     }
     if (due.empty()) continue;

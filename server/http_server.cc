@@ -20,8 +20,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -79,6 +81,11 @@ struct HttpServer::Impl {
   std::string id_prefix;
   std::uint16_t bound_port = 0;
   std::atomic<int> open_connections{0};
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> accept_pauses{0};
+  std::mutex address_mu;
+  std::unordered_map<std::string, int> per_address;  // open connections per client address
+  std::optional<net::steady_timer> accept_pause;
   bool running = false;
 
   Impl(HttpServerOptions o, HttpHandler h)
@@ -98,6 +105,10 @@ struct HttpServer::Impl {
   }
 
   void Accept();
+  // Counts a new connection from `address`; false (counting nothing) past a cap.
+  // `status` is then the refusal's status.
+  bool Admit(const std::string& address, int* status);
+  void Leave(const std::string& address);
 };
 
 namespace {
@@ -167,18 +178,12 @@ std::string ErrorBody(const std::string& detail) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {
-    ++server_.open_connections;
-  }
-  ~Session() { --server_.open_connections; }
+  // The connection was admitted (HttpServer::Impl::Admit) for `remote`.
+  Session(tcp::socket socket, std::string remote, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server), remote_(std::move(remote)) {}
+  ~Session() { server_.Leave(remote_); }
 
-  void Run() {
-    beast::error_code ec;
-    const auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string();
-    WaitFirstByte(server_.options.request_timeout);
-  }
+  void Run() { WaitFirstByte(server_.options.request_timeout); }
 
  private:
   void WaitFirstByte(std::chrono::milliseconds timeout) {
@@ -333,11 +338,24 @@ class Session : public std::enable_shared_from_this<Session> {
                 [self, res, keep_alive] { self->Reply(std::move(*res), keep_alive); });
     };
     if (server_.options.workers == nullptr) return run();
-    if (!server_.options.workers->TrySubmit(run)) {
-      HttpResponse busy = HttpResponse::Json(503, ErrorBody("server busy; retry shortly"));
-      busy.headers.emplace_back("Retry-After", "1");
-      Reply(Build(busy, request->request_id, version), keep_alive);
+    // No request waits for a worker longer than queue_timeout: still queued
+    // then, it is answered 503 (the pool's timeout, seen from the queue).
+    auto expire = [self = shared_from_this(), request, keep_alive, version] {
+      net::post(self->stream_.get_executor(), [self, request, keep_alive, version] {
+        self->ReplyBusy(request->request_id, version, keep_alive);
+      });
+    };
+    if (!server_.options.workers->TrySubmit(
+            run, std::chrono::steady_clock::now() + server_.options.queue_timeout,
+            std::move(expire))) {
+      ReplyBusy(request->request_id, version, keep_alive);
     }
+  }
+
+  void ReplyBusy(const std::string& request_id, unsigned version, bool keep_alive) {
+    HttpResponse busy = HttpResponse::Json(503, ErrorBody("server busy; retry shortly"));
+    busy.headers.emplace_back("Retry-After", "1");
+    Reply(Build(busy, request_id, version), keep_alive);
   }
 
   http::response<http::string_body> Build(const HttpResponse& r, const std::string& request_id,
@@ -412,22 +430,94 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl& server_;
+  const std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
-  std::string remote_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
+
+}  // namespace
+
+bool HttpServer::Impl::Admit(const std::string& address, int* status) {
+  std::lock_guard<std::mutex> lock(address_mu);
+  if (open_connections.load() >= options.max_connections) {
+    *status = 503;
+    return false;
+  }
+  int& mine = per_address[address];
+  if (mine >= options.max_connections_per_address) {
+    if (mine == 0) per_address.erase(address);
+    *status = 429;
+    return false;
+  }
+  ++mine;
+  ++open_connections;
+  return true;
+}
+
+void HttpServer::Impl::Leave(const std::string& address) {
+  std::lock_guard<std::mutex> lock(address_mu);
+  auto it = per_address.find(address);
+  if (it != per_address.end() && --it->second <= 0) per_address.erase(it);
+  --open_connections;
+}
+
+namespace {
+
+// Answers a connection refused past a cap with a short canned response, written
+// without waiting (a full socket buffer just loses it), and closes it: the
+// refusal costs no session, no buffer and no timer.
+void Refuse(tcp::socket& socket, int status) {
+  const std::string detail = status == 429 ? "too many connections from this address"
+                                           : "too many connections; retry shortly";
+  const std::string body = ErrorBody(detail);
+  const std::string reply = "HTTP/1.1 " + std::to_string(status) +
+                            (status == 429 ? " Too Many Requests" : " Service Unavailable") +
+                            "\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                            "Connection: close\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body;
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(net::buffer(reply), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec.value() == ENFILE ||
+         ec == net::error::no_buffer_space || ec == net::error::no_memory;
+}
 
 }  // namespace
 
 void HttpServer::Impl::Accept() {
   acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+    if (OutOfDescriptors(ec)) {
+      // The pending connection stays in the backlog; retrying at once would
+      // spin on the same failure. Pause, and let connections close meanwhile.
+      ++accept_pauses;
+      options.logger->Log(LogLevel::kWarning, "http", "out of file descriptors; pausing accept",
+                          {{"error", ec.message()}, {"open_connections", open_connections.load()}});
+      accept_pause->expires_after(std::chrono::milliseconds(100));
+      accept_pause->async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor->is_open()) Accept();
+      });
+      return;
+    }
     if (!ec) {
       beast::error_code opt_ec;
-      socket.set_option(tcp::no_delay(true), opt_ec);
-      std::make_shared<Session>(std::move(socket), *this)->Run();
+      const auto ep = socket.remote_endpoint(opt_ec);
+      const std::string remote = opt_ec ? std::string() : ep.address().to_string();
+      int status = 0;
+      if (!Admit(remote, &status)) {
+        ++refused;
+        Refuse(socket, status);
+      } else {
+        socket.set_option(tcp::no_delay(true), opt_ec);
+        std::make_shared<Session>(std::move(socket), remote, *this)->Run();
+      }
     }
     Accept();
   });
@@ -459,6 +549,7 @@ void HttpServer::Start() {
                                              ec.message());
   }
   impl_->bound_port = impl_->acceptor->local_endpoint().port();
+  impl_->accept_pause.emplace(impl_->ioc);
   impl_->running = true;
   impl_->Accept();
   for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i) {
@@ -473,6 +564,7 @@ void HttpServer::Stop() {
   net::post(impl_->ioc, [this] {
     beast::error_code ec;
     impl_->acceptor->close(ec);
+    impl_->accept_pause->cancel();
   });
   impl_->ioc.stop();
   for (std::thread& t : impl_->threads) t.join();
@@ -483,5 +575,9 @@ void HttpServer::Stop() {
 std::uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 int HttpServer::open_connections() const { return impl_->open_connections.load(); }
+
+std::uint64_t HttpServer::refused_connections() const { return impl_->refused.load(); }
+
+std::uint64_t HttpServer::accept_pauses() const { return impl_->accept_pauses.load(); }
 
 }  // namespace vemakin::server

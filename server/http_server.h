@@ -14,6 +14,11 @@
 // chunks. The handler runs on the WorkerPool given in the options, never on
 // an I/O thread, so a slow database never stalls accepting or reading.
 //
+// Connections are capped in total and per client address (past a cap the
+// listener answers 503/429 and closes); when the process runs out of file
+// descriptors, accepting pauses for 100 ms (logged, counted) instead of
+// spinning on the failing accept.
+//
 // Thread-safety: Start/Stop from one owner thread; the handler is called
 // concurrently from `io_threads` threads.
 #ifndef VEMAKIN_SERVER_HTTP_SERVER_H_
@@ -78,9 +83,15 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_timeout{15000};  // headers + body of one request
   std::chrono::milliseconds idle_timeout{75000};     // between keep-alive requests
   int listen_backlog = 1024;
+  // Open connections allowed in all and from one client address; a connection
+  // past either is answered 503 (all) or 429 (one address) and closed at once.
+  int max_connections = 20000;
+  int max_connections_per_address = 512;
   // Where handlers run. Null = on the I/O thread (only for handlers that never
-  // block). When the pool's queue is full the request gets 503 + Retry-After.
+  // block). When the pool's queue is full, or a request is still queued after
+  // queue_timeout, the request gets 503 + Retry-After.
   WorkerPool* workers = nullptr;
+  std::chrono::milliseconds queue_timeout{30000};
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
 
@@ -100,6 +111,10 @@ class HttpServer {
   std::uint16_t port() const;
   // Connections currently open (idle keep-alive ones included).
   int open_connections() const;
+  // Connections refused past a cap, and times accepting paused because the
+  // process ran out of file descriptors (EMFILE/ENFILE), since start.
+  std::uint64_t refused_connections() const;
+  std::uint64_t accept_pauses() const;
 
   struct Impl;  // opaque: defined in http_server.cc, shared with its sessions
 

@@ -2,9 +2,23 @@
 
 #include <poll.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace vemakin::server {
+namespace {
+
+// The calling thread's AcquireDeadline; the epoch when none is set.
+thread_local std::chrono::steady_clock::time_point tl_acquire_deadline{};
+
+}  // namespace
+
+AcquireDeadline::AcquireDeadline(std::chrono::steady_clock::time_point deadline) {
+  tl_acquire_deadline = deadline;
+}
+
+AcquireDeadline::~AcquireDeadline() { tl_acquire_deadline = {}; }
 
 PgPool::Lease::Lease(Lease&& other) noexcept
     : pool_(other.pool_), entry_(std::move(other.entry_)), invalid_(other.invalid_) {
@@ -27,11 +41,43 @@ PgPool::PgPool(PgPoolOptions options) : options_(std::move(options)) {
       options_.pool_size + options_.max_overflow < 1) {
     throw Error(ErrorCode::kInvalidArgument, "pool_size + max_overflow must be at least 1");
   }
+  if (options_.overflow_idle.count() > 0 && options_.max_overflow > 0) {
+    reaper_ = std::thread([this] { ReapLoop(); });
+  }
 }
 
 PgPool::~PgPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  reaper_cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
   std::lock_guard<std::mutex> lock(mu_);
   idle_.clear();
+}
+
+void PgPool::ReapLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    // idle_'s front was returned longest ago (checkouts take from the back).
+    const bool surplus = open_ > options_.pool_size && !idle_.empty();
+    if (!surplus) {
+      reaper_cv_.wait(lock);
+      continue;
+    }
+    const auto expiry = idle_.front()->returned_at + options_.overflow_idle;
+    if (std::chrono::steady_clock::now() < expiry) {
+      reaper_cv_.wait_until(lock, expiry);
+      continue;
+    }
+    std::unique_ptr<Entry> e = std::move(idle_.front());
+    idle_.erase(idle_.begin());
+    --open_;
+    lock.unlock();
+    e.reset();  // closing may block briefly; not under the lock
+    lock.lock();
+  }
 }
 
 bool PgPool::Usable(const Entry& e, std::chrono::steady_clock::time_point now) const {
@@ -47,7 +93,10 @@ bool PgPool::Usable(const Entry& e, std::chrono::steady_clock::time_point now) c
 }
 
 PgPool::Lease PgPool::Acquire() {
-  const auto deadline = std::chrono::steady_clock::now() + options_.pool_timeout;
+  auto deadline = std::chrono::steady_clock::now() + options_.pool_timeout;
+  if (tl_acquire_deadline.time_since_epoch().count() != 0) {
+    deadline = std::min(deadline, tl_acquire_deadline);
+  }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
@@ -107,11 +156,13 @@ void PgPool::Release(std::unique_ptr<Entry> entry, bool invalid) {
       --open_;
       ++invalidated_;
       to_close = std::move(entry);
-    } else if (open_ > options_.pool_size) {
+    } else if (open_ > options_.pool_size && options_.overflow_idle.count() == 0) {
       --open_;  // overflow connection: closed on return
       to_close = std::move(entry);
     } else {
+      entry->returned_at = std::chrono::steady_clock::now();
       idle_.push_back(std::move(entry));
+      if (open_ > options_.pool_size) reaper_cv_.notify_one();
     }
   }
   cv_.notify_one();

@@ -1,9 +1,14 @@
 // A pool of PostgreSQL connections with SQLAlchemy QueuePool semantics
 // (SPEC.md "Pool semantics"):
 //  - `pool_size` connections are kept; up to `max_overflow` more are opened
-//    under load and closed when returned;
+//    under load and closed when returned -- or, with `overflow_idle` > 0 (the
+//    server's default, a deviation from QueuePool documented in
+//    docs/architecture.md), closed once they have stayed idle that long, so
+//    sustained load above pool_size reuses them instead of opening (and
+//    authenticating) a connection per request;
 //  - a checkout that finds all `pool_size + max_overflow` busy waits up to
-//    `pool_timeout`, then fails with Error(kUnavailable) (the API's 503);
+//    `pool_timeout` (or less: up to the calling thread's AcquireDeadline, the
+//    request's own budget), then fails with Error(kUnavailable) (the API's 503);
 //  - a connection older than `pool_recycle` is closed at checkout and replaced;
 //  - a dead connection is noticed without a round trip at checkout (an idle
 //    connection's socket must have nothing to read: EOF or data means the
@@ -26,6 +31,7 @@
 #include <mutex>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -39,6 +45,9 @@ struct PgPoolOptions {
   int max_overflow = 10;
   std::chrono::milliseconds pool_timeout{30000};
   std::chrono::milliseconds pool_recycle{300000};
+  // How long a returned overflow connection stays open for the next checkout;
+  // 0 = closed on return (QueuePool).
+  std::chrono::milliseconds overflow_idle{0};
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
 
@@ -58,6 +67,7 @@ class PgPool {
   struct Entry {
     std::unique_ptr<pqxx::connection> conn;
     std::chrono::steady_clock::time_point opened_at;
+    std::chrono::steady_clock::time_point returned_at;
     std::uint64_t generation = 0;
     std::unordered_set<std::string> prepared;  // statement names prepared on it
   };
@@ -90,8 +100,9 @@ class PgPool {
   PgPool(const PgPool&) = delete;
   PgPool& operator=(const PgPool&) = delete;
 
-  // Throws Error(kUnavailable) after pool_timeout, or when a new connection
-  // cannot be opened (database down).
+  // Throws Error(kUnavailable) after pool_timeout (or at the thread's
+  // AcquireDeadline, whichever comes first), or when a new connection cannot
+  // be opened (database down).
   Lease Acquire();
   PoolStatus Status() const;
   const PgPoolOptions& options() const { return options_; }
@@ -99,6 +110,8 @@ class PgPool {
  private:
   void Release(std::unique_ptr<Entry> entry, bool invalid);
   bool Usable(const Entry& e, std::chrono::steady_clock::time_point now) const;
+  // Closes overflow connections idle for overflow_idle (its own thread).
+  void ReapLoop();
 
   PgPoolOptions options_;
   mutable std::mutex mu_;
@@ -108,6 +121,21 @@ class PgPool {
   int waiters_ = 0;
   std::uint64_t generation_ = 0;  // bumped when a connection dies in use
   std::uint64_t opened_ = 0, invalidated_ = 0, timeouts_ = 0;
+  bool stopping_ = false;
+  std::condition_variable reaper_cv_;
+  std::thread reaper_;  // only with overflow_idle > 0
+};
+
+// While alive, PgPool::Acquire on this thread gives up at `deadline` if that
+// comes before its pool_timeout: a request that already waited in the worker
+// queue waits only for what is left of its budget (SPEC.md: no request waits
+// longer than pool_timeout for database capacity). Scopes do not nest.
+class AcquireDeadline {
+ public:
+  explicit AcquireDeadline(std::chrono::steady_clock::time_point deadline);
+  ~AcquireDeadline();
+  AcquireDeadline(const AcquireDeadline&) = delete;
+  AcquireDeadline& operator=(const AcquireDeadline&) = delete;
 };
 
 }  // namespace vemakin::server

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -11,6 +13,16 @@
 #include "server/worker_pool.h"
 
 namespace vemakin::server {
+
+long RaiseOpenFileLimit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return -1;
+  if (files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) getrlimit(RLIMIT_NOFILE, &files);
+  }
+  return files.rlim_cur == RLIM_INFINITY ? -1 : static_cast<long>(files.rlim_cur);
+}
 
 std::string WithConnectionSettings(const std::string& url, std::chrono::seconds connect_timeout,
                                    std::chrono::milliseconds statement_timeout,
@@ -66,6 +78,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   pool.max_overflow = options_.max_overflow;
   pool.pool_timeout = options_.pool_timeout;
   pool.pool_recycle = options_.pool_recycle;
+  pool.overflow_idle = options_.pool_overflow_idle;
   pool.logger = options_.logger;
   state_->pool = std::make_unique<PgPool>(pool);
   DbOptions db;
@@ -77,6 +90,9 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   api.cors_origin = options_.cors_origin;
   api.token_ttl = options_.token_ttl;
   api.queue_timeout = options_.pool_timeout;
+  api.max_page_bytes = options_.max_page_bytes;
+  api.max_parked_pulls = options_.max_parked_pulls;
+  api.max_parked_pulls_per_user = options_.max_parked_pulls_per_user;
   api.logger = options_.logger;
   state_->bell = std::make_unique<ChangeBell>(
       WithConnectionSettings(options_.listen_database_url.empty() ? options_.database_url
@@ -85,11 +101,16 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
       options_.logger);
   api.bell = state_->bell.get();
   state_->api = std::make_unique<Api>(api, *state_->db, state_->metrics);
-  // One worker per kept connection by default: more workers than pool_size
-  // would keep overflow connections busy, and overflow connections are closed
-  // on return, so sustained load would open (and authenticate) a connection
-  // per request. Requests beyond pool_size wait in the bounded queue instead.
-  const int workers = options_.workers > 0 ? options_.workers : std::max(1, options_.pool_size);
+  // One worker per connection the pool may open: pool_size + max_overflow
+  // connections are really usable, and a request that touches a blocked
+  // table holds one worker and one connection, not the whole server. A
+  // request that finds every worker busy waits in the queue at most
+  // pool_timeout (then 503). Overflow connections stay open for
+  // pool_overflow_idle after use, so sustained load above pool_size does not
+  // open a connection per request.
+  const int workers = options_.workers > 0
+                          ? options_.workers
+                          : std::max(1, options_.pool_size + options_.max_overflow);
   state_->workers = std::make_unique<WorkerPool>(workers, options_.max_queue);
   HttpServerOptions http;
   http.host = host;
@@ -99,6 +120,22 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   http.request_timeout = options_.request_timeout;
   http.idle_timeout = options_.idle_timeout;
   http.workers = state_->workers.get();
+  http.queue_timeout = options_.pool_timeout;
+  http.max_connections = options_.max_connections;
+  http.max_connections_per_address = options_.max_connections_per_address;
+  // Each connection holds a descriptor: keep some for the pool, the bell,
+  // logs and the listener itself, or accepting would fail with EMFILE.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    const long usable =
+        static_cast<long>(files.rlim_cur) - 64 - 2L * (options_.pool_size + options_.max_overflow);
+    if (usable < http.max_connections) {
+      http.max_connections = static_cast<int>(std::max(16L, usable));
+      options_.logger->Log(LogLevel::kInfo, "http", "connection cap lowered to the file limit",
+                           {{"max_connections", http.max_connections},
+                            {"rlimit_nofile", static_cast<long>(files.rlim_cur)}});
+    }
+  }
   http.logger = options_.logger;
   Api* api_ptr = state_->api.get();
   state_->http = std::make_unique<HttpServer>(
@@ -106,8 +143,9 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   HttpServer* http_ptr = state_->http.get();
   PgPool* pool_ptr = state_->pool.get();
   WorkerPool* workers_ptr = state_->workers.get();
+  ChangeBell* bell_ptr = state_->bell.get();
   state_->api->SetConnectionGauge([http_ptr] { return http_ptr->open_connections(); });
-  state_->metrics.SetGaugeSource([pool_ptr, http_ptr, workers_ptr] {
+  state_->metrics.SetGaugeSource([pool_ptr, http_ptr, workers_ptr, bell_ptr] {
     const PoolStatus s = pool_ptr->Status();
     return std::vector<std::pair<std::string, double>>{
         {"vemakin_pool_size", s.size},
@@ -117,8 +155,15 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
         {"vemakin_pool_waiters", s.waiters},
         {"vemakin_pool_timeouts", static_cast<double>(s.timeouts)},
         {"vemakin_http_open_connections", http_ptr->open_connections()},
+        {"vemakin_http_connections_refused_total",
+         static_cast<double>(http_ptr->refused_connections())},
+        {"vemakin_http_accept_pauses_total", static_cast<double>(http_ptr->accept_pauses())},
+        {"vemakin_worker_threads", workers_ptr->threads()},
         {"vemakin_worker_queue", static_cast<double>(workers_ptr->queued())},
-        {"vemakin_worker_busy", workers_ptr->busy()}};
+        {"vemakin_worker_busy", workers_ptr->busy()},
+        {"vemakin_worker_queue_expired_total", static_cast<double>(workers_ptr->expired())},
+        {"vemakin_sync_pulls_waiting", static_cast<double>(bell_ptr->waiting())},
+        {"vemakin_sync_pulls_woken_total", static_cast<double>(bell_ptr->woken())}};
   });
 }
 

@@ -18,12 +18,15 @@ struct ServerOptions {
   std::string schema;                     // search_path of every session; "" = the role's default
   std::string listen = "127.0.0.1:8000";  // HOST:PORT; port 0 picks a free one
   int threads = 2;                        // I/O threads (accept, parse, write)
-  int workers = 0;                        // handler threads; 0 = pool_size
+  int workers = 0;                        // handler threads; 0 = pool_size + max_overflow
   std::size_t max_queue = 1024;           // requests waiting for a worker before 503
   int pool_size = 5;
   int max_overflow = 10;
   std::chrono::milliseconds pool_timeout{30000};
   std::chrono::milliseconds pool_recycle{300000};
+  // A returned overflow connection stays open this long for the next request
+  // (0 = closed on return, as QueuePool; see docs/architecture.md).
+  std::chrono::milliseconds pool_overflow_idle{5000};
   std::chrono::seconds connect_timeout{10};
   std::chrono::milliseconds statement_timeout{30000};
   std::chrono::milliseconds slow_query{1000};
@@ -32,6 +35,17 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{15000};  // headers + body of one request
   std::chrono::milliseconds idle_timeout{75000};     // keep-alive idle
   std::string cors_origin = "*";
+  // Open connections in all (lowered to what RLIMIT_NOFILE allows) and per
+  // client address.
+  int max_connections = 20000;
+  int max_connections_per_address = 512;
+  // Bytes of rows in one page of a list, bulk read, snapshot or pull; past it
+  // the page ends early (has_more).
+  long long max_page_bytes = 4 << 20;
+  // Long-polling pulls parked at once, in all and per user; past either the
+  // pull is answered 503 / 429.
+  int max_parked_pulls = 20000;
+  int max_parked_pulls_per_user = 32;
   // Where the change bell LISTENs for commits (live sync); "" = database_url.
   // Must reach PostgreSQL directly, not through PgBouncer in transaction mode.
   std::string listen_database_url;
@@ -57,6 +71,10 @@ class Server {
   ServerOptions options_;
   std::unique_ptr<State> state_;
 };
+
+// Raises this process's soft RLIMIT_NOFILE to its hard limit (a server holds
+// a descriptor per client connection) and returns the new soft limit.
+long RaiseOpenFileLimit();
 
 // The libpq connection string for `url` with connect_timeout and the session's
 // statement_timeout/TimeZone appended (as libpq `options`).

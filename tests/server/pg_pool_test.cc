@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "core/error.h"
 #include "server/db.h"
 #include "server/server.h"
+#include "server/worker_pool.h"
 #include "tests/support/pg_test.h"
 
 namespace vemakin::server {
@@ -92,6 +94,67 @@ TEST(PgPool, OpensOverflowUnderLoadAndClosesItOnReturn) {
     EXPECT_EQ(Render(pool.Status()), "in=0 out=3 overflow=2 waiters=0");
   }
   EXPECT_EQ(Render(pool.Status()), "in=1 out=0 overflow=0 waiters=0");
+}
+
+TEST(PgPool, KeepsReturnedOverflowForItsIdleGraceThenClosesIt) {
+  PgPoolOptions o = Options(1, 2);
+  o.overflow_idle = 200ms;
+  PgPool pool(o);
+  {
+    PgPool::Lease a = pool.Acquire();
+    PgPool::Lease b = pool.Acquire();
+    PgPool::Lease c = pool.Acquire();
+  }
+  // Returned, the overflow stays open: the next burst reuses it.
+  EXPECT_EQ(Render(pool.Status()), "in=3 out=0 overflow=2 waiters=0");
+  {
+    PgPool::Lease a = pool.Acquire();
+    PgPool::Lease b = pool.Acquire();
+    EXPECT_EQ(pool.Status().opened, 3u);
+  }
+  // Idle past the grace, it is closed: pool_size remain.
+  EXPECT_TRUE(Eventually([&] { return pool.Status().checked_in == 1; }));
+  EXPECT_EQ(Render(pool.Status()), "in=1 out=0 overflow=0 waiters=0");
+}
+
+TEST(PgPool, AnAcquireDeadlineShortensTheWait) {
+  PgPoolOptions o = Options(1, 0);
+  o.pool_timeout = 30000ms;
+  PgPool pool(o);
+  PgPool::Lease held = pool.Acquire();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    AcquireDeadline budget(start + 300ms);
+    PgPool::Lease second = pool.Acquire();
+    FAIL() << "expected a timeout at the deadline";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(pool.Status().timeouts, 1u);
+}
+
+TEST(WorkerPool, ATaskStillQueuedAtItsDeadlineExpiresInsteadOfRunning) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> expired;
+  std::atomic<bool> late_ran{false};
+  {
+    WorkerPool workers(1, 8);
+    std::promise<void> started;
+    ASSERT_TRUE(workers.TrySubmit([&] {
+      started.set_value();
+      released.wait();
+    }));
+    started.get_future().wait();
+    ASSERT_TRUE(workers.TrySubmit([&] { late_ran = true; }, std::chrono::steady_clock::now() + 50ms,
+                                  [&] { expired.set_value(); }));
+    EXPECT_EQ(expired.get_future().wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(workers.expired(), 1u);
+    EXPECT_EQ(workers.queued(), 0u);
+    release.set_value();
+  }  // joins: the expired task never runs
+  EXPECT_FALSE(late_ran);
 }
 
 TEST(PgPool, TimesOutWithUnavailableWhenEveryConnectionIsHeld) {

@@ -104,9 +104,39 @@ int main(int argc, char** argv) {
                             "log queries slower than this", &options.slow_query, 0, 86400000);
   AddDuration<milliseconds>(app, "--slow-request-ms", "VEMAKIN_SLOW_REQUEST_MS",
                             "log requests slower than this", &options.slow_request, 0, 86400000);
-  app.add_option("--workers", options.workers, "handler threads (default: the pool size)")
+  AddDuration<milliseconds>(app, "--pool-overflow-idle-ms", "VEMAKIN_POOL_OVERFLOW_IDLE_MS",
+                            "how long a returned overflow connection stays open (0: closed on "
+                            "return)",
+                            &options.pool_overflow_idle, 0, 3600000);
+  app.add_option("--workers", options.workers,
+                 "handler threads (default: pool size + max overflow)")
       ->envname("VEMAKIN_WORKERS")
       ->check(CLI::Range(0, 1024));
+  app.add_option("--max-connections", options.max_connections, "open client connections in all")
+      ->envname("VEMAKIN_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--max-connections-per-address", options.max_connections_per_address,
+                 "open client connections from one address")
+      ->envname("VEMAKIN_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--max-page-bytes", options.max_page_bytes,
+                 "bytes of rows in one page of a list, snapshot or pull (a page ends early past "
+                 "it)")
+      ->envname("VEMAKIN_MAX_PAGE_BYTES")
+      ->check(CLI::Range(4096LL, 1LL << 30))
+      ->capture_default_str();
+  app.add_option("--max-parked-pulls", options.max_parked_pulls,
+                 "long-polling pulls waiting at once, in all")
+      ->envname("VEMAKIN_MAX_PARKED_PULLS")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  app.add_option("--max-parked-pulls-per-user", options.max_parked_pulls_per_user,
+                 "long-polling pulls waiting at once for one user")
+      ->envname("VEMAKIN_MAX_PARKED_PULLS_PER_USER")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   app.add_option("--listen-database-url", options.listen_database_url,
                  "where the live-sync bell LISTENs (default: the database URL); must reach "
                  "PostgreSQL directly, not through PgBouncer in transaction mode")
@@ -127,6 +157,8 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A descriptor per client connection: allow as many as the hard limit does.
+  vemakin::server::RaiseOpenFileLimit();
 
   try {
     options.logger = std::make_shared<vemakin::StderrLogger>(vemakin::ParseLogLevel(log_level));
