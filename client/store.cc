@@ -1,6 +1,9 @@
 // The Store: local CRUD with the outbox, lists, catalog, guest set-up.
 #include "vemakin/client/store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <mutex>
 #include <variant>
 
@@ -203,6 +206,10 @@ ListPage Store::Impl::Page(const TableSpec& spec, const std::string& base_where,
   if (query.skip < 0) {
     throw ValidationError({{{"query", "skip"}, "must be at least 0", "range"}});
   }
+  if (query.skip > core::kMaxSkip) {
+    throw ValidationError(
+        {{{"query", "skip"}, "must be at most " + std::to_string(core::kMaxSkip), "range"}});
+  }
   if (query.limit < 1) {
     throw ValidationError({{{"query", "limit"}, "must be at least 1", "range"}});
   }
@@ -258,10 +265,27 @@ ListPage Store::Impl::Page(const TableSpec& spec, const std::string& base_where,
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+namespace {
+
+// Creates the store's file empty and private when it does not exist yet, so
+// SQLite never creates it with the umask's mode (often world-readable); an
+// empty file is a new database to SQLite. An existing file is left as it is
+// (SyncClient narrows it before storing a token); other failures are SQLite's
+// to report when it opens the path.
+void CreatePrivateFile(const std::filesystem::path& path) {
+  const std::string& p = path.native();
+  if (p.empty() || p == ":memory:" || p.rfind("file:", 0) == 0) return;
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
 std::unique_ptr<Store> Store::Open(const ClientOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   if (!impl->options.logger) impl->options.logger = DefaultLogger();
+  CreatePrivateFile(options.path);
   impl->db = std::make_unique<SqliteDb>(options.path.string());
   impl->Initialize();
   return std::unique_ptr<Store>(new Store(std::move(impl)));

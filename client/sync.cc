@@ -252,8 +252,11 @@ struct SyncClient::Impl {
   }
 
   [[noreturn]] void Fail(const Reply& r, const std::string& what) {
-    const std::string reason =
+    std::string reason =
         r.body.is_object() ? ReasonOf(r.body.value("detail", json())) : "HTTP error";
+    if (r.status == 429 && r.body.is_object() && r.body.value("retry_after", json()).is_number()) {
+      reason += " (in " + std::to_string(r.body.at("retry_after").get<long long>()) + " s)";
+    }
     // A refused sign-in (401) stays an argument error: the CLI's exit codes
     // for wrong credentials predate the shared mapping.
     const ErrorCode code = ErrorCodeForHttpStatus(r.status);
@@ -669,6 +672,7 @@ struct SyncClient::Impl {
       throw Error(ErrorCode::kInvalidArgument,
                   "the server URL must start with http:// or https://");
     }
+    KeepPrivate();  // a store that cannot hold a secret is refused before signing in
     const Reply r = Call(base, "POST", path, &body, std::chrono::seconds(0), false);
     if (r.status != 200 && r.status != 201) {
       Fail(r, path == "/api/auth/register" ? "registration refused" : "sign-in refused");
@@ -688,6 +692,7 @@ struct SyncClient::Impl {
   // which holds every guest write, uploads them once at the next push.
   void Claim(const std::string& base, const std::string& user_id, const std::string& email,
              const std::string& new_token) {
+    KeepPrivate();  // before the token is written, never after
     {
       // Not Transition(): the in-memory owner changes with the commit, under
       // the same lock, so no write of another thread sees the old owner
@@ -714,12 +719,27 @@ struct SyncClient::Impl {
       std::lock_guard<std::mutex> token_lock(token_mu);
       token = new_token;
     }
-    if (s.options.path != ":memory:") {
-      for (const char* suffix : {"", "-wal", "-shm"}) {
-        std::error_code ec;  // the token is a secret: keep the files to their owner
-        std::filesystem::permissions(
-            s.options.path.string() + suffix,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+  }
+
+  // The token is a secret: the store's files (a store made by an older
+  // client may be world-readable; new ones are created 0600) are narrowed
+  // to their owner before it is written, and a file that stays readable by
+  // others (a filesystem without permissions) refuses it.
+  void KeepPrivate() {
+    const std::string path = s.options.path.native();
+    if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) return;
+    namespace fs = std::filesystem;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      const fs::path file = path + suffix;
+      std::error_code ec;
+      if (!fs::exists(file, ec)) continue;
+      fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, ec);
+      const fs::perms now = fs::status(file, ec).permissions();
+      if (ec || (now & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+        throw Error(ErrorCode::kFailedPrecondition,
+                    file.string() +
+                        " cannot be made private to its owner; the sign-in token "
+                        "was not stored");
       }
     }
   }
@@ -751,7 +771,7 @@ json SyncClient::Login(const std::string& server_url, const std::string& email,
   return user;
 }
 
-void SyncClient::Logout(bool discard_pending) {
+void SyncClient::Logout(bool discard_pending, bool everywhere) {
   const long long pending = impl_->store.Status().pending_mutations;
   if (pending > 0 && !discard_pending) {
     throw Error(ErrorCode::kFailedPrecondition,
@@ -759,7 +779,10 @@ void SyncClient::Logout(bool discard_pending) {
                     " local change(s) are not on the server yet: run `vemakin sync` first, or "
                     "`vemakin logout --discard` to drop them");
   }
-  if (std::optional<std::string> url = impl_->LoadState().server_url) {
+  if (everywhere) {
+    const Impl::Reply r = impl_->Call(impl_->ServerUrl(), "POST", "/api/auth/logout-all");
+    if (r.status != 200) impl_->Fail(r, "not signed out everywhere");
+  } else if (std::optional<std::string> url = impl_->LoadState().server_url) {
     try {
       impl_->Call(*url, "POST", "/api/auth/logout");
     } catch (const Error&) {
@@ -834,6 +857,14 @@ json SyncClient::AddMember(const std::string& project_id, const std::string& ema
   if (r.status != 200 && r.status != 201) impl_->Fail(r, "member not added");
   impl_->Pull(std::chrono::seconds(0));
   return r.body;
+}
+
+long long SyncClient::ChangePassword(const std::string& current_password,
+                                     const std::string& new_password) {
+  const json body = {{"current_password", current_password}, {"new_password", new_password}};
+  const Impl::Reply r = impl_->Call(impl_->ServerUrl(), "POST", "/api/users/me/password", &body);
+  if (r.status != 200) impl_->Fail(r, "password not changed");
+  return r.body.value("revoked_tokens", 0LL);
 }
 
 std::vector<Conflict> SyncClient::Conflicts(long long limit) {

@@ -90,6 +90,12 @@ struct SqlDialect {
   bool orders_nulls_last = true;
 };
 
+// The deepest `skip` a list accepts (both engines; larger is a 422): far
+// beyond any list's length, and small enough that skip + limit + 1 can never
+// overflow, nor lose precision in a JSON reader whose numbers are doubles.
+// Deeper pages use the cursor, which costs what the first page costs.
+inline constexpr long long kMaxSkip = 1000000000;
+
 struct PageRequest {
   long long skip = 0;
   long long limit = 100;              // rows wanted (the query asks for one more)

@@ -7,6 +7,7 @@
 #include "core/uuid.h"
 #include "server/rows.h"
 #include "server/sql_builder.h"
+#include "server/token_purge.h"
 
 namespace vemakin::server {
 namespace {
@@ -88,10 +89,8 @@ json SignedInUser(ApiContext& api, Session& s, const std::string& user_id) {
 
 HttpResponse AccountsApi::Register(Ctx& ctx) {
   if (!register_per_address_.Allow(ctx.http.remote_address)) {
-    HttpError e = HttpError::Detail(429, "too many registrations from this address");
-    e.headers.emplace_back(
-        "Retry-After", std::to_string(register_per_address_.RetryAfter(ctx.http.remote_address)));
-    throw e;
+    throw HttpError::TooMany("too many registrations from this address; retry later",
+                             register_per_address_.RetryAfter(ctx.http.remote_address));
   }
   const json body = api_.ParseBody(ctx);
   std::string email, password, name;
@@ -111,6 +110,7 @@ HttpResponse AccountsApi::Register(Ctx& ctx) {
                      "VALUES ($1::bytea, $2::uuid, now() + $3::interval)"),
            {TokenHashParam(token), user.at("id").get<std::string>(),
             std::to_string(api_.options().token_ttl.count()) + " hours"});
+    PurgeSome(s);
   });
   return JsonResponse(201, json{{"user", user}, {"token", token}});
 }
@@ -125,12 +125,9 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
   const std::string failure_key = Lower(email) + "\n" + ctx.http.remote_address;
   const bool address_ok = login_per_address_.Allow(ctx.http.remote_address);
   if (!address_ok || login_failures_.Blocked(failure_key)) {
-    HttpError e = HttpError::Detail(429, "too many sign-in attempts; retry later");
-    e.headers.emplace_back(
-        "Retry-After",
-        std::to_string(address_ok ? login_failures_.RetryAfter(failure_key)
-                                  : login_per_address_.RetryAfter(ctx.http.remote_address)));
-    throw e;
+    throw HttpError::TooMany("too many sign-in attempts; retry later",
+                             address_ok ? login_failures_.RetryAfter(failure_key)
+                                        : login_per_address_.RetryAfter(ctx.http.remote_address));
   }
   std::optional<std::string> hash;
   json user;
@@ -156,8 +153,92 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
                      "VALUES ($1::bytea, $2::uuid, now() + $3::interval, now())"),
            {TokenHashParam(token), user.at("id").get<std::string>(),
             std::to_string(api_.options().token_ttl.count()) + " hours"});
+    PurgeSome(s);
   });
   return JsonResponse(200, json{{"user", user}, {"token", token}});
+}
+
+void AccountsApi::PurgeSome(Session& s) {
+  s.Exec(api_.Stmt(kPurgeExpiredTokensSql), {std::to_string(kPurgeBatchPerSignIn)});
+}
+
+HttpResponse AccountsApi::ChangePassword(Ctx& ctx) {
+  const json body = api_.ParseBody(ctx);
+  if (!body.is_object()) throw HttpError::Field({"body"}, "must be a JSON object", "type");
+  std::vector<core::FieldError> errors;
+  std::string current, next;
+  for (auto [key, out] : {std::pair<const char*, std::string*>{"current_password", &current},
+                          {"new_password", &next}}) {
+    auto it = body.find(key);
+    if (it == body.end()) {
+      errors.push_back({{"body", key}, "field required", "missing"});
+    } else if (!it->is_string()) {
+      errors.push_back({{"body", key}, "must be a string", "type"});
+    } else {
+      *out = it->get<std::string>();
+      if (out->find('\0') != std::string::npos) {
+        errors.push_back({{"body", key}, "must not contain NUL characters", "nul"});
+      } else if (out == &next && (next.size() < 8 || next.size() > 1024)) {
+        errors.push_back({{"body", key}, "must be 8 to 1024 characters", "value"});
+      }
+    }
+  }
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() != "current_password" && it.key() != "new_password") {
+      errors.push_back(
+          {{"body", it.key()}, "is not a field of a password change", "unknown_field"});
+    }
+  }
+  if (!errors.empty()) throw HttpError::Fields(errors);
+  // Who is asking, and the hash to check against (no connection is held
+  // while argon2 runs).
+  std::string stored;
+  api_.db().Read([&](Session& s) {
+    api_.Authenticate(s, ctx);
+    const pqxx::result r =
+        s.Exec(api_.Stmt("SELECT password_hash FROM users WHERE id = $1::uuid"), {ctx.user_id});
+    if (r.empty()) throw HttpError::Detail(401, "account no longer exists");
+    stored = r[0][0].c_str();
+  });
+  // Only a holder of one of the account's tokens gets here, so the count is
+  // per account (whatever addresses a stolen token is used from); the owner
+  // is never locked out of signing in by it, and logout-all needs no password.
+  if (password_failures_.Blocked(ctx.user_id)) {
+    throw HttpError::TooMany("too many wrong current passwords; retry later",
+                             password_failures_.RetryAfter(ctx.user_id));
+  }
+  if (!hasher_.Verify(&stored, current)) {
+    password_failures_.Record(ctx.user_id);
+    throw HttpError::Field({"body", "current_password"}, "is not the account's current password",
+                           "credentials");
+  }
+  password_failures_.Reset(ctx.user_id);
+  const std::string hash = hasher_.Hash(next);
+  long long revoked = 0;
+  api_.WriteAuthed(ctx, [&](Session& s) {
+    // Only over the hash just verified: a concurrent change wins, this one
+    // is refused rather than silently replacing it.
+    const pqxx::result u = s.Exec(api_.Stmt("UPDATE users SET password_hash = $2 "
+                                            "WHERE id = $1::uuid AND password_hash = $3"),
+                                  {ctx.user_id, hash, stored});
+    if (u.affected_rows() == 0) {
+      throw HttpError::Detail(409, "the password was changed meanwhile; sign in again");
+    }
+    const pqxx::result r = s.Exec(api_.Stmt("DELETE FROM api_tokens WHERE user_id = $1::uuid "
+                                            "AND token_hash <> $2::bytea"),
+                                  {ctx.user_id, ctx.token_hash});
+    revoked = static_cast<long long>(r.affected_rows());
+    return HttpResponse();
+  });
+  return JsonResponse(200, json{{"revoked_tokens", revoked}});
+}
+
+HttpResponse AccountsApi::LogoutAll(Ctx& ctx) {
+  return api_.WriteAuthed(ctx, [&](Session& s) {
+    const pqxx::result r =
+        s.Exec(api_.Stmt("DELETE FROM api_tokens WHERE user_id = $1::uuid"), {ctx.user_id});
+    return JsonResponse(200, json{{"revoked_tokens", static_cast<long long>(r.affected_rows())}});
+  });
 }
 
 HttpResponse AccountsApi::Logout(Ctx& ctx) {
@@ -203,8 +284,13 @@ void AccountsApi::RegisterRoutes(Router& router) {
   router.Add("POST", "/api/auth/login", this, &AccountsApi::Login,
              "Sign in; returns {user, token}");
   router.Add("POST", "/api/auth/logout", this, &AccountsApi::Logout, "Revoke the presented token");
+  router.Add("POST", "/api/auth/logout-all", this, &AccountsApi::LogoutAll,
+             "Sign out everywhere: revoke every token of the account, this one included");
   router.Add("GET", "/api/users/me", this, &AccountsApi::GetMe, "The signed-in user's profile");
   router.Add("PATCH", "/api/users/me", this, &AccountsApi::PatchMe, "Change name or settings");
+  router.Add("POST", "/api/users/me/password", this, &AccountsApi::ChangePassword,
+             "Change the password {current_password, new_password}; every other token of the "
+             "account is revoked, the presented one stays valid");
 }
 
 }  // namespace vemakin::server

@@ -1,8 +1,10 @@
 // The account routes of the API: registration, sign-in and sign-out (bearer
-// tokens, server/auth.h), and the signed-in user's own profile. Passwords are
-// hashed and verified outside any transaction, so no pooled connection waits
-// on argon2; sign-in and registration attempts are rate-limited per address
-// and per email.
+// tokens, server/auth.h), signing out everywhere, the signed-in user's own
+// profile and password change. Passwords are hashed and verified outside any
+// transaction, so no pooled connection waits on argon2; sign-in and
+// registration attempts are rate-limited per address and per (email,
+// address), wrong current passwords per account. Sign-ins purge a bounded
+// batch of expired tokens (server/token_purge.h).
 #ifndef VEMAKIN_SERVER_API_ACCOUNTS_H_
 #define VEMAKIN_SERVER_API_ACCOUNTS_H_
 
@@ -23,7 +25,7 @@ class AccountsApi {
   AccountsApi(const AccountsApi&) = delete;
   AccountsApi& operator=(const AccountsApi&) = delete;
 
-  // /api/auth/{register,login,logout}, /api/users/me.
+  // /api/auth/{register,login,logout,logout-all}, /api/users/me[/password].
   void RegisterRoutes(Router& router);
 
  private:
@@ -32,6 +34,10 @@ class AccountsApi {
   HttpResponse Logout(Ctx& ctx);
   HttpResponse GetMe(Ctx& ctx);
   HttpResponse PatchMe(Ctx& ctx);
+  HttpResponse ChangePassword(Ctx& ctx);
+  HttpResponse LogoutAll(Ctx& ctx);
+  // Deletes a bounded batch of expired tokens (server/token_purge.h).
+  void PurgeSome(Session& s);
 
   ApiContext& api_;
   PasswordHasher hasher_;
@@ -40,6 +46,8 @@ class AccountsApi {
   RateLimiter login_failures_{10, std::chrono::seconds(900)};
   RateLimiter login_per_address_{60, std::chrono::seconds(60)};
   RateLimiter register_per_address_{30, std::chrono::seconds(3600)};
+  // Wrong current passwords per account (a password change needs a token).
+  RateLimiter password_failures_{10, std::chrono::seconds(900)};
 };
 
 // The account of `user_id` as JSON (GET /api/users/me, the bulk reads);

@@ -70,29 +70,37 @@ std::string RequireUuid(const std::string& value, const std::vector<std::string>
   return core::NormalizeUuid(value);
 }
 
-long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min) {
+long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min,
+                     long long max, bool clamp) {
   const std::optional<std::string> v = ctx.Query(key);
   if (!v) return fallback;
-  long long n = 0;
-  size_t used = 0;
-  try {
-    n = std::stoll(*v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v->size()) {
+  // Digits only: std::stoll would also take leading spaces and a '+'.
+  const size_t digits = !v->empty() && (*v)[0] == '-' ? 1 : 0;
+  if (v->size() == digits || v->find_first_not_of("0123456789", digits) != std::string::npos) {
     throw HttpError::Field({"query", key}, "must be an integer", "type");
+  }
+  long long n = 0;
+  bool too_big = false;
+  try {
+    n = std::stoll(*v);
+  } catch (const std::out_of_range&) {
+    too_big = true;  // beyond 64 bits either way: a negative one is below min
+    n = digits ? std::numeric_limits<long long>::min() : std::numeric_limits<long long>::max();
   }
   if (n < min) {
     throw HttpError::Field({"query", key}, "must be at least " + std::to_string(min), "range");
+  }
+  if (n > max || too_big) {
+    if (clamp) return max;
+    throw HttpError::Field({"query", key}, "must be at most " + std::to_string(max), "range");
   }
   return n;
 }
 
 Page ParsePage(const Ctx& ctx) {
   Page page;
-  page.skip = ParseCount(ctx, "skip", 0, 0);
-  page.limit = std::min<long long>(ParseCount(ctx, "limit", 100, 1), 1000);
+  page.skip = ParseCount(ctx, "skip", 0, 0, core::kMaxSkip, false);
+  page.limit = ParseCount(ctx, "limit", 100, 1, 1000);
   if (std::optional<std::string> c = ctx.Query("cursor"); c && !c->empty()) {
     if (page.skip != 0) {
       throw HttpError::Field({"query", "skip"}, "cannot be combined with cursor", "conflict");

@@ -11,6 +11,7 @@
 #define VEMAKIN_SERVER_API_CONTEXT_H_
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -47,6 +48,14 @@ class HttpError : public Error {
   static HttpError Field(std::vector<std::string> loc, const std::string& msg,
                          const std::string& type = "value") {
     return Fields({{std::move(loc), msg, type}});
+  }
+  // 429 with {"detail", "retry_after"} and a Retry-After header (seconds).
+  static HttpError TooMany(const std::string& detail, int retry_after) {
+    if (retry_after < 1) retry_after = 1;
+    HttpError e(429, json{{"detail", detail}, {"retry_after", retry_after}},
+                ErrorCode::kUnavailable);
+    e.headers.emplace_back("Retry-After", std::to_string(retry_after));
+    return e;
   }
   int status() const { return status_; }
   const json& body() const { return body_; }
@@ -108,8 +117,11 @@ json Envelope(json items, long long total, const Page& page, bool has_more,
 std::string RequireUuid(const std::string& value, const std::vector<std::string>& loc);
 // skip, limit (at most 1000) and cursor of the query string.
 Page ParsePage(const Ctx& ctx);
-// The integer query parameter `key` (>= min), `fallback` when absent; else 422.
-long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min);
+// The integer query parameter `key` (>= min), `fallback` when absent; else
+// 422. A value above `max` is 422 when `clamp` is false, else `max`; decimal
+// digits only (no sign but '-', no exponent, no spaces).
+long long ParseCount(const Ctx& ctx, const std::string& key, long long fallback, long long min,
+                     long long max = std::numeric_limits<long long>::max(), bool clamp = true);
 
 // A paged SELECT over `spec` (alias t) from `from` matching `where`
 // (core::BuildPageSql in PostgreSQL's spelling); its parameters follow the

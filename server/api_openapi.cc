@@ -71,6 +71,34 @@ json TableSchema(const core::TableSpec& t) {
   return s;
 }
 
+// The bodies of the routes that are not a model table's (accounts, members).
+json PlainBody(const std::string& method, const std::string& pattern) {
+  const json text = {{"type", "string"}};
+  const json password = {{"type", "string"}, {"minLength", 8}, {"maxLength", 1024}};
+  auto object = [](json props, json required) {
+    return json{{"type", "object"}, {"properties", std::move(props)}, {"required", required}};
+  };
+  if (method != "POST") return nullptr;
+  if (pattern == "/api/auth/register") {
+    return object({{"email", text}, {"password", password}, {"name", text}},
+                  {"email", "password", "name"});
+  }
+  if (pattern == "/api/auth/login") {
+    return object({{"email", text}, {"password", text}}, {"email", "password"});
+  }
+  if (pattern == "/api/users/me/password") {
+    return object({{"current_password", text}, {"new_password", password}},
+                  {"current_password", "new_password"});
+  }
+  if (pattern == "/api/projects/{id}/members") {
+    return object(
+        {{"email", text},
+         {"role", {{"type", "string"}, {"enum", {"editor", "viewer"}}, {"default", "viewer"}}}},
+        {"email"});
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 json OpenApiDocument(const Router& router) {
@@ -98,12 +126,15 @@ json OpenApiDocument(const Router& router) {
         for (const std::string& f : core::ListFilters(spec->entity)) {
           params.push_back({{"name", f}, {"in", "query"}, {"schema", FieldSchema(*spec->Find(f))}});
         }
-        for (const char* p : {"skip", "limit", "cursor"}) {
-          params.push_back(
-              {{"name", p},
-               {"in", "query"},
-               {"schema", {{"type", std::string(p) == "cursor" ? "string" : "integer"}}}});
-        }
+        params.push_back(
+            {{"name", "skip"},
+             {"in", "query"},
+             {"schema", {{"type", "integer"}, {"minimum", 0}, {"maximum", core::kMaxSkip}}}});
+        params.push_back({{"name", "limit"},
+                          {"in", "query"},
+                          {"description", "rows per page; larger values are capped at 1000"},
+                          {"schema", {{"type", "integer"}, {"minimum", 1}, {"default", 100}}}});
+        params.push_back({{"name", "cursor"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
       }
       if ((r.method == "POST" && r.pattern == base) ||
           (r.method == "PATCH" && r.pattern == base + "/{id}")) {
@@ -112,6 +143,10 @@ json OpenApiDocument(const Router& router) {
                               {{"application/json",
                                 {{"schema", {{"$ref", "#/components/schemas/" + spec->name}}}}}}}};
       }
+    }
+    if (json body = PlainBody(r.method, r.pattern); !body.is_null()) {
+      op["requestBody"] = {{"required", true},
+                           {"content", {{"application/json", {{"schema", body}}}}}};
     }
     if (!params.empty()) op["parameters"] = params;
     const bool open = r.pattern.rfind("/api/auth/register", 0) == 0 ||

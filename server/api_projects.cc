@@ -105,6 +105,21 @@ HttpResponse ProjectsApi::ListMembers(Ctx& ctx) {
 }
 
 HttpResponse ProjectsApi::AddMember(Ctx& ctx) {
+  // The address's budgets first (no database work past them). Emails without
+  // an account are checked, not counted, here: they are counted once the
+  // lookup has found none, and a spent budget refuses every add, so a 429
+  // says nothing about the email.
+  const std::string& address = ctx.http.remote_address;
+  if (!member_adds_per_address_.Allow(address)) {
+    throw HttpError::TooMany("too many member additions from this address; retry later",
+                             member_adds_per_address_.RetryAfter(address));
+  }
+  if (unknown_emails_per_address_.Blocked(address)) {
+    throw HttpError::TooMany(
+        "too many member additions naming emails without an account from this address; retry "
+        "later",
+        unknown_emails_per_address_.RetryAfter(address));
+  }
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
   const json body = api_.ParseBody(ctx);
   std::vector<core::FieldError> errors;
@@ -126,10 +141,31 @@ HttpResponse ProjectsApi::AddMember(Ctx& ctx) {
   if (!core::IsValidUtf8(email) || email.find('\0') != std::string::npos) {
     throw HttpError::Field({"body", "email"}, "must be an email address");
   }
-  return api_.WriteAuthed(ctx, [&](Session& s) {
-    return Respond(api_.writes().AddMember(s, ctx.user_id, id, email, role.get<std::string>()),
-                   201);
+  bool counted = false;  // the unit of work may run again: count the add once
+  WriteOutcome outcome;
+  bool no_account = false;
+  api_.WriteAuthed(ctx, [&](Session& s) {
+    if (!counted) {
+      counted = true;
+      if (!member_adds_per_user_.Allow(ctx.user_id)) {
+        throw HttpError::TooMany("too many member additions by this account; retry later",
+                                 member_adds_per_user_.RetryAfter(ctx.user_id));
+      }
+    }
+    if (unknown_emails_per_user_.Blocked(ctx.user_id)) {
+      throw HttpError::TooMany(
+          "too many member additions naming emails without an account; retry later",
+          unknown_emails_per_user_.RetryAfter(ctx.user_id));
+    }
+    outcome =
+        api_.writes().AddMember(s, ctx.user_id, id, email, role.get<std::string>(), &no_account);
+    return HttpResponse();
   });
+  if (no_account) {
+    unknown_emails_per_user_.Record(ctx.user_id);
+    unknown_emails_per_address_.Record(address);
+  }
+  return Respond(outcome, 201);
 }
 
 HttpResponse ProjectsApi::RemoveMember(Ctx& ctx) {

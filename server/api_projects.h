@@ -4,17 +4,28 @@
 // members routes (the owner adds by email with a role, and removes). A
 // project the user is not a member of answers 404, as one that does not
 // exist.
+//
+// Adding a member names an account by email, so the answer says whether the
+// email has one ("no account with this email", 404) — the owner needs that
+// answer, and registration says as much (409). What keeps it from being an
+// account oracle is its pace: every project owner may probe, so adds are
+// limited per user and per client address, and emails without an account
+// much more tightly; once those are used up, *every* add from that user or
+// address answers 429 until the window ends, whether or not the email has an
+// account (docs/api.md, "Rate limits").
 #ifndef VEMAKIN_SERVER_API_PROJECTS_H_
 #define VEMAKIN_SERVER_API_PROJECTS_H_
 
+#include <chrono>
 #include <string>
 
 #include "server/api_context.h"
 #include "server/api_router.h"
+#include "server/auth.h"
 
 namespace vemakin::server {
 
-// Thread-safe (no state of its own).
+// Thread-safe (the rate limiters lock; the rest is the ApiContext's).
 class ProjectsApi {
  public:
   // `api` must outlive the ProjectsApi.
@@ -36,6 +47,11 @@ class ProjectsApi {
   HttpResponse RemoveMember(Ctx& ctx);
 
   ApiContext& api_;
+  // Member adds of any outcome, and those naming an email with no account.
+  RateLimiter member_adds_per_user_{100, std::chrono::seconds(3600)};
+  RateLimiter member_adds_per_address_{200, std::chrono::seconds(3600)};
+  RateLimiter unknown_emails_per_user_{10, std::chrono::seconds(3600)};
+  RateLimiter unknown_emails_per_address_{10, std::chrono::seconds(3600)};
 };
 
 // One page of the projects `user_id` is a member of, in list order, as the

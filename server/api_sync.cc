@@ -323,7 +323,9 @@ using core::PushResult;
 // anything. A mutation the server refuses (validation, role, unknown row, id
 // clash) is recorded as rejected with the reason and the row's current state
 // as this user may see it (`current`, null when none), so the client can
-// restore it; it never blocks the ones after it.
+// restore it; it never blocks the ones after it. Records are keyed by (user,
+// client, mutation): another account sending the same ids neither sees nor
+// collides with them (schema/postgres/0008).
 //
 // Refusals are found before a mutation writes anything (server/writes.h), so
 // the fast mode needs no savepoints. If a statement fails anyway (a
@@ -386,8 +388,9 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
       std::map<std::string, std::string> seen;
       for (const pqxx::row& row :
            s.Exec(api_.Stmt("SELECT mutation_id::text, response::text FROM sync_mutations "
-                            "WHERE client_id = $1::uuid AND mutation_id = ANY($2::uuid[])"),
-                  {client_id, ids})) {
+                            "WHERE user_id = $3::uuid AND client_id = $1::uuid "
+                            "AND mutation_id = ANY($2::uuid[])"),
+                  {client_id, ids, ctx.user_id})) {
         seen[row[0].c_str()] = row[1].c_str();
       }
       // The records, inserted together at the end.

@@ -294,13 +294,17 @@ json Writes::Members(Session& s, const std::string& project_id) const {
 
 WriteOutcome Writes::AddMember(Session& s, const std::string& owner_id,
                                const std::string& project_id, const std::string& email,
-                               const std::string& role) const {
+                               const std::string& role, bool* no_account) const {
+  if (no_account) *no_account = false;
   const std::optional<std::string> my_role = Role(s, project_id, owner_id);
   if (!my_role) return NotFound();
   if (*my_role != "owner") return Denied("only the owner manages members");
   const pqxx::result u =
       s.Exec(Stmt("SELECT id FROM users WHERE lower(email) = lower($1)"), {email});
-  if (u.empty()) return NotFound("no account with this email");
+  if (u.empty()) {
+    if (no_account) *no_account = true;
+    return NotFound("no account with this email; they must register first");
+  }
   const std::string user_id = u[0][0].c_str();
   if (user_id == owner_id) {
     return WriteOutcome::Rejected(ErrorCode::kAlreadyExists, "the owner is already a member");

@@ -89,8 +89,12 @@ class Writes {
   nlohmann::json Members(Session& s, const std::string& project_id) const;
   // The owner adds (or re-roles) the account with this email: kCreated for a
   // new member, kApplied for a changed role; the member as Members lists it.
+  // kNotFound when the email has no account, and then `*no_account` (when
+  // given) is set, for the caller's rate limit on such lookups; the project
+  // and the caller's role are checked first.
   WriteOutcome AddMember(Session& s, const std::string& owner_id, const std::string& project_id,
-                         const std::string& email, const std::string& role) const;
+                         const std::string& email, const std::string& role,
+                         bool* no_account = nullptr) const;
   WriteOutcome RemoveMember(Session& s, const std::string& owner_id, const std::string& project_id,
                             const std::string& user_id) const;
 

@@ -1,5 +1,6 @@
 // The vemakin CLI through the real binary on a real store file.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -136,6 +137,54 @@ TEST_F(Cli, RefusesAFileThatIsNotAStore) {
   const testing::RunResult r = Run({"project", "list"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("damaged or not a vemakin store"), std::string::npos) << r.err;
+}
+
+// Issue 11: with no --password, the password comes from stdin or a prompt;
+// neither available is a clear error before anything is sent.
+TEST_F(Cli, SignInWithNoPasswordSourceSaysHowToGiveOne) {
+  // No server listens on port 9: the CLI must stop before trying it.
+  const testing::RunResult r =
+      Run({"login", "--server", "http://127.0.0.1:9", "--email", "a@example.com"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--password-stdin"), std::string::npos) << r.err;
+  std::vector<std::string> argv = {VEMAKIN_CLI_BIN,
+                                   "--db",
+                                   db_,
+                                   "register",
+                                   "--server",
+                                   "http://127.0.0.1:9",
+                                   "--email",
+                                   "a@example.com",
+                                   "--password-stdin",
+                                   "--name",
+                                   "A"};
+  const testing::RunResult empty = testing::RunWithInput(argv, "");
+  EXPECT_EQ(empty.exit_code, 2) << empty.err;
+  EXPECT_NE(empty.err.find("no password line"), std::string::npos) << empty.err;
+  argv.push_back("--password");
+  argv.push_back("in argv too");
+  const testing::RunResult both = testing::RunWithInput(argv, "secret line\n");
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.err.find("excludes"), std::string::npos) << both.err;
+  EXPECT_EQ(Json({"status"}).at("mode"), "guest");
+}
+
+TEST_F(Cli, ANewStoreIsCreatedPrivateToItsOwner) {
+  const mode_t old_umask = umask(022);
+  const testing::RunResult r = Run({"project", "list"});
+  umask(old_umask);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(static_cast<unsigned>(std::filesystem::status(db_).permissions()) & 0777u, 0600u);
+}
+
+TEST_F(Cli, ListSkipBeyondTheMaximumIsAValidationError) {
+  const std::string p = Json({"project", "add", "P"}).at("id");
+  const testing::RunResult r =
+      Run({"shot", "list", "--project", p, "--skip", "9223372036854775807"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("skip"), std::string::npos) << r.err;
+  EXPECT_EQ(Json({"shot", "list", "--project", p, "--skip", "1000000000"}).at("items"),
+            json::array());
 }
 
 }  // namespace

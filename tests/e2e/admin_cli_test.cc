@@ -148,6 +148,40 @@ TEST_F(AdminCli, CompactDeletesOldSyncHistoryAndMovesTheHorizon) {
   EXPECT_NE(Admin({"compact", "--keep-hours", "-1"}).exit_code, 0);
 }
 
+// Issue 11: expired tokens are deleted, not kept forever; live ones stay.
+TEST_F(AdminCli, PurgeTokensDeletesOnlyExpiredTokens) {
+  ASSERT_EQ(Admin({"migrate", "up"}).exit_code, 0);
+  auto count = [&](const char* where) {
+    auto conn = schema_.Connect();
+    pqxx::nontransaction tx(*conn);
+    return tx.exec1(std::string("SELECT count(*) FROM api_tokens WHERE ") + where)[0]
+        .as<long long>();
+  };
+  {
+    auto conn = schema_.Connect();
+    pqxx::nontransaction tx(*conn);
+    tx.exec(
+        "INSERT INTO users (id, email, name, password_hash) VALUES "
+        "('00000000-0000-4000-8000-0000000000a1', 'purge@example.com', 'P', '$argon2id$x')");
+    tx.exec(
+        "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) "
+        "SELECT sha256(('t' || g)::bytea), '00000000-0000-4000-8000-0000000000a1', "
+        "now() - interval '40 days', now() - interval '10 days' + g * interval '1 second' "
+        "FROM generate_series(1, 25) g");
+    tx.exec(
+        "INSERT INTO api_tokens (token_hash, user_id, expires_at) "
+        "SELECT sha256(('live' || g)::bytea), '00000000-0000-4000-8000-0000000000a1', "
+        "now() + interval '1 day' FROM generate_series(1, 3) g");
+  }
+  const auto r = Admin({"purge-tokens"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("purged 25 expired token(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(count("expires_at <= now()"), 0);
+  EXPECT_EQ(count("expires_at > now()"), 3);
+  const auto again = Admin({"purge-tokens"});
+  EXPECT_NE(again.out.find("purged 0 expired token(s)"), std::string::npos) << again.out;
+}
+
 TEST_F(AdminCli, ReportsAnUnreachableDatabaseClearly) {
   const auto r =
       testing::Run({VEMAKIN_ADMIN_BIN, "--database-url",

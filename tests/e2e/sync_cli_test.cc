@@ -2,6 +2,9 @@
 // guest data, member add, sync, status, logout, and their clear errors.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include "tests/e2e/sync_test_support.h"
 #include "tests/support/process.h"
@@ -15,6 +18,21 @@ RunResult Vemakin(const std::string& db, std::vector<std::string> args) {
   std::vector<std::string> argv = {VEMAKIN_CLI_BIN, "--db", db};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv);
+}
+
+RunResult VemakinWithInput(const std::string& db, std::vector<std::string> args,
+                           const std::string& input) {
+  std::vector<std::string> argv = {VEMAKIN_CLI_BIN, "--db", db};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunWithInput(argv, input);
+}
+
+// The permission bits of `path` (0 when it does not exist).
+unsigned Mode(const std::filesystem::path& path) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) return 0;
+  return static_cast<unsigned>(st.permissions()) & 0777u;
 }
 
 json JsonOut(const RunResult& r) {
@@ -127,6 +145,148 @@ TEST_F(SyncCli, MistakesGetClearMessagesAndNonZeroExits) {
                    "admin"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(JsonOut(Vemakin(db, {"--json", "status"})).at("mode"), "guest");
+}
+
+// Issue 11: a password need not sit in argv (where every local user can
+// read it): --password-stdin reads one line.
+TEST_F(SyncCli, RegisterAndLoginReadThePasswordFromStdin) {
+  const std::string db = (dir_ / "stdin.db").string();
+  const std::string email = "stdin-" + RandomUuid().substr(0, 8) + "@example.com";
+  RunResult r = VemakinWithInput(
+      db, {"register", "--server", Url(), "--email", email, "--password-stdin", "--name", "Stdin"},
+      std::string(kPassword) + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Vemakin(db, {"logout"}).exit_code, 0);
+  r = VemakinWithInput(db, {"login", "--server", Url(), "--email", email, "--password-stdin"},
+                       "not the password\n");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("wrong email or password"), std::string::npos) << r.err;
+  r = VemakinWithInput(db, {"login", "--server", Url(), "--email", email, "--password-stdin"},
+                       std::string(kPassword) + "\r\n");  // a Windows line ending too
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonOut(Vemakin(db, {"--json", "status"})).at("mode"), "account");
+}
+
+// On a terminal with no password flag, the CLI asks, with echo off.
+TEST_F(SyncCli, OnATerminalThePasswordIsPromptedForWithoutEcho) {
+  const std::string email = "tty-" + RandomUuid().substr(0, 8) + "@example.com";
+  const std::string secret = "typed at a prompt 42";
+  const std::string db = (dir_ / "tty.db").string();
+  TerminalRun t =
+      RunOnTerminal({VEMAKIN_CLI_BIN, "--db", db, "register", "--server", Url(), "--email", email,
+                     "--name", "Tty"},
+                    {{"Password: ", secret + "\n"}, {"Password (again): ", secret + "\n"}},
+                    std::chrono::seconds(60));
+  ASSERT_FALSE(t.timed_out) << t.screen;
+  EXPECT_EQ(t.exit_code, 0) << t.screen;
+  EXPECT_NE(t.screen.find("registered " + email), std::string::npos) << t.screen;
+  EXPECT_EQ(t.screen.find(secret), std::string::npos) << t.screen;  // never echoed
+  // A second store signs in with what is typed; a mismatch sends nothing.
+  const std::string other = (dir_ / "tty2.db").string();
+  t = RunOnTerminal({VEMAKIN_CLI_BIN, "--db", other, "login", "--server", Url(), "--email", email},
+                    {{"Password: ", secret + "\n"}}, std::chrono::seconds(60));
+  ASSERT_FALSE(t.timed_out) << t.screen;
+  EXPECT_EQ(t.exit_code, 0) << t.screen;
+  EXPECT_EQ(t.screen.find(secret), std::string::npos) << t.screen;
+  t = RunOnTerminal({VEMAKIN_CLI_BIN, "--db", (dir_ / "tty3.db").string(), "register", "--server",
+                     Url(), "--email", "x" + email, "--name", "X"},
+                    {{"Password: ", secret + "\n"}, {"Password (again): ", "something else\n"}},
+                    std::chrono::seconds(60));
+  ASSERT_FALSE(t.timed_out) << t.screen;
+  EXPECT_EQ(t.exit_code, 2) << t.screen;
+  EXPECT_NE(t.screen.find("differ"), std::string::npos) << t.screen;
+}
+
+// The store holds the token: it is private to its owner before the token is
+// in it — from creation for a new store, and narrowed before sign-in for one
+// an older client left readable.
+TEST_F(SyncCli, TheStoreHoldingTheTokenIsPrivateToItsOwner) {
+  const mode_t old_umask = umask(022);  // the usual default: files come out 0644
+  const std::filesystem::path fresh = dir_ / "fresh.db";
+  const RunResult made = Vemakin(fresh.string(), {"project", "add", "Guest work"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_EQ(Mode(fresh), 0600u);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const unsigned mode = Mode(fresh.string() + suffix);
+    EXPECT_TRUE(mode == 0 || mode == 0600u) << suffix << " " << std::oct << mode;
+  }
+  const std::filesystem::path old = dir_ / "old.db";
+  ASSERT_EQ(Vemakin(old.string(), {"project", "add", "Old"}).exit_code, 0);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    std::filesystem::permissions(old.string() + suffix, static_cast<std::filesystem::perms>(0644),
+                                 ec);
+  }
+  ASSERT_EQ(Mode(old), 0644u);
+  const RunResult r = VemakinWithInput(
+      old.string(),
+      {"register", "--server", Url(), "--email",
+       "perm-" + RandomUuid().substr(0, 8) + "@example.com", "--password-stdin", "--name", "P"},
+      std::string(kPassword) + "\n");
+  umask(old_umask);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const unsigned mode = Mode(old.string() + suffix);
+    EXPECT_TRUE(mode == 0 || mode == 0600u) << suffix << " " << std::oct << mode;
+  }
+}
+
+TEST_F(SyncCli, PasswordChangeAndLogoutEverywhereSignOtherDevicesOut) {
+  const std::string laptop = (dir_ / "laptop.db").string(), phone = (dir_ / "phone.db").string();
+  const std::string email = "pw-" + RandomUuid().substr(0, 8) + "@example.com";
+  ASSERT_EQ(VemakinWithInput(laptop,
+                             {"register", "--server", Url(), "--email", email, "--password-stdin",
+                              "--name", "Pw"},
+                             std::string(kPassword) + "\n")
+                .exit_code,
+            0);
+  const std::string login_phone = std::string(kPassword) + "\n";
+  ASSERT_EQ(
+      VemakinWithInput(phone, {"login", "--server", Url(), "--email", email, "--password-stdin"},
+                       login_phone)
+          .exit_code,
+      0);
+  RunResult r =
+      VemakinWithInput(laptop, {"password", "--password-stdin"}, "wrong one\nnew horse 77\n");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("current password"), std::string::npos) << r.err;
+  r = VemakinWithInput(laptop, {"password", "--password-stdin"},
+                       std::string(kPassword) + "\nnew horse 77\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 other sign-in(s) revoked"), std::string::npos) << r.out;
+  EXPECT_EQ(Vemakin(laptop, {"sync"}).exit_code, 0);  // this device stays signed in
+  r = Vemakin(phone, {"sync"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("vemakin login"), std::string::npos) << r.err;
+  ASSERT_EQ(
+      VemakinWithInput(phone, {"login", "--server", Url(), "--email", email, "--password-stdin"},
+                       "new horse 77\n")
+          .exit_code,
+      0);
+  ASSERT_EQ(Vemakin(phone, {"sync"}).exit_code, 0);
+  r = Vemakin(laptop, {"logout", "--everywhere"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("signed out everywhere"), std::string::npos) << r.out;
+  EXPECT_EQ(JsonOut(Vemakin(laptop, {"--json", "status"})).at("mode"), "guest");
+  EXPECT_NE(Vemakin(phone, {"sync"}).exit_code, 0);
+}
+
+// Member add stays clear for the owner: a missing account is named as such.
+TEST_F(SyncCli, MemberAddSaysWhenTheEmailHasNoAccount) {
+  const std::string db = (dir_ / "owner.db").string();
+  ASSERT_EQ(VemakinWithInput(db,
+                             {"register", "--server", Url(), "--email",
+                              "mo-" + RandomUuid().substr(0, 8) + "@example.com",
+                              "--password-stdin", "--name", "Owner"},
+                             std::string(kPassword) + "\n")
+                .exit_code,
+            0);
+  const json project = JsonOut(Vemakin(db, {"--json", "project", "add", "Doc"}));
+  const RunResult r = Vemakin(db, {"member", "add", "--project", project.at("id"), "--email",
+                                   "nobody-" + RandomUuid().substr(0, 8) + "@example.com"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("no account with this email; they must register first"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

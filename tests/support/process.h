@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vemakin::testing {
@@ -21,6 +22,25 @@ struct RunResult {
 
 // Runs argv to completion (stdin is /dev/null).
 RunResult Run(const std::vector<std::string>& argv);
+// Runs argv to completion with `input` as its stdin (a pipe, closed after it;
+// at most a pipe's buffer, 64 KiB), or /dev/null when nullopt.
+RunResult RunWithInput(const std::vector<std::string>& argv,
+                       const std::optional<std::string>& input);
+
+// A run on a pseudo-terminal: everything the terminal showed (stdout and
+// stderr, plus whatever the terminal echoed of what was typed).
+struct TerminalRun {
+  int exit_code = -1;
+  std::string screen;
+  bool timed_out = false;
+};
+// Runs argv with a pseudo-terminal as stdin, stdout and stderr. For each
+// (prompt, reply) of `script`, waits until `prompt` is shown, then types
+// `reply`; then reads until the program closes the terminal. The child is
+// killed when `timeout` passes first (timed_out).
+TerminalRun RunOnTerminal(const std::vector<std::string>& argv,
+                          const std::vector<std::pair<std::string, std::string>>& script,
+                          std::chrono::milliseconds timeout);
 
 class ChildProcess {
  public:

@@ -16,6 +16,7 @@
 #include "server/migrator.h"
 #include "server/server.h"
 #include "server/sync_history.h"
+#include "server/token_purge.h"
 #include "tools/common/print_table.h"
 
 namespace {
@@ -169,6 +170,8 @@ int main(int argc, char** argv) {
                    "idempotency records to keep, in days (longer than any client stays offline)")
       ->check(CLI::Range(1.0, 1e5))
       ->capture_default_str();
+  CLI::App* purge_tokens = app.add_subcommand(
+      "purge-tokens", "delete expired sign-in tokens (the server also purges a few per sign-in)");
   std::string pool_url;
   CLI::App* pool = app.add_subcommand("pool-status", "a running server's connection pool");
   pool->add_option("URL", pool_url, "the server, e.g. http://127.0.0.1:8000")->required();
@@ -202,6 +205,10 @@ int main(int argc, char** argv) {
       const long long m = vemakin::server::PruneMutationRecords(
           *conn, std::chrono::seconds(static_cast<long long>(keep_mutation_days * 86400)));
       std::cout << "compacted " << n << " change(s); pruned " << m << " mutation record(s)\n";
+      return 0;
+    }
+    if (*purge_tokens) {
+      std::cout << "purged " << vemakin::server::PurgeExpiredTokens(*conn) << " expired token(s)\n";
       return 0;
     }
     if (*seed) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "tools/vemakin/password_input.h"
 #include "vemakin/client/sync.h"
 
 namespace vemakin::cli {
@@ -153,8 +154,9 @@ void PrintReport(const Global& g, const SyncReport& r) {
 }  // namespace
 
 void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
-  static std::string server, email, password, name, project, role = "viewer";
-  static bool watch = false, discard = false;
+  static std::string server, email, name, project, role = "viewer";
+  static PasswordFlags password;
+  static bool watch = false, discard = false, everywhere = false;
   auto with_client = [&g](const std::function<void(SyncClient&)>& fn) {
     return [&g, fn](client::Store& store) {
       ProgressLine line(g);
@@ -178,11 +180,20 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   reg->fallthrough();
   reg->add_option("--server", server, "server URL, e.g. http://127.0.0.1:8000")->required();
   reg->add_option("--email", email, "email")->required();
-  reg->add_option("--password", password, "password (at least 8 characters)")->required();
+  // The password: prompted for on a terminal, or --password-stdin, or (seen
+  // by every local user while it runs) --password.
+  auto password_flags = [](CLI::App* cmd, const char* help) {
+    CLI::Option* in_argv = cmd->add_option("--password", password.password, help);
+    cmd->add_flag("--password-stdin", password.from_stdin,
+                  "read the password from the first line of standard input")
+        ->excludes(in_argv);
+  };
+  password_flags(reg, "password (at least 8 characters); prefer the prompt or --password-stdin");
   reg->add_option("--name", name, "your name")->required();
   reg->callback([&, with_client, print_user] {
     action = with_client([print_user](SyncClient& c) {
-      print_user(c.Register(server, email, password, name), "registered", c.last_report());
+      const std::string secret = ReadPassword(password, true);
+      print_user(c.Register(server, email, secret, name), "registered", c.last_report());
     });
   });
 
@@ -191,21 +202,46 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   login->fallthrough();
   login->add_option("--server", server, "server URL")->required();
   login->add_option("--email", email, "email")->required();
-  login->add_option("--password", password, "password")->required();
+  password_flags(login, "password; prefer the prompt or --password-stdin");
   login->callback([&, with_client, print_user] {
     action = with_client([print_user](SyncClient& c) {
-      print_user(c.Login(server, email, password), "signed in as", c.last_report());
+      const std::string secret = ReadPassword(password, false);
+      print_user(c.Login(server, email, secret), "signed in as", c.last_report());
     });
   });
 
   CLI::App* logout = app.add_subcommand("logout", "sign out and empty this store");
   logout->fallthrough();
   logout->add_flag("--discard", discard, "drop local changes not yet synced");
+  logout->add_flag("--everywhere", everywhere,
+                   "revoke every sign-in of the account (other devices too), then sign out here");
   logout->callback([&, with_client] {
     action = with_client([&g](SyncClient& c) {
-      c.Logout(discard);
-      std::cout << (g.json ? json{{"signed_out", true}}.dump() : "signed out; store emptied")
+      c.Logout(discard, everywhere);
+      const char* done =
+          everywhere ? "signed out everywhere; store emptied" : "signed out; store emptied";
+      std::cout << (g.json ? json{{"signed_out", true}, {"everywhere", everywhere}}.dump() : done)
                 << "\n";
+    });
+  });
+
+  static bool passwords_from_stdin = false;
+  CLI::App* passwd = app.add_subcommand(
+      "password", "change the account's password; other devices are signed out, this one stays");
+  passwd->fallthrough();
+  passwd->add_flag("--password-stdin", passwords_from_stdin,
+                   "read the current password, then the new one, one line each from standard "
+                   "input (default: prompt on the terminal)");
+  passwd->callback([&, with_client] {
+    action = with_client([&g](SyncClient& c) {
+      const std::string current = ReadSecret(passwords_from_stdin, "Current password", false);
+      const std::string next = ReadSecret(passwords_from_stdin, "New password", true);
+      const long long revoked = c.ChangePassword(current, next);
+      if (g.json) {
+        std::cout << json{{"password_changed", true}, {"revoked_tokens", revoked}}.dump() << "\n";
+      } else {
+        std::cout << "password changed; " << revoked << " other sign-in(s) revoked\n";
+      }
     });
   });
 

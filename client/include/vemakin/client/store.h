@@ -56,9 +56,9 @@ struct ClientOptions {
 
 struct ListQuery {
   std::map<std::string, std::string> filters;  // e.g. {"project_id": ..., "status": "done"}
-  long long skip = 0;
-  long long limit = 100;  // 1..1000 (larger values are capped)
-  std::string cursor;     // next_cursor of the previous page; excludes skip
+  long long skip = 0;                          // 0..core::kMaxSkip
+  long long limit = 100;                       // 1..1000 (larger values are capped)
+  std::string cursor;                          // next_cursor of the previous page; excludes skip
 };
 
 struct ListPage {
@@ -107,8 +107,11 @@ class ValidationError : public Error {
 class Store {
  public:
   // Opens or creates the file, upgrades its schema in place, and prepares
-  // guest mode on first use. Throws Error(kDataLoss) for a damaged or foreign
-  // file, kFailedPrecondition for a file from a newer client.
+  // guest mode on first use. A new file is created readable by its owner only
+  // (0600, before anything is written to it; SQLite gives its -wal and -shm
+  // files the same mode): it holds the user's data and, once signed in, the
+  // account's token. Throws Error(kDataLoss) for a damaged or foreign file,
+  // kFailedPrecondition for a file from a newer client.
   static std::unique_ptr<Store> Open(const ClientOptions& options);
   ~Store();
   Store(const Store&) = delete;

@@ -108,8 +108,16 @@ class SyncClient {
   nlohmann::json Login(const std::string& server_url, const std::string& email,
                        const std::string& password);
   // Signs out and empties the store (a fresh guest store). Refuses while
-  // mutations are pending unless `discard_pending`.
-  void Logout(bool discard_pending = false);
+  // mutations are pending unless `discard_pending`. With `everywhere`, every
+  // token of the account is revoked first (POST /api/auth/logout-all: other
+  // devices are signed out at their next request); that needs the server,
+  // and when it fails (kUnavailable, kUnauthenticated) nothing local changes.
+  void Logout(bool discard_pending = false, bool everywhere = false);
+  // Changes the account's password on the server; the server revokes every
+  // other token of the account and this store stays signed in. Returns how
+  // many tokens were revoked. kInvalidArgument for a wrong current password
+  // or a new one the server refuses; kUnavailable when rate limited.
+  long long ChangePassword(const std::string& current_password, const std::string& new_password);
 
   // Push, then pull until up to date.
   SyncReport Sync();
