@@ -169,6 +169,13 @@ nlohmann::json CanonicalPatch(const TableSpec& table, const nlohmann::json& body
 
 std::optional<nlohmann::json> ParseUntrustedJson(std::string_view text, int max_depth,
                                                  std::string* error) {
+  // nlohmann's lexer takes a NUL byte for the end of input, so
+  // `{"a":1}\0<anything>` would parse as `{"a":1}`: what follows would go
+  // unchecked. A raw NUL is never valid JSON, anywhere in a document.
+  if (text.find('\0') != std::string_view::npos) {
+    if (error) *error = "malformed JSON (NUL byte)";
+    return std::nullopt;
+  }
   if (NestingDepth(text, max_depth) > max_depth) {
     if (error) *error = "JSON nested deeper than " + std::to_string(max_depth) + " levels";
     return std::nullopt;

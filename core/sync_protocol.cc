@@ -424,6 +424,12 @@ std::optional<SnapshotPosition> SnapshotPosition::Decode(std::string_view token)
   const bool needs_project = pos.stage == Stage::kOneProject || pos.stage == Stage::kMembers ||
                              (pos.stage == Stage::kTable && pos.table->InProject());
   if (needs_project && pos.project.empty()) return std::nullopt;
+  // Nor what no server writes: a project where the stage has none (the
+  // catalog, the user's own tables), a list cursor outside a table.
+  const bool takes_project =
+      pos.stage != Stage::kCatalog && (pos.stage != Stage::kTable || pos.table->InProject());
+  if (!takes_project && !pos.project.empty()) return std::nullopt;
+  if (pos.stage != Stage::kTable && !pos.cursor.empty()) return std::nullopt;
   return pos;
 }
 

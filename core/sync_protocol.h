@@ -212,7 +212,8 @@ struct SnapshotPosition {
   // The wire token ("<stage>~<project>~<list cursor>"); kDone has none.
   std::string Encode() const;
   // nullopt for a token no server made (unknown stage, malformed project id,
-  // a stage that needs a project without one, oversized).
+  // a stage that needs a project without one or has one it cannot use, a
+  // list cursor outside a table stage, oversized).
   static std::optional<SnapshotPosition> Decode(std::string_view token);
 
   friend bool operator==(const SnapshotPosition& a, const SnapshotPosition& b) {

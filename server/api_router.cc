@@ -9,47 +9,6 @@
 namespace vemakin::server {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(const std::string& in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
-               HexValue(in[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParseQuery(const std::string& query) {
-  std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start <= query.size() && !query.empty()) {
-    size_t amp = query.find('&', start);
-    if (amp == std::string::npos) amp = query.size();
-    const std::string pair = query.substr(start, amp - start);
-    if (!pair.empty()) {
-      const size_t eq = pair.find('=');
-      const std::string key = PercentDecode(pair.substr(0, eq));
-      const std::string value = eq == std::string::npos ? "" : PercentDecode(pair.substr(eq + 1));
-      out.emplace(key, value);  // the first occurrence wins
-    }
-    start = amp + 1;
-  }
-  return out;
-}
-
 std::vector<std::string> Split(const std::string& path) {
   std::vector<std::string> out;
   size_t start = 1;

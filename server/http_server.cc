@@ -33,13 +33,6 @@ namespace http = boost::beast::http;
 namespace net = boost::asio;
 using tcp = boost::asio::ip::tcp;
 
-std::string HttpRequest::Header(const std::string& name) const {
-  for (const auto& [k, v] : headers) {
-    if (beast::iequals(k, name)) return v;
-  }
-  return {};
-}
-
 HttpResponse HttpResponse::Json(int status, const std::string& body) {
   HttpResponse r;
   r.status = status;
@@ -73,6 +66,7 @@ std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& list
 
 struct HttpServer::Impl {
   HttpServerOptions options;
+  FramingLimits limits;  // from options
   HttpHandler handler;
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
@@ -89,7 +83,10 @@ struct HttpServer::Impl {
   bool running = false;
 
   Impl(HttpServerOptions o, HttpHandler h)
-      : options(std::move(o)), handler(std::move(h)), ioc(std::max(1, options.io_threads)) {
+      : options(std::move(o)),
+        limits{options.max_body_bytes, options.max_header_bytes, options.max_url_bytes},
+        handler(std::move(h)),
+        ioc(std::max(1, options.io_threads)) {
     unsigned char rnd[4];
     randombytes_buf(rnd, sizeof rnd);
     char buf[9];
@@ -141,37 +138,6 @@ bool GzipCompress(const std::string& in, std::string* out) {
   return rc == Z_STREAM_END;
 }
 
-// Inflates a gzip body into `out`, stopping at `cap` bytes of output.
-// 0 = done, 1 = larger than `cap`, -1 = not valid gzip.
-int GzipInflate(const std::string& in, std::size_t cap, std::string* out) {
-  z_stream z{};
-  if (inflateInit2(&z, 15 + 16) != Z_OK) return -1;
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  char chunk[16384];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    z.next_out = reinterpret_cast<Bytef*>(chunk);
-    z.avail_out = sizeof chunk;
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return -1;
-    }
-    out->append(chunk, sizeof chunk - z.avail_out);
-    if (out->size() > cap) {
-      inflateEnd(&z);
-      return 1;
-    }
-    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {  // truncated input
-      inflateEnd(&z);
-      return -1;
-    }
-  }
-  inflateEnd(&z);
-  return 0;
-}
-
 std::string ErrorBody(const std::string& detail) {
   return nlohmann::json{{"detail", detail}}.dump();
 }
@@ -202,8 +168,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadRequest() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
-    parser_->body_limit(server_.options.max_body_bytes);
+    ApplyLimits(server_.limits, &*parser_);
     stream_.expires_after(server_.options.request_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
@@ -217,42 +182,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReplyReadError(const beast::error_code& ec) {
-    int status = 400;
-    std::string detail = "malformed HTTP request";
-    if (ec == http::error::body_limit) {
-      status = 413;
-      detail = "request body too large";
-    } else if (ec == http::error::header_limit) {
-      status = 431;
-      detail = "request headers too large";
-    } else if (ec == http::error::bad_content_length || ec == http::error::bad_transfer_encoding) {
-      detail = "ambiguous or invalid message framing";
-    }
-    Reply(MakeError(status, detail), false);
+    const FramingError refusal = RefusalFor(ec);
+    Reply(MakeError(refusal.status, refusal.detail), false);
   }
 
   void OnHeader(beast::error_code ec) {
     start_ = std::chrono::steady_clock::now();
     if (IsDisconnect(ec)) return Close();
     if (ec) return ReplyReadError(ec);
-    const auto& req = parser_->get();
-    if (req.target().size() > server_.options.max_url_bytes) {
-      return Reply(MakeError(414, "URL too long"), false);
+    if (auto refusal = CheckHead(parser_->get(), server_.limits)) {
+      return Reply(MakeError(refusal->status, refusal->detail), false);
     }
-    int content_lengths = 0, transfer_encodings = 0;
-    for (const auto& field : req) {
-      if (field.name() == http::field::content_length) ++content_lengths;
-      if (field.name() == http::field::transfer_encoding) ++transfer_encodings;
-    }
-    if (content_lengths > 1 || (content_lengths > 0 && transfer_encodings > 0)) {
-      return Reply(MakeError(400, "ambiguous message framing"), false);
-    }
-    const auto encoding = req[http::field::content_encoding];
-    if (!encoding.empty() && !beast::iequals(encoding, "identity") &&
-        !beast::iequals(encoding, "gzip")) {
-      return Reply(MakeError(415, "request bodies may only be gzip-compressed"), false);
-    }
-    if (beast::iequals(req[http::field::expect], "100-continue")) {
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
       http::async_write(stream_, *cont,
                         [self = shared_from_this(), cont](beast::error_code wec, size_t) {
@@ -274,33 +215,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (IsDisconnect(ec)) return Close();
     if (ec) return ReplyReadError(ec);
     auto req = parser_->release();
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
     auto request = std::make_shared<HttpRequest>();
-    request->method = std::string(req.method_string());
-    request->target = std::string(req.target());
-    const size_t q = request->target.find('?');
-    request->path = request->target.substr(0, q);
-    request->query = q == std::string::npos ? "" : request->target.substr(q + 1);
-    for (const auto& field : req) {
-      request->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    request->body = std::move(req.body());
-    if (beast::iequals(req[http::field::content_encoding], "gzip")) {
-      // Inflated here, never beyond the body cap: a decompression bomb gets
-      // 413 after at most max_body_bytes of output.
-      std::string inflated;
-      const int rc = GzipInflate(request->body, server_.options.max_body_bytes, &inflated);
-      if (rc != 0) {
-        return Reply(rc > 0 ? MakeError(413, "request body too large once decompressed")
-                            : MakeError(400, "malformed gzip request body"),
-                     false);
-      }
-      request->body = std::move(inflated);
+    if (auto refusal = DecodeMessage(std::move(req), server_.limits, request.get())) {
+      return Reply(MakeError(refusal->status, refusal->detail), false);
     }
     request->remote_address = remote_;
     request->request_id = server_.NextRequestId();
     request->received_at = std::chrono::steady_clock::now();
-    const bool keep_alive = req.keep_alive();
-    const unsigned version = req.version();
     Execute(request, keep_alive, version,
             [self = shared_from_this(), request] { return self->server_.handler(*request); });
   }

@@ -5,12 +5,13 @@
 // refused by Beast's parser, and responses carry X-Request-Id and
 // X-Request-Time.
 //
-// Framing is checked once the headers are in, before any body byte is read:
-// two Content-Length headers, or Content-Length with Transfer-Encoding, are
-// refused (400); a compressed body is accepted only as gzip (sync pushes)
-// and inflated up to the same cap: a decompression bomb gets 413 after at
-// most max_body_bytes of output, other encodings get 415. Bodies over the cap
-// get 413 whether announced by Content-Length or discovered while reading
+// Framing is checked once the headers are in, before any body byte is read
+// (server/http_request.h): two Content-Length headers, Content-Length with
+// Transfer-Encoding, or a Transfer-Encoding other than chunked are refused
+// (400); a compressed body is accepted only as gzip (sync pushes) and
+// inflated up to the same cap: a decompression bomb gets 413 after at most
+// max_body_bytes of output, other encodings get 415. Bodies over the cap get
+// 413 whether announced by Content-Length or discovered while reading
 // chunks. The handler runs on the WorkerPool given in the options, never on
 // an I/O thread, so a slow database never stalls accepting or reading.
 //
@@ -33,29 +34,10 @@
 #include <vector>
 
 #include "core/log.h"
+#include "server/http_request.h"
 #include "server/worker_pool.h"
 
 namespace vemakin::server {
-
-struct HttpRequest {
-  std::string method;  // "GET", ...
-  std::string target;  // path + query as received
-  std::string path;    // decoded path without the query
-  std::string query;   // raw query string without '?'
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::string remote_address;
-  std::string request_id;
-  std::chrono::steady_clock::time_point received_at;  // when the request was fully read
-  // Set on a parked long poll when it is resumed: when its wait ends.
-  std::chrono::steady_clock::time_point poll_deadline{};
-  // Set on a parked long poll that re-checks a held-back horizon: the delay
-  // of its last re-check (doubled each time, from 20 ms to 1 s).
-  std::chrono::milliseconds horizon_recheck{0};
-
-  // Case-insensitive header lookup; empty when absent.
-  std::string Header(const std::string& name) const;
-};
 
 struct HttpResponse {
   int status = 200;

@@ -123,6 +123,16 @@ TEST(ParseUntrustedJson, RefusesMalformedTextAndInvalidUtf8) {
   EXPECT_FALSE(ParseUntrustedJson("", 64, &error).has_value());
 }
 
+TEST(ParseUntrustedJson, RefusesARawNulByteWhereverItIs) {
+  std::string error;
+  using namespace std::string_view_literals;
+  EXPECT_FALSE(ParseUntrustedJson("{\"a\":1}\0{\"b\""sv, 64, &error).has_value());
+  EXPECT_EQ(error, "malformed JSON (NUL byte)");
+  EXPECT_FALSE(ParseUntrustedJson("{\"a\":\"x\0y\"}"sv, 64, &error).has_value());
+  EXPECT_FALSE(ParseUntrustedJson("\0"sv, 64, &error).has_value());
+  EXPECT_TRUE(ParseUntrustedJson("{\"a\":\"x\\u0000y\"}"sv, 64, &error).has_value());  // escaped
+}
+
 }  // namespace
 }  // namespace vemakin::core
 

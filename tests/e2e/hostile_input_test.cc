@@ -94,6 +94,21 @@ TEST_F(HostileApi, NulCharactersGet422) {
   EXPECT_EQ(r.status, 422) << r.raw;
 }
 
+// nlohmann's lexer stops at a raw NUL byte: without a check, the text after
+// it would go unread and the body before it would be accepted.
+TEST_F(HostileApi, RawNulByteAnywhereInABodyGets400) {
+  std::string body = "{\"name\":\"P\"}";
+  body += '\0';
+  body += "garbage that must not be ignored";
+  const Resp after = client_->PostRaw("/api/projects", body);
+  EXPECT_EQ(after.status, 400) << after.raw;
+  std::string inside = "{\"name\":\"P";
+  inside += '\0';
+  inside += "\"}";
+  EXPECT_EQ(client_->PostRaw("/api/projects", inside).status, 400);
+  EXPECT_EQ(client_->Get("/api/projects").body.at("total"), 1);  // only SetUp's project
+}
+
 TEST_F(HostileApi, DeeplyNestedJsonGets400) {
   const std::string deep = std::string(10000, '[') + std::string(10000, ']');
   EXPECT_EQ(client_->PostRaw("/api/shots", deep).status, 400);
@@ -159,6 +174,31 @@ TEST_F(Hostile, AmbiguousFramingGets400) {
       "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
   EXPECT_EQ(StatusOf(RawExchange(port(), length_and_chunked)), 400);
   EXPECT_EQ(StatusOf(RawExchange(port(), "GARBAGE\r\n\r\n")), 400);
+}
+
+// Beast reads a request whose Transfer-Encoding does not end in chunked as
+// bodiless, so its body would be parsed as a second, smuggled request (one a
+// front proxy never saw): any coding but plain chunked is refused, and the
+// connection closes without reading on.
+TEST_F(Hostile, TransferEncodingOtherThanChunkedGets400AndSmugglesNothing) {
+  const std::string smuggled = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const std::string coding : {"gzip", "chunked, gzip", "gzip, chunked", "identity", "x"}) {
+    const std::string raw =
+        "POST /api/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding + "\r\n\r\n" +
+        smuggled;
+    const std::string response = RawExchange(port(), raw);
+    EXPECT_EQ(StatusOf(response), 400) << coding << ": " << response.substr(0, 200);
+    EXPECT_EQ(response.find("HTTP/1.1 ", 1), std::string::npos) << coding << ": two responses";
+  }
+  const std::string twice =
+      "POST /api/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+  EXPECT_EQ(StatusOf(RawExchange(port(), twice)), 400);
+  // Plain chunked still works (an unauthenticated create: 401, not 400).
+  const std::string chunked =
+      "POST /api/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked \r\n"
+      "Connection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+  EXPECT_EQ(StatusOf(RawExchange(port(), chunked)), 401);
 }
 
 // Compressed request bodies: gzip only (sync pushes use it), inflated no
