@@ -78,7 +78,9 @@ void CheckCredentials(const json& body, bool need_name, std::string* email, std:
 }  // namespace
 
 AccountsApi::AccountsApi(ApiContext& api)
-    : api_(api), hasher_(api.options().max_concurrent_hashes, std::chrono::seconds(10)) {}
+    : api_(api),
+      hasher_(api.options().max_concurrent_hashes, 2 * api.options().max_concurrent_hashes,
+              std::chrono::seconds(5)) {}
 
 json SignedInUser(ApiContext& api, Session& s, const std::string& user_id) {
   const pqxx::result r = s.Exec(
@@ -88,9 +90,10 @@ json SignedInUser(ApiContext& api, Session& s, const std::string& user_id) {
 }
 
 HttpResponse AccountsApi::Register(Ctx& ctx) {
-  if (!register_per_address_.Allow(ctx.http.remote_address)) {
+  const std::string client = ClientKey(ctx.http.remote_address);
+  if (!register_per_address_.Allow(client)) {
     throw HttpError::TooMany("too many registrations from this address; retry later",
-                             register_per_address_.RetryAfter(ctx.http.remote_address));
+                             register_per_address_.RetryAfter(client));
   }
   const json body = api_.ParseBody(ctx);
   std::string email, password, name;
@@ -119,16 +122,22 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
   const json body = api_.ParseBody(ctx);
   std::string email, password, unused;
   CheckCredentials(body, false, &email, &password, &unused);
-  // Wrong passwords are counted per email *and* address, after the check:
-  // only the address that keeps failing is held off, never the owner
-  // signing in from elsewhere, and a right password resets its count.
-  const std::string failure_key = Lower(email) + "\n" + ctx.http.remote_address;
-  const bool address_ok = login_per_address_.Allow(ctx.http.remote_address);
-  if (!address_ok || login_failures_.Blocked(failure_key)) {
+  // Wrong passwords are counted per email *and* address: only the address
+  // that keeps failing is held off (for longer each time it fails again),
+  // never the owner signing in from elsewhere, and a right password resets
+  // its count. An attempt is reserved before the check, so guesses in flight
+  // at once cannot exceed the budget either.
+  const std::string client = ClientKey(ctx.http.remote_address);
+  const std::string failure_key = Lower(email) + "\n" + client;
+  if (!login_per_address_.Allow(client)) {
     throw HttpError::TooMany("too many sign-in attempts; retry later",
-                             address_ok ? login_failures_.RetryAfter(failure_key)
-                                        : login_per_address_.RetryAfter(ctx.http.remote_address));
+                             login_per_address_.RetryAfter(client));
   }
+  if (!login_failures_.Reserve(failure_key)) {
+    throw HttpError::TooMany("too many sign-in attempts; retry later",
+                             login_failures_.RetryAfter(failure_key));
+  }
+  RateLimiter::Reservation attempt(&login_failures_, failure_key);
   std::optional<std::string> hash;
   json user;
   api_.db().Read([&](Session& s) {
@@ -143,16 +152,24 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
   });
   // Verify outside any transaction: no pooled connection waits on argon2.
   if (!hasher_.Verify(hash ? &*hash : nullptr, password)) {
-    login_failures_.Record(failure_key);
+    attempt.Keep();
     throw HttpError::Detail(401, "wrong email or password");
   }
   login_failures_.Reset(failure_key);
   const std::string token = NewToken();
   api_.db().Write([&](Session& s) {
-    s.Exec(api_.Stmt("INSERT INTO api_tokens (token_hash, user_id, expires_at, last_used_at) "
-                     "VALUES ($1::bytea, $2::uuid, now() + $3::interval, now())"),
-           {TokenHashParam(token), user.at("id").get<std::string>(),
-            std::to_string(api_.options().token_ttl.count()) + " hours"});
+    // Only while the verified hash is still the account's: a password change
+    // that committed since (its other tokens revoked) must not be outlived
+    // by a sign-in with the old password. FOR SHARE orders the two: a change
+    // in progress is waited for and then seen; one that starts after waits
+    // for this token and then revokes it.
+    const pqxx::result r =
+        s.Exec(api_.Stmt("INSERT INTO api_tokens (token_hash, user_id, expires_at, last_used_at) "
+                         "SELECT $1::bytea, u.id, now() + $3::interval, now() FROM users u "
+                         "WHERE u.id = $2::uuid AND u.password_hash = $4 FOR SHARE"),
+               {TokenHashParam(token), user.at("id").get<std::string>(),
+                std::to_string(api_.options().token_ttl.count()) + " hours", *hash});
+    if (r.affected_rows() == 0) throw HttpError::Detail(401, "wrong email or password");
     PurgeSome(s);
   });
   return JsonResponse(200, json{{"user", user}, {"token", token}});
@@ -183,6 +200,10 @@ HttpResponse AccountsApi::ChangePassword(Ctx& ctx) {
       }
     }
   }
+  if (errors.empty() && current == next) {
+    errors.push_back(
+        {{"body", "new_password"}, "must differ from the current password", "unchanged"});
+  }
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (it.key() != "current_password" && it.key() != "new_password") {
       errors.push_back(
@@ -200,15 +221,26 @@ HttpResponse AccountsApi::ChangePassword(Ctx& ctx) {
     if (r.empty()) throw HttpError::Detail(401, "account no longer exists");
     stored = r[0][0].c_str();
   });
-  // Only a holder of one of the account's tokens gets here, so the count is
-  // per account (whatever addresses a stolen token is used from); the owner
-  // is never locked out of signing in by it, and logout-all needs no password.
-  if (password_failures_.Blocked(ctx.user_id)) {
+  // Only a holder of one of the account's tokens gets here, so the counts
+  // are per account (whatever addresses a stolen token is used from): every
+  // change costs two argon2 runs, so changes are limited whatever their
+  // outcome, wrong current passwords more tightly (reserved before the
+  // check). The owner is never locked out of signing in by either, and
+  // logout-all needs no password.
+  if (!password_changes_.Reserve(ctx.user_id)) {
+    throw HttpError::TooMany("too many password changes; retry later",
+                             password_changes_.RetryAfter(ctx.user_id));
+  }
+  RateLimiter::Reservation change(&password_changes_, ctx.user_id);
+  if (!password_failures_.Reserve(ctx.user_id)) {
     throw HttpError::TooMany("too many wrong current passwords; retry later",
                              password_failures_.RetryAfter(ctx.user_id));
   }
-  if (!hasher_.Verify(&stored, current)) {
-    password_failures_.Record(ctx.user_id);
+  RateLimiter::Reservation failure(&password_failures_, ctx.user_id);
+  const bool right = hasher_.Verify(&stored, current);
+  change.Keep();  // argon2 ran: it counts, whatever follows
+  if (!right) {
+    failure.Keep();
     throw HttpError::Field({"body", "current_password"}, "is not the account's current password",
                            "credentials");
   }

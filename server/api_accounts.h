@@ -42,12 +42,15 @@ class AccountsApi {
   ApiContext& api_;
   PasswordHasher hasher_;
   // Wrong passwords per (email, client address): a stranger elsewhere
-  // cannot lock the owner out by failing on purpose.
-  RateLimiter login_failures_{10, std::chrono::seconds(900)};
+  // cannot lock the owner out by failing on purpose. 10 per 15 minutes, then
+  // windows of 30, 60, ... minutes (up to a day) while the failures go on.
+  RateLimiter login_failures_{10, std::chrono::seconds(900), std::chrono::seconds(86400)};
   RateLimiter login_per_address_{60, std::chrono::seconds(60)};
   RateLimiter register_per_address_{30, std::chrono::seconds(3600)};
-  // Wrong current passwords per account (a password change needs a token).
-  RateLimiter password_failures_{10, std::chrono::seconds(900)};
+  // Password changes per account, whatever their outcome (each costs two
+  // argon2 runs), and wrong current passwords (with the login's backoff).
+  RateLimiter password_changes_{20, std::chrono::seconds(3600)};
+  RateLimiter password_failures_{10, std::chrono::seconds(900), std::chrono::seconds(86400)};
 };
 
 // The account of `user_id` as JSON (GET /api/users/me, the bulk reads);

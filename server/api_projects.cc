@@ -105,21 +105,6 @@ HttpResponse ProjectsApi::ListMembers(Ctx& ctx) {
 }
 
 HttpResponse ProjectsApi::AddMember(Ctx& ctx) {
-  // The address's budgets first (no database work past them). Emails without
-  // an account are checked, not counted, here: they are counted once the
-  // lookup has found none, and a spent budget refuses every add, so a 429
-  // says nothing about the email.
-  const std::string& address = ctx.http.remote_address;
-  if (!member_adds_per_address_.Allow(address)) {
-    throw HttpError::TooMany("too many member additions from this address; retry later",
-                             member_adds_per_address_.RetryAfter(address));
-  }
-  if (unknown_emails_per_address_.Blocked(address)) {
-    throw HttpError::TooMany(
-        "too many member additions naming emails without an account from this address; retry "
-        "later",
-        unknown_emails_per_address_.RetryAfter(address));
-  }
   const std::string id = RequireUuid(ctx.path.at(0), {"path", "id"});
   const json body = api_.ParseBody(ctx);
   std::vector<core::FieldError> errors;
@@ -141,9 +126,30 @@ HttpResponse ProjectsApi::AddMember(Ctx& ctx) {
   if (!core::IsValidUtf8(email) || email.find('\0') != std::string::npos) {
     throw HttpError::Field({"body", "email"}, "must be an email address");
   }
+  // The budgets are spent only by a signed-in account (a request without a
+  // valid token costs nothing). An email without an account spends one of
+  // the account's (and, as a backstop against many accounts, the
+  // address's): a unit is reserved before the lookup and given back when the
+  // email has an account, so a spent budget refuses every add alike and a
+  // 429 says nothing about the email.
+  const std::string client = ClientKey(ctx.http.remote_address);
+  std::string reserved_user;  // whose unknown-email units to give back
+  bool reserved_client = false;
+  bool no_account = false;
+  struct GiveBack {
+    ProjectsApi* api;
+    const std::string* user;
+    const std::string* client;
+    bool* reserved_client;
+    const bool* no_account;
+    ~GiveBack() {
+      if (*no_account) return;
+      if (!user->empty()) api->unknown_emails_per_user_.Refund(*user);
+      if (*reserved_client) api->unknown_emails_per_address_.Refund(*client);
+    }
+  } give_back{this, &reserved_user, &client, &reserved_client, &no_account};
   bool counted = false;  // the unit of work may run again: count the add once
   WriteOutcome outcome;
-  bool no_account = false;
   api_.WriteAuthed(ctx, [&](Session& s) {
     if (!counted) {
       counted = true;
@@ -151,20 +157,28 @@ HttpResponse ProjectsApi::AddMember(Ctx& ctx) {
         throw HttpError::TooMany("too many member additions by this account; retry later",
                                  member_adds_per_user_.RetryAfter(ctx.user_id));
       }
-    }
-    if (unknown_emails_per_user_.Blocked(ctx.user_id)) {
-      throw HttpError::TooMany(
-          "too many member additions naming emails without an account; retry later",
-          unknown_emails_per_user_.RetryAfter(ctx.user_id));
+      if (!member_adds_per_address_.Allow(client)) {
+        throw HttpError::TooMany("too many member additions from this address; retry later",
+                                 member_adds_per_address_.RetryAfter(client));
+      }
+      if (!unknown_emails_per_user_.Reserve(ctx.user_id)) {
+        throw HttpError::TooMany(
+            "too many member additions naming emails without an account; retry later",
+            unknown_emails_per_user_.RetryAfter(ctx.user_id));
+      }
+      reserved_user = ctx.user_id;
+      if (!unknown_emails_per_address_.Reserve(client)) {
+        throw HttpError::TooMany(
+            "too many member additions naming emails without an account from this address; "
+            "retry later",
+            unknown_emails_per_address_.RetryAfter(client));
+      }
+      reserved_client = true;
     }
     outcome =
         api_.writes().AddMember(s, ctx.user_id, id, email, role.get<std::string>(), &no_account);
     return HttpResponse();
   });
-  if (no_account) {
-    unknown_emails_per_user_.Record(ctx.user_id);
-    unknown_emails_per_address_.Record(address);
-  }
   return Respond(outcome, 201);
 }
 

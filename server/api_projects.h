@@ -47,11 +47,14 @@ class ProjectsApi {
   HttpResponse RemoveMember(Ctx& ctx);
 
   ApiContext& api_;
-  // Member adds of any outcome, and those naming an email with no account.
+  // Member adds of any outcome by signed-in accounts, and those naming an
+  // email with no account: 10 per account, and per address (ClientKey) a
+  // backstop against one prober with many accounts, large enough that one
+  // account's typos never stop its neighbours behind the same NAT.
   RateLimiter member_adds_per_user_{100, std::chrono::seconds(3600)};
   RateLimiter member_adds_per_address_{200, std::chrono::seconds(3600)};
   RateLimiter unknown_emails_per_user_{10, std::chrono::seconds(3600)};
-  RateLimiter unknown_emails_per_address_{10, std::chrono::seconds(3600)};
+  RateLimiter unknown_emails_per_address_{30, std::chrono::seconds(3600)};
 };
 
 // One page of the projects `user_id` is a member of, in list order, as the

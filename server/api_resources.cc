@@ -31,10 +31,8 @@ std::map<std::string, std::string> ParseFilters(const TableSpec& spec, const Ctx
   return out;
 }
 
-// About how many bytes a row of `spec` takes as JSON: its text columns'
-// lengths (octet_length reads a stored value's size from its header, without
-// decompressing it; pg_column_size would give the compressed size), its JSON
-// columns' stored size, and a constant for the rest.
+}  // namespace
+
 std::string RowBytesSql(const TableSpec& spec, const std::string& alias) {
   std::string out = "64";
   for (const core::FieldSpec& f : spec.fields) {
@@ -48,8 +46,6 @@ std::string RowBytesSql(const TableSpec& spec, const std::string& alias) {
   }
   return out;
 }
-
-}  // namespace
 
 PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
                       const std::string& scope_id, const std::string& user_id,
@@ -82,21 +78,24 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
                       : "(SELECT count(*) FROM " + spec.name + " f WHERE " + count_where + ")";
   // The byte budget is applied in PostgreSQL, so rows past it never reach
   // this process: each row carries the size of the rows before it on the page
-  // (a window over the page's rows in the page's order, which the subquery's
-  // ORDER BY sets) and how many rows the page read; rows whose predecessors
-  // already fill the budget are dropped.
+  // (a window over the page's rows in the page's order, stated again rather
+  // than trusted to survive the subquery: SQL promises no order otherwise)
+  // and how many rows the page read; rows whose predecessors already fill the
+  // budget are dropped, and the rest come back in list order.
   params.push_back(
       std::to_string(page.max_bytes > 0 ? page.max_bytes : api.options().max_page_bytes));
   const std::string budget = "$" + std::to_string(n + static_cast<int>(sel.params.size()));
-  const std::string sql =
-      "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " + total + ", x.* " +
-      head + " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" + RowBytesSql(spec, "p") +
-      ") OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS page_before,"
-      " count(*) OVER () AS page_rows FROM (" +
-      sel.sql + ") p) x ON true WHERE " +
-      (project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
-                      : "ps.user_id = $1::uuid") +
-      " AND (x.page_before IS NULL OR x.page_before < " + budget + "::bigint)";
+  const std::string sql = "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " +
+                          total + ", x.* " + head +
+                          " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" + RowBytesSql(spec, "p") +
+                          ") OVER (ORDER BY " + core::OrderBy(order, "p") +
+                          " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS page_before,"
+                          " count(*) OVER () AS page_rows FROM (" +
+                          sel.sql + ") p) x ON true WHERE " +
+                          (project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
+                                          : "ps.user_id = $1::uuid") +
+                          " AND (x.page_before IS NULL OR x.page_before < " + budget +
+                          "::bigint) ORDER BY " + core::OrderBy(order, "x");
   const pqxx::result r = s.Exec(api.Stmt(sql), params);
   *found = !r.empty();
   PageText out;

@@ -39,6 +39,13 @@ class ResourcesApi {
   ApiContext& api_;
 };
 
+// SQL for about how many bytes a row of `spec` (alias `alias`) takes as
+// JSON: its text columns' lengths (octet_length reads a stored value's size
+// from its header, without decompressing it; pg_column_size would give the
+// compressed size), its JSON columns' stored size, and a constant for the
+// rest. What byte budgets are measured in.
+std::string RowBytesSql(const core::TableSpec& spec, const std::string& alias);
+
 // One page of the rows of `spec` (a generic resource) in its list order,
 // rendered as text, for lists, bulk reads and snapshots: rows of the project
 // `scope_id` when the user `user_id` is a member (scope kProject), else of

@@ -30,6 +30,11 @@ std::string RawKey(const json& v) { return v.is_string() ? v.get<std::string>() 
 // parked watcher fifty pulls a second.
 constexpr std::chrono::milliseconds kHorizonRecheck{20};
 constexpr std::chrono::milliseconds kHorizonRecheckMax{1000};
+// A parked pull watches at most this many of its projects on the bell (each
+// one a scope the bell indexes); a pull of an account with more re-checks
+// this often.
+constexpr pqxx::result::size_type kMaxPullScopes = 4096;
+constexpr std::chrono::milliseconds kUnwatchedRecheck{1000};
 
 // Positions carry their database ("@<cluster>") only for clients that ask
 // (`positions=2`) or already hold one: older clients cannot parse them.
@@ -110,7 +115,8 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   bool in_flight = false;
   bool reached = false;  // the cursor is at or past `until`
   size_t returned = 0;
-  std::vector<std::string> scopes;  // what a parked pull waits for; empty = anything
+  std::vector<std::string> scopes;  // what a parked pull waits for
+  bool unwatched = false;           // some member projects are not among them
   HttpResponse response = api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
     const std::string& cluster = ClusterId(s);
     if (!from.cluster().empty() && from.cluster() != cluster) {
@@ -150,15 +156,17 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
                   "  WHERE c.txid < (SELECT xmin FROM h)" +
                   std::string(upto ? " AND (c.txid, c.seq) <= ($6::xid8, $7::bigint)" : "") +
                   " ORDER BY c.txid, c.seq LIMIT $4::bigint)"
-                  // The byte budget: a change whose predecessors on the page
-                  // already fill it is returned without its row image (never
-                  // sent), only to say that the page has more.
-                  " , texts AS (SELECT f.*, f.data::text AS body FROM found f)"
-                  " , sized AS (SELECT f.*, coalesce(sum(coalesce(octet_length(f.body), 0) + 64)"
+                  // The byte budget, by the sizes recorded at capture (0010;
+                  // older changes by their stored size): a change whose
+                  // predecessors on the page already fill it is returned
+                  // without its row image, only to say that the page has
+                  // more. Only the row images sent are turned into text.
+                  " , sized AS (SELECT f.*, coalesce(sum(coalesce(f.data_bytes,"
+                  "  pg_column_size(f.data), 0) + 64)"
                   "  OVER (ORDER BY f.txid, f.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1"
-                  "  PRECEDING), 0) < $5::bigint AS fits FROM texts f)"
+                  "  PRECEDING), 0) < $5::bigint AS fits FROM found f)"
                   " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
-                  " f.op, CASE WHEN f.fits THEN f.body END,"
+                  " f.op, CASE WHEN f.fits THEN f.data::text END,"
                   " f.table_name = 'project_members' AND f.op = 'upsert'"
                   "  AND f.user_id = $1::uuid AND f.txid = (SELECT since FROM membership_starts"
                   "  WHERE project_id = f.project_id AND user_id = $1::uuid), f.fits"
@@ -174,8 +182,16 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
     const pqxx::result::size_type found = r[0][1].is_null() ? 0 : r.size();
     pqxx::result::size_type n =
         std::min<pqxx::result::size_type>(found, static_cast<pqxx::result::size_type>(limit));
+    // Past the byte budget (never the first change): as estimated in SQL,
+    // then exactly, by the text about to be sent.
+    const auto budget = static_cast<std::size_t>(api_.options().max_page_bytes);
+    std::size_t bytes = 0;
     for (pqxx::result::size_type i = 0; i < n; ++i) {
-      if (!r[i][8].as<bool>()) n = i;  // past the byte budget (never the first)
+      if (!r[i][8].as<bool>() || (i > 0 && bytes >= budget)) {
+        n = i;
+        break;
+      }
+      bytes += r[i][6].size() + 64;
     }
     for (pqxx::result::size_type i = 0; i < n; ++i) {
       const pqxx::row row = r[i];
@@ -214,15 +230,20 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
             : core::PullPosition::Parse(latest[0][0].c_str()).value_or(core::PullPosition());
     if (n == 0 && !reached && api_.options().bell && now < deadline) {
       // About to park: the scopes whose changes should wake it (its own rows,
-      // the catalog, each member project; past 256 projects, any change).
+      // the catalog, each member project). Past kMaxPullScopes projects the
+      // rest are not watched: such a pull re-checks every second instead
+      // (never "wake on any change": other accounts' commits must not cost
+      // it anything).
       const pqxx::result m =
-          s.Exec(api_.Stmt("SELECT project_id::text FROM project_members WHERE user_id = $1::uuid"
-                           " LIMIT 257"),
+          s.Exec(api_.Stmt("SELECT project_id::text FROM project_members WHERE user_id = $1::uuid "
+                           "ORDER BY project_id LIMIT " +
+                           std::to_string(kMaxPullScopes + 1)),
                  {ctx.user_id});
-      if (m.size() <= 256) {
-        scopes = {"u:" + ctx.user_id, "g"};
-        for (const pqxx::row& row : m) scopes.push_back(std::string("p:") + row[0].c_str());
+      scopes = {"u:" + ctx.user_id, "g"};
+      for (pqxx::result::size_type i = 0; i < m.size() && i < kMaxPullScopes; ++i) {
+        scopes.push_back(std::string("p:") + m[i][0].c_str());
       }
+      unwatched = m.size() > kMaxPullScopes;
     }
     const std::string tag = TaggedPositions(ctx) || !from.cluster().empty() ? cluster : "";
     return TextResponse(
@@ -249,7 +270,11 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
                                    ? kHorizonRecheck
                                    : std::min(request->horizon_recheck * 2, kHorizonRecheckMax);
   }
-  const auto wake_at = in_flight ? std::min(deadline, now + request->horizon_recheck) : deadline;
+  auto wake_at = in_flight ? std::min(deadline, now + request->horizon_recheck) : deadline;
+  if (unwatched) {
+    wake_at = std::min(wake_at, now + kUnwatchedRecheck);
+    api_.metrics().Count("vemakin_sync_pulls_unwatched_total", "", 1);
+  }
   ChangeBell* bell = api_.options().bell;
   auto again = handle_again_;
   HttpResponse parked;
@@ -709,26 +734,39 @@ HttpResponse SyncApi::Digest(Ctx& ctx) {
       std::string key = "(";
       std::string after = "(";
       std::string order;
+      std::string q_order;
       for (size_t i = 0; i < spec.key.size(); ++i) {
         key += (i ? ", t." : "t.") + spec.key[i];
-        after += (i ? ", " : "") + Placeholder(*spec.Find(spec.key[i]), static_cast<int>(i) + 3);
+        after += (i ? ", " : "") + Placeholder(*spec.Find(spec.key[i]), static_cast<int>(i) + 4);
         order += (i ? ", t." : "t.") + spec.key[i];
+        q_order += (i ? ", q." : "q.") + spec.key[i];
       }
       key += ")";
       after += ")";
-      const Statement first =
-          api_.Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where +
-                    " ORDER BY " + order + " LIMIT $2::bigint");
-      const Statement next =
-          api_.Stmt("SELECT " + ColumnList(spec, "t") + " FROM " + spec.name + " t WHERE " + where +
-                    " AND " + key + " > " + after + " ORDER BY " + order + " LIMIT $2::bigint");
-      Params params = {ctx.user_id, std::to_string(kDigestBatch)};
+      // A batch also ends at the page byte budget (at least one row), so
+      // big rows cannot make one batch hold a scope's worth of text.
+      const std::string batch = "SELECT " + ColumnList(spec, "q") +
+                                ", q.batch_rows FROM (SELECT t.*, coalesce(sum(" +
+                                RowBytesSql(spec, "t") + ") OVER (ORDER BY " + order +
+                                " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+                                " AS batch_before, count(*) OVER () AS batch_rows FROM " +
+                                spec.name + " t WHERE " + where;
+      const std::string rest = " ORDER BY " + order +
+                               " LIMIT $2::bigint) q WHERE q.batch_before < $3::bigint ORDER BY " +
+                               q_order;
+      const Statement first = api_.Stmt(batch + rest);
+      const Statement next = api_.Stmt(batch + " AND " + key + " > " + after + rest);
+      Params params = {ctx.user_id, std::to_string(kDigestBatch),
+                       std::to_string(api_.options().max_page_bytes)};
       for (bool more = true; more;) {
-        const pqxx::result r = s.Exec(params.size() == 2 ? first : next, params);
+        const pqxx::result r = s.Exec(params.size() == 3 ? first : next, params);
         for (const pqxx::row& row : r) digest.Add(spec, json::parse(RowText(spec, row, 0)));
-        more = r.size() == static_cast<pqxx::result::size_type>(kDigestBatch);
+        // Cut by the row limit, or by the budget (fewer rows than were read).
+        more = !r.empty() && (r.size() == static_cast<pqxx::result::size_type>(kDigestBatch) ||
+                              r[0][static_cast<int>(spec.fields.size())].as<long long>() >
+                                  static_cast<long long>(r.size()));
         if (more) {
-          params.resize(2);
+          params.resize(3);
           const json last = RowJson(spec, r[r.size() - 1], 0);
           for (const std::string& k : spec.key) params.push_back(RawKey(last.at(k)));
         }

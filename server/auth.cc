@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace vemakin::server {
@@ -17,9 +19,13 @@ class PasswordHasher::Slot {
  public:
   explicit Slot(PasswordHasher& h) : h_(h) {
     std::unique_lock<std::mutex> lock(h_.mu_);
-    if (!h_.cv_.wait_for(lock, h_.max_wait_, [&] { return h_.free_ > 0; })) {
+    if (h_.free_ == 0 && h_.waiting_ >= h_.max_waiting_) {
       throw Error(ErrorCode::kUnavailable, "too many sign-ins at once; retry shortly");
     }
+    ++h_.waiting_;
+    const bool got = h_.cv_.wait_for(lock, h_.max_wait_, [&] { return h_.free_ > 0; });
+    --h_.waiting_;
+    if (!got) throw Error(ErrorCode::kUnavailable, "too many sign-ins at once; retry shortly");
     --h_.free_;
   }
   ~Slot() {
@@ -36,8 +42,11 @@ class PasswordHasher::Slot {
   PasswordHasher& h_;
 };
 
-PasswordHasher::PasswordHasher(int max_concurrent, std::chrono::milliseconds max_wait)
-    : free_(max_concurrent < 1 ? 1 : max_concurrent), max_wait_(max_wait) {
+PasswordHasher::PasswordHasher(int max_concurrent, int max_waiting,
+                               std::chrono::milliseconds max_wait)
+    : free_(max_concurrent < 1 ? 1 : max_concurrent),
+      max_waiting_(std::max(0, max_waiting)),
+      max_wait_(max_wait) {
   if (sodium_init() < 0) throw Error(ErrorCode::kInternal, "libsodium failed to initialise");
   dummy_hash_ = Hash("vemakin dummy password for unknown accounts");
 }
@@ -79,11 +88,17 @@ RateLimiter::Window& RateLimiter::Current(const std::string& key,
                                           std::chrono::steady_clock::time_point now) {
   if (windows_.size() > 100000) {  // bound memory: forget expired windows
     for (auto it = windows_.begin(); it != windows_.end();) {
-      it = now - it->second.start >= window_ ? windows_.erase(it) : std::next(it);
+      it = now - it->second.start >= it->second.length ? windows_.erase(it) : std::next(it);
     }
   }
   Window& w = windows_[key];
-  if (w.count == 0 || now - w.start >= window_) {
+  if (w.length.count() == 0) {  // new
+    w.start = now;
+    w.length = window_;
+  } else if (now - w.start >= w.length) {
+    // A window used up is followed by a longer one (the backoff); one that
+    // was not resets it.
+    w.length = w.count >= limit_ ? std::min(w.length * 2, max_window_) : window_;
     w.start = now;
     w.count = 0;
   }
@@ -92,28 +107,33 @@ RateLimiter::Window& RateLimiter::Current(const std::string& key,
 
 bool RateLimiter::Allow(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  Window& w = Current(key, std::chrono::steady_clock::now());
+  Window& w = Current(key, now_());
   ++w.count;
   return w.count <= limit_;
 }
 
-bool RateLimiter::Blocked(const std::string& key) {
+bool RateLimiter::Reserve(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Current(key, std::chrono::steady_clock::now()).count >= limit_;
+  Window& w = Current(key, now_());
+  if (w.count >= limit_) return false;
+  ++w.count;
+  return true;
 }
 
-void RateLimiter::Record(const std::string& key) {
+void RateLimiter::Refund(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++Current(key, std::chrono::steady_clock::now()).count;
+  auto it = windows_.find(key);
+  if (it != windows_.end() && it->second.count > 0) --it->second.count;
 }
 
 int RateLimiter::RetryAfter(const std::string& key) {
-  const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(mu_);
+  const auto now = now_();
   auto it = windows_.find(key);
   if (it == windows_.end()) return 0;
-  const auto left = window_ - (now - it->second.start);
-  return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(left).count()) + 1;
+  const auto left = it->second.length - (now - it->second.start);
+  return std::max(
+      1, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(left).count()) + 1);
 }
 
 void RateLimiter::Reset(const std::string& key) {

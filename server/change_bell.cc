@@ -9,16 +9,29 @@ namespace {
 
 constexpr std::size_t kRecentRings = 4096;
 
+// Rings the bell for each notification of this server's schema. Project and
+// user scopes name UUIDs, which no two schemas share; the catalog's scope is
+// "g:<schema>" (0011), so other schemas of the database (other tenants, the
+// test suites) do not wake this server's pulls. "g" alone comes from an
+// older trigger (0008).
 class Receiver : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection_base& c, ChangeBell& bell)
-      : pqxx::notification_receiver(c, "vemakin_sync"), bell_(bell) {}
+  Receiver(pqxx::connection_base& c, ChangeBell& bell, std::string schema)
+      : pqxx::notification_receiver(c, "vemakin_sync"),
+        bell_(bell),
+        catalog_("g:" + std::move(schema)) {}
   void operator()(const std::string& payload, int) override {
-    bell_.Ring(payload.empty() ? ChangeBell::kEverything : payload);
+    if (payload.empty()) return bell_.Ring(ChangeBell::kEverything);
+    if (payload.rfind("g:", 0) == 0) {
+      if (payload == catalog_) bell_.Ring("g");
+      return;
+    }
+    bell_.Ring(payload);
   }
 
  private:
   ChangeBell& bell_;
+  const std::string catalog_;
 };
 
 }  // namespace
@@ -77,7 +90,7 @@ std::uint64_t ChangeBell::woken() const {
 bool ChangeBell::RungSince(std::uint64_t seen, const std::vector<std::string>& scopes) const {
   if (seen < floor_) return true;
   for (auto it = recent_.rbegin(); it != recent_.rend() && it->first > seen; ++it) {
-    if (scopes.empty() || std::find(scopes.begin(), scopes.end(), it->second) != scopes.end()) {
+    if (scopes.empty() || std::binary_search(scopes.begin(), scopes.end(), it->second)) {
       return true;
     }
   }
@@ -86,6 +99,7 @@ bool ChangeBell::RungSince(std::uint64_t seen, const std::vector<std::string>& s
 
 void ChangeBell::Wait(std::uint64_t seen, Clock::time_point deadline,
                       std::vector<std::string> scopes, std::function<void()> wake) {
+  std::sort(scopes.begin(), scopes.end());  // RungSince searches them
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_ && !RungSince(seen, scopes)) {
@@ -206,7 +220,12 @@ void ChangeBell::ListenLoop() {
   while (!stopping()) {
     try {
       pqxx::connection conn(conninfo_);
-      Receiver receiver(conn, *this);
+      std::string schema;
+      {
+        pqxx::nontransaction tx(conn);
+        schema = tx.exec1("SELECT current_schema()")[0].c_str();
+      }
+      Receiver receiver(conn, *this, schema);
       backoff = std::chrono::milliseconds(100);
       Ring();  // anything committed while we were not listening
       while (!stopping()) conn.await_notification(0, 200000);

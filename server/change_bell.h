@@ -76,12 +76,12 @@ class ChangeBell {
   struct Waiter {
     Clock::time_point deadline;
     std::function<void()> wake;
-    std::vector<std::string> scopes;  // empty = any
+    std::vector<std::string> scopes;  // sorted; empty = any
   };
 
   void ListenLoop();
   void TimerLoop();
-  // Whether a ring after `seen` touched one of `scopes`. Under mu_.
+  // Whether a ring after `seen` touched one of `scopes` (sorted). Under mu_.
   bool RungSince(std::uint64_t seen, const std::vector<std::string>& scopes) const;
   // Takes waiter `id` out of every index and returns its callback. Under mu_.
   std::function<void()> Take(std::uint64_t id);

@@ -6,7 +6,7 @@ namespace vemakin::server {
 
 DemoSeedResult SeedDemoData(pqxx::connection& conn, const DemoSeedOptions& options,
                             const std::function<void(int, int)>& progress) {
-  PasswordHasher hasher(1, std::chrono::seconds(60));
+  PasswordHasher hasher(1, 1, std::chrono::seconds(60));
   const std::string hash = hasher.Hash(options.password);
   const std::string run = NewToken().substr(0, 8);  // keeps emails unique across runs
   DemoSeedResult result;

@@ -6,6 +6,7 @@
 
 #include <zlib.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -170,6 +171,20 @@ std::map<std::string, std::string> ParseQuery(const std::string& query) {
     start = amp + 1;
   }
   return out;
+}
+
+std::string ClientKey(const std::string& address) {
+  boost::system::error_code ec;
+  const boost::asio::ip::address a = boost::asio::ip::make_address(address, ec);
+  if (ec) return address;
+  if (a.is_v4()) return a.to_string();
+  const boost::asio::ip::address_v6 v6 = a.to_v6();
+  if (v6.is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  }
+  boost::asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  for (size_t i = 8; i < bytes.size(); ++i) bytes[i] = 0;
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 }  // namespace vemakin::server

@@ -94,6 +94,12 @@ std::string PercentDecode(const std::string& in);
 // a key without '=' has the value "".
 std::map<std::string, std::string> ParseQuery(const std::string& query);
 
+// The key a client address is limited by: the address itself, except that
+// IPv6 addresses count by their /64 (what one host or one subscriber gets:
+// 2^64 addresses must not mean 2^64 budgets) and IPv4-mapped IPv6 addresses
+// as the IPv4 address. Text that is no address is its own key.
+std::string ClientKey(const std::string& address);
+
 }  // namespace vemakin::server
 
 #endif  // VEMAKIN_SERVER_HTTP_REQUEST_H_

@@ -78,7 +78,7 @@ struct HttpServer::Impl {
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> accept_pauses{0};
   std::mutex address_mu;
-  std::unordered_map<std::string, int> per_address;  // open connections per client address
+  std::unordered_map<std::string, int> per_address;  // open connections per ClientKey()
   std::optional<net::steady_timer> accept_pause;
   bool running = false;
 
@@ -363,14 +363,15 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 bool HttpServer::Impl::Admit(const std::string& address, int* status) {
+  const std::string key = ClientKey(address);  // an IPv6 /64 counts as one client
   std::lock_guard<std::mutex> lock(address_mu);
   if (open_connections.load() >= options.max_connections) {
     *status = 503;
     return false;
   }
-  int& mine = per_address[address];
+  int& mine = per_address[key];
   if (mine >= options.max_connections_per_address) {
-    if (mine == 0) per_address.erase(address);
+    if (mine == 0) per_address.erase(key);
     *status = 429;
     return false;
   }
@@ -380,8 +381,9 @@ bool HttpServer::Impl::Admit(const std::string& address, int* status) {
 }
 
 void HttpServer::Impl::Leave(const std::string& address) {
+  const std::string key = ClientKey(address);
   std::lock_guard<std::mutex> lock(address_mu);
-  auto it = per_address.find(address);
+  auto it = per_address.find(key);
   if (it != per_address.end() && --it->second <= 0) per_address.erase(it);
   --open_connections;
 }

@@ -97,7 +97,8 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   state_->bell = std::make_unique<ChangeBell>(
       WithConnectionSettings(options_.listen_database_url.empty() ? options_.database_url
                                                                   : options_.listen_database_url,
-                             options_.connect_timeout, options_.statement_timeout),
+                             options_.connect_timeout, options_.statement_timeout,
+                             options_.schema),  // the bell rings for its own schema
       options_.logger);
   api.bell = state_->bell.get();
   state_->api = std::make_unique<Api>(api, *state_->db, state_->metrics);

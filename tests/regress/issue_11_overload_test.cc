@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/digest.h"
+#include "core/model.h"
 #include "tests/e2e/api_test_support.h"
 
 namespace vemakin::testing {
@@ -324,6 +326,79 @@ TEST_F(Issue11Bounds, AnInvitationWakesTheNewMembersParkedPull) {
   EXPECT_NE(reply.find(project), std::string::npos) << reply;
 }
 
+// An account with more projects than the old cap (256) used to park on
+// "any change": every commit by anyone woke its pulls. It now watches each
+// of its projects and sleeps through other accounts' commits.
+TEST_F(Issue11Bounds, AnAccountWithManyProjectsSleepsThroughOthersCommits) {
+  ApiClient a(port()), b(port());
+  a.Register();
+  b.Register();
+  std::string last;
+  for (int i = 0; i < 300; ++i) {
+    const Resp r = a.Post("/api/projects", {{"name", "P" + std::to_string(i)}});
+    ASSERT_EQ(r.status, 201) << r.raw;
+    last = r.body["id"];
+  }
+  const std::string pb = b.Post("/api/projects", {{"name", "B's"}}).body["id"];
+  const std::string ca = CaughtUp(a);
+  auto parked = ParkedPull(port(), a.token, ca);
+  ASSERT_TRUE(Eventually([&] { return Metric(port(), "vemakin_sync_pulls_waiting") == 1; }));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(b.Post("/api/shots", {{"project_id", pb}, {"title", "B"}}).status, 201);
+  }
+  // A third account's pull, parked after B's commits, wakes for its own
+  // next one: notifications arrive in commit order, so by then the bell has
+  // rung for all of B's, and only C's pull was woken (A's still sleeps).
+  ApiClient c(port());
+  c.Register();
+  const std::string pc = c.Post("/api/projects", {{"name", "C's"}}).body["id"];
+  auto c_parked = ParkedPull(port(), c.token, CaughtUp(c));
+  ASSERT_TRUE(Eventually([&] { return Metric(port(), "vemakin_sync_pulls_waiting") == 2; }));
+  const double woken_before = Metric(port(), "vemakin_sync_pulls_woken_total");
+  ASSERT_EQ(c.Post("/api/shots", {{"project_id", pc}, {"title", "C"}}).status, 201);
+  EXPECT_EQ(StatusOf(c_parked.get()), 200);
+  EXPECT_EQ(Metric(port(), "vemakin_sync_pulls_woken_total") - woken_before, 1);
+  EXPECT_EQ(parked.wait_for(0s), std::future_status::timeout);
+  // A change in A's 300th project wakes it.
+  ASSERT_EQ(a.Post("/api/shots", {{"project_id", last}, {"title", "Wake A"}}).status, 201);
+  const std::string reply = parked.get();
+  EXPECT_EQ(StatusOf(reply), 200) << reply;
+  EXPECT_NE(reply.find("Wake A"), std::string::npos) << reply;
+}
+
+// Past the projects a pull watches (4096), the rest are re-checked every
+// second: a change there arrives long before the pull's 20 s wait ends.
+TEST_F(Issue11Bounds, ProjectsPastTheWatchedOnesAreRecheckedEverySecond) {
+  ApiClient a(port());
+  a.Register();
+  const std::string me = a.Get("/api/users/me").body["id"];
+  std::string last;
+  {
+    auto conn = server_->Connect();
+    pqxx::work tx(*conn);
+    tx.exec0("INSERT INTO projects (id, user_id, name) SELECT gen_random_uuid(), '" + me +
+             "', 'bulk ' || g FROM generate_series(1, 4100) g");
+    tx.exec0(
+        "INSERT INTO project_members (project_id, user_id, role) SELECT id, user_id, "
+        "'owner' FROM projects WHERE user_id = '" +
+        me + "' ON CONFLICT DO NOTHING");
+    last = tx.exec1("SELECT max(id::text) FROM projects WHERE user_id = '" + me + "'")[0]
+               .as<std::string>();
+    tx.commit();
+  }
+  const std::string ca = CaughtUp(a);
+  const double unwatched_before = Metric(port(), "vemakin_sync_pulls_unwatched_total");
+  auto parked = ParkedPull(port(), a.token, ca);
+  ASSERT_TRUE(Eventually(
+      [&] { return Metric(port(), "vemakin_sync_pulls_unwatched_total") > unwatched_before; }));
+  const auto wrote = std::chrono::steady_clock::now();
+  ASSERT_EQ(a.Post("/api/shots", {{"project_id", last}, {"title", "Unwatched"}}).status, 201);
+  const std::string reply = parked.get();
+  EXPECT_EQ(StatusOf(reply), 200) << reply;
+  EXPECT_NE(reply.find("Unwatched"), std::string::npos) << reply;
+  EXPECT_LT(std::chrono::steady_clock::now() - wrote, 10s);  // the wait was 20 s
+}
+
 class Issue11PageBytes : public ServerSuite {
  protected:
   static void SetUpTestSuite() {
@@ -402,6 +477,25 @@ TEST_F(Issue11PageBytes, BigRowsEndAPageAtItsByteBudget) {
   const Resp d = c.Get("/api/sync/digest");
   ASSERT_EQ(d.status, 200);
   EXPECT_EQ(d.body["tables"]["notes"]["count"], 12);
+  // ...each note once (several batches, each ended by the byte budget):
+  // the digest of the listed rows.
+  core::TableDigest expected;
+  std::string page_cursor;
+  for (;;) {
+    const Resp r = c.Get("/api/notes?project_id=" + project + "&limit=100" +
+                         (page_cursor.empty() ? "" : "&cursor=" + page_cursor));
+    for (const json& item : r.body["items"]) expected.Add(core::Spec(core::Entity::kNote), item);
+    if (!r.body["has_more"].get<bool>()) break;
+    page_cursor = r.body["next_cursor"];
+  }
+  EXPECT_EQ(d.body["tables"]["notes"], expected.ToJson());
+  // Every captured row image carries its size (what pulls budget by).
+  auto conn = server_->Connect();
+  pqxx::nontransaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM sync_changes WHERE op = 'upsert' AND "
+                     "(data_bytes IS NULL OR data_bytes < octet_length(data::text) / 2)")[0]
+                .as<long long>(),
+            0);
 }
 
 // Collects the server's log messages; lets a test wait for one.
