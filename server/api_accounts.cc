@@ -127,8 +127,12 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
   // never the owner signing in from elsewhere, and a right password resets
   // its count. An attempt is reserved before the check, so guesses in flight
   // at once cannot exceed the budget either.
+  // The exact address keys the failures (neighbours sharing an IPv6 /64 or
+  // a NAT cannot push the owner into a day-long backoff), with a looser
+  // backstop per /64 so one host cannot rotate through its 2^64 addresses.
   const std::string client = ClientKey(ctx.http.remote_address);
-  const std::string failure_key = Lower(email) + "\n" + client;
+  const std::string failure_key = Lower(email) + "\n" + ctx.http.remote_address;
+  const std::string network_key = Lower(email) + "\n" + client;
   if (!login_per_address_.Allow(client)) {
     throw HttpError::TooMany("too many sign-in attempts; retry later",
                              login_per_address_.RetryAfter(client));
@@ -138,6 +142,11 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
                              login_failures_.RetryAfter(failure_key));
   }
   RateLimiter::Reservation attempt(&login_failures_, failure_key);
+  if (!login_failures_per_network_.Reserve(network_key)) {
+    throw HttpError::TooMany("too many sign-in attempts; retry later",
+                             login_failures_per_network_.RetryAfter(network_key));
+  }
+  RateLimiter::Reservation network_attempt(&login_failures_per_network_, network_key);
   std::optional<std::string> hash;
   json user;
   api_.db().Read([&](Session& s) {
@@ -153,9 +162,11 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
   // Verify outside any transaction: no pooled connection waits on argon2.
   if (!hasher_.Verify(hash ? &*hash : nullptr, password)) {
     attempt.Keep();
+    network_attempt.Keep();
     throw HttpError::Detail(401, "wrong email or password");
   }
   login_failures_.Reset(failure_key);
+  login_failures_per_network_.Reset(network_key);
   const std::string token = NewToken();
   api_.db().Write([&](Session& s) {
     // Only while the verified hash is still the account's: a password change

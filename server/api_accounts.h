@@ -45,6 +45,9 @@ class AccountsApi {
   // cannot lock the owner out by failing on purpose. 10 per 15 minutes, then
   // windows of 30, 60, ... minutes (up to a day) while the failures go on.
   RateLimiter login_failures_{10, std::chrono::seconds(900), std::chrono::seconds(86400)};
+  // The same per (email, ClientKey): an IPv6 host's /64 as one.
+  RateLimiter login_failures_per_network_{50, std::chrono::seconds(900),
+                                          std::chrono::seconds(86400)};
   RateLimiter login_per_address_{60, std::chrono::seconds(60)};
   RateLimiter register_per_address_{30, std::chrono::seconds(3600)};
   // Password changes per account, whatever their outcome (each costs two

@@ -33,7 +33,7 @@ constexpr std::chrono::milliseconds kHorizonRecheckMax{1000};
 // A parked pull watches at most this many of its projects on the bell (each
 // one a scope the bell indexes); a pull of an account with more re-checks
 // this often.
-constexpr pqxx::result::size_type kMaxPullScopes = 4096;
+constexpr pqxx::result::size_type kMaxPullScopes = 1024;
 constexpr std::chrono::milliseconds kUnwatchedRecheck{1000};
 
 // Positions carry their database ("@<cluster>") only for clients that ask
@@ -157,12 +157,12 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
                   std::string(upto ? " AND (c.txid, c.seq) <= ($6::xid8, $7::bigint)" : "") +
                   " ORDER BY c.txid, c.seq LIMIT $4::bigint)"
                   // The byte budget, by the sizes recorded at capture (0010;
-                  // older changes by their stored size): a change whose
+                  // older changes, which have none, by their text): a change whose
                   // predecessors on the page already fill it is returned
                   // without its row image, only to say that the page has
                   // more. Only the row images sent are turned into text.
                   " , sized AS (SELECT f.*, coalesce(sum(coalesce(f.data_bytes,"
-                  "  pg_column_size(f.data), 0) + 64)"
+                  "  octet_length(f.data::text), 0) + 64)"
                   "  OVER (ORDER BY f.txid, f.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1"
                   "  PRECEDING), 0) < $5::bigint AS fits FROM found f)"
                   " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
@@ -406,6 +406,10 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
   auto run = [&](bool careful, size_t first, size_t last) {
     const size_t kept = results.size();
     api_.db().Write([&](Session& s) {
+      // The token again, in each unit: a push under way when its account
+      // signed out everywhere (or changed its password) stops at the next
+      // commit with 401 instead of writing on.
+      api_.Authenticate(s, ctx);
       results.resize(kept);  // the unit of work may be retried from scratch
       needs_savepoints = false;
       std::map<std::string, std::string> roles;
@@ -734,28 +738,37 @@ HttpResponse SyncApi::Digest(Ctx& ctx) {
       std::string key = "(";
       std::string after = "(";
       std::string order;
-      std::string q_order;
       for (size_t i = 0; i < spec.key.size(); ++i) {
         key += (i ? ", t." : "t.") + spec.key[i];
         after += (i ? ", " : "") + Placeholder(*spec.Find(spec.key[i]), static_cast<int>(i) + 4);
         order += (i ? ", t." : "t.") + spec.key[i];
-        q_order += (i ? ", q." : "q.") + spec.key[i];
       }
       key += ")";
       after += ")";
       // A batch also ends at the page byte budget (at least one row), so
       // big rows cannot make one batch hold a scope's worth of text.
-      const std::string batch = "SELECT " + ColumnList(spec, "q") +
-                                ", q.batch_rows FROM (SELECT t.*, coalesce(sum(" +
-                                RowBytesSql(spec, "t") + ") OVER (ORDER BY " + order +
-                                " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
-                                " AS batch_before, count(*) OVER () AS batch_rows FROM " +
-                                spec.name + " t WHERE " + where;
-      const std::string rest = " ORDER BY " + order +
-                               " LIMIT $2::bigint) q WHERE q.batch_before < $3::bigint ORDER BY " +
-                               q_order;
-      const Statement first = api_.Stmt(batch + rest);
-      const Statement next = api_.Stmt(batch + " AND " + key + " > " + after + rest);
+      // The LIMIT applies first (an index range scan in key order), then the
+      // sizes over those rows only: a window beside the LIMIT would read the
+      // whole rest of the scope for every batch.
+      auto in_order = [&](const char* alias) {
+        std::string out;
+        for (size_t i = 0; i < spec.key.size(); ++i) {
+          out += (i ? ", " : "") + std::string(alias) + "." + spec.key[i];
+        }
+        return out;
+      };
+      auto batch = [&](const std::string& after_key) {
+        return "SELECT " + ColumnList(spec, "q") +
+               ", q.batch_rows FROM (SELECT l.*, coalesce(sum(" + RowBytesSql(spec, "l") +
+               ") OVER (ORDER BY " + in_order("l") +
+               " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS batch_before,"
+               " count(*) OVER () AS batch_rows FROM (SELECT t.* FROM " +
+               spec.name + " t WHERE " + where + after_key + " ORDER BY " + order +
+               " LIMIT $2::bigint) l) q WHERE q.batch_before < $3::bigint ORDER BY " +
+               in_order("q");
+      };
+      const Statement first = api_.Stmt(batch(""));
+      const Statement next = api_.Stmt(batch(" AND " + key + " > " + after));
       Params params = {ctx.user_id, std::to_string(kDigestBatch),
                        std::to_string(api_.options().max_page_bytes)};
       for (bool more = true; more;) {

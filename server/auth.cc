@@ -96,9 +96,14 @@ RateLimiter::Window& RateLimiter::Current(const std::string& key,
     w.start = now;
     w.length = window_;
   } else if (now - w.start >= w.length) {
-    // A window used up is followed by a longer one (the backoff); one that
-    // was not resets it.
-    w.length = w.count >= limit_ ? std::min(w.length * 2, max_window_) : window_;
+    // The backoff: each `limit` events since the last Reset() double the
+    // next window, whether or not one window was used up (spreading the
+    // attempts thinly does not escape it).
+    w.length = window_;
+    for (int n = w.total / std::max(1, limit_); n > 0 && w.length < max_window_; --n) {
+      w.length *= 2;
+    }
+    w.length = std::min(w.length, max_window_);
     w.start = now;
     w.count = 0;
   }
@@ -109,6 +114,7 @@ bool RateLimiter::Allow(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   Window& w = Current(key, now_());
   ++w.count;
+  ++w.total;
   return w.count <= limit_;
 }
 
@@ -117,13 +123,17 @@ bool RateLimiter::Reserve(const std::string& key) {
   Window& w = Current(key, now_());
   if (w.count >= limit_) return false;
   ++w.count;
+  ++w.total;
   return true;
 }
 
 void RateLimiter::Refund(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = windows_.find(key);
-  if (it != windows_.end() && it->second.count > 0) --it->second.count;
+  if (it != windows_.end() && it->second.count > 0) {
+    --it->second.count;
+    --it->second.total;
+  }
 }
 
 int RateLimiter::RetryAfter(const std::string& key) {

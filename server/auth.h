@@ -52,10 +52,10 @@ std::string NewToken();
 // SHA-256 of the token as a PostgreSQL bytea literal in hex form ("\x…").
 std::string TokenHashParam(const std::string& token);
 
-// Counts events per key in fixed windows. With a backoff, a window in which
-// the key used up its limit is followed by one twice as long (up to
-// `max_window`), so a key that keeps failing gets half as many attempts per
-// hour each time; Reset() (a success) forgets it.
+// Counts events per key in fixed windows. With a backoff, every `limit`
+// events since the key's last Reset() (a success) double the length of its
+// next window (up to `max_window`), so a key that keeps failing gets half as
+// many attempts per hour each time, however thinly it spreads them.
 class RateLimiter {
  public:
   RateLimiter(int limit, std::chrono::seconds window,
@@ -101,7 +101,8 @@ class RateLimiter {
   struct Window {
     std::chrono::steady_clock::time_point start;
     std::chrono::seconds length{0};
-    int count = 0;
+    int count = 0;  // in this window
+    int total = 0;  // since the last Reset(): drives the backoff
   };
   // The key's window, restarted when it expired; `mu_` held.
   Window& Current(const std::string& key, std::chrono::steady_clock::time_point now);

@@ -66,6 +66,11 @@ std::optional<FramingError> CheckHead(const http::request_header<http::fields>& 
   if (transfer_encodings > 1 || !only_chunked) {
     return FramingError{400, "unsupported Transfer-Encoding (only chunked is accepted)"};
   }
+  // HTTP/1.0 has no transfer codings (RFC 9112 6.1): a proxy of that version
+  // would frame the body differently.
+  if (transfer_encodings > 0 && head.version() < 11) {
+    return FramingError{400, "Transfer-Encoding in an HTTP/1.0 request"};
+  }
   const auto encoding = head[http::field::content_encoding];
   if (!encoding.empty() && !beast::iequals(encoding, "identity") &&
       !beast::iequals(encoding, "gzip")) {

@@ -5,7 +5,7 @@
 -- (pg_column_size of an uncompressed value: its binary size, which its text
 -- form exceeds by a small factor at most: quotes and escapes), and pulls
 -- serialise only the rows they send. Changes captured before it have no size:
--- pulls measure those by their stored size.
+-- pulls measure those by their text (once: they age out of the log).
 ALTER TABLE sync_changes ADD COLUMN data_bytes integer;
 
 CREATE OR REPLACE FUNCTION vemakin_capture_change() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -194,6 +194,11 @@ TEST_F(Hostile, TransferEncodingOtherThanChunkedGets400AndSmugglesNothing) {
       "POST /api/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
   EXPECT_EQ(StatusOf(RawExchange(port(), twice)), 400);
+  const std::string http10 =
+      "POST /api/projects HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n";
+  const std::string answer10 = RawExchange(port(), http10);
+  EXPECT_NE(answer10.find(" 400 "), std::string::npos) << answer10.substr(0, 200);
   // Plain chunked still works (an unauthenticated create: 401, not 400).
   const std::string chunked =
       "POST /api/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked \r\n"

@@ -37,7 +37,7 @@ TEST(RateLimiter, ReservationsNeverExceedTheLimitAndRefundsGiveThemBack) {
   EXPECT_TRUE(limiter.Reserve("k"));  // a new window
 }
 
-TEST(RateLimiter, AWindowUsedUpIsFollowedByOneTwiceAsLongUntilAReset) {
+TEST(RateLimiter, EveryLimitOfFailuresDoublesTheNextWindowUntilAReset) {
   FakeClock clock;
   RateLimiter limiter(2, 60s, 200s);
   limiter.TestOnlySetClock(clock.Fn());
@@ -53,16 +53,31 @@ TEST(RateLimiter, AWindowUsedUpIsFollowedByOneTwiceAsLongUntilAReset) {
   clock.now += 119s;
   EXPECT_FALSE(limiter.Reserve("k"));
   clock.now += 1s;
-  use_up();  // the third: capped at 200 s
+  use_up();  // the third: 240 s, capped at 200 s
   EXPECT_EQ(limiter.RetryAfter("k"), 201);
   clock.now += 200s;
-  EXPECT_TRUE(limiter.Reserve("k"));  // a window not used up...
-  clock.now += 200s;
   EXPECT_TRUE(limiter.Reserve("k"));
-  EXPECT_EQ(limiter.RetryAfter("k"), 61);  // ...brings the plain window back
+  EXPECT_EQ(limiter.RetryAfter("k"), 201);  // failures still count: no way back but a success
   limiter.Reset("k");
   EXPECT_TRUE(limiter.Reserve("k"));
   EXPECT_EQ(limiter.RetryAfter("k"), 61);
+}
+
+TEST(RateLimiter, SpreadingFailuresThinlyDoesNotEscapeTheBackoff) {
+  FakeClock clock;
+  RateLimiter limiter(2, 60s, 3600s);
+  limiter.TestOnlySetClock(clock.Fn());
+  EXPECT_TRUE(limiter.Reserve("k"));  // one per window, never using one up
+  clock.now += 60s;
+  EXPECT_TRUE(limiter.Reserve("k"));
+  EXPECT_EQ(limiter.RetryAfter("k"), 61);
+  clock.now += 60s;
+  EXPECT_TRUE(limiter.Reserve("k"));  // two failures so far: this window is 120 s
+  EXPECT_EQ(limiter.RetryAfter("k"), 121);
+  limiter.Refund("k");  // an attempt that could not count does not drive it
+  clock.now += 120s;
+  EXPECT_TRUE(limiter.Reserve("k"));
+  EXPECT_EQ(limiter.RetryAfter("k"), 121);
 }
 
 TEST(RateLimiter, AllowCountsEveryAttempt) {
