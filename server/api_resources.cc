@@ -34,17 +34,26 @@ std::map<std::string, std::string> ParseFilters(const TableSpec& spec, const Ctx
 }  // namespace
 
 std::string RowBytesSql(const TableSpec& spec, const std::string& alias) {
-  std::string out = "64";
+  // Evaluated for every row of every page, so it is kept lean: the fixed
+  // part folded into one constant (fields of fixed size, and short text
+  // fields at their longest), coalesce only for nullable columns.
+  long long fixed = 64;
+  std::string variable;
   for (const core::FieldSpec& f : spec.fields) {
-    if (f.type == core::FieldType::kText) {
-      out += " + coalesce(octet_length(" + alias + "." + f.name + "), 0)";
+    const std::string column = alias + "." + f.name;
+    if (f.type == core::FieldType::kText && f.max_length > 0 && f.max_length <= 100) {
+      fixed += 4 * f.max_length + 2;  // UTF-8 at its widest, and the quotes
+    } else if (f.type == core::FieldType::kText) {
+      variable += f.nullable ? " + coalesce(octet_length(" + column + "), 0)"
+                             : " + octet_length(" + column + ")";
     } else if (f.type == core::FieldType::kJsonObject || f.type == core::FieldType::kUuidArray) {
-      out += " + coalesce(pg_column_size(" + alias + "." + f.name + "), 0)";
+      variable += f.nullable ? " + coalesce(pg_column_size(" + column + "), 0)"
+                             : " + pg_column_size(" + column + ")";
     } else {
-      out += " + 24";
+      fixed += 24;
     }
   }
-  return out;
+  return std::to_string(fixed) + variable;
 }
 
 PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
@@ -79,43 +88,48 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
   // The byte budget is applied in PostgreSQL, so rows past it never reach
   // this process: each row carries the size of the rows before it on the page
   // (a window over the page's rows in the page's order, stated again rather
-  // than trusted to survive the subquery: SQL promises no order otherwise)
-  // and how many rows the page read; rows whose predecessors already fill the
-  // budget are dropped, and the rest come back in list order.
+  // than trusted to survive the subquery) and whether the page query found a
+  // row after it; rows whose predecessors already fill the budget are
+  // dropped. The rest come back in list order: a LATERAL join is always a
+  // nested loop, which emits the inner rows (the window's output, in its
+  // order) as they come for the one outer row; an outer ORDER BY would cost
+  // a sort per page for nothing. One window, one WindowAgg: a count(*)
+  // OVER () beside it cost a second one.
   params.push_back(
       std::to_string(page.max_bytes > 0 ? page.max_bytes : api.options().max_page_bytes));
   const std::string budget = "$" + std::to_string(n + static_cast<int>(sel.params.size()));
-  const std::string sql = "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " +
-                          total + ", x.* " + head +
-                          " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" + RowBytesSql(spec, "p") +
-                          ") OVER (ORDER BY " + core::OrderBy(order, "p") +
-                          " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS page_before,"
-                          " count(*) OVER () AS page_rows FROM (" +
-                          sel.sql + ") p) x ON true WHERE " +
-                          (project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
-                                          : "ps.user_id = $1::uuid") +
-                          " AND (x.page_before IS NULL OR x.page_before < " + budget +
-                          "::bigint) ORDER BY " + core::OrderBy(order, "x");
+  const std::string sql =
+      "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " + total + ", x.* " +
+      head + " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" + RowBytesSql(spec, "p") +
+      ") OVER w, 0) AS page_before, lead(true, 1, false) OVER w AS page_next FROM (" + sel.sql +
+      ") p WINDOW w AS (ORDER BY " + core::OrderBy(order, "p") +
+      " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) x ON true WHERE " +
+      (project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
+                      : "ps.user_id = $1::uuid") +
+      " AND (x.page_before IS NULL OR x.page_before < " + budget + "::bigint)";
   const pqxx::result r = s.Exec(api.Stmt(sql), params);
   *found = !r.empty();
   PageText out;
   out.items = "[";
   long long rendered = 0;
-  long long read = 0;  // rows the page query found (at most limit + 1)
+  bool beyond = false;  // the page query found a row after the last one rendered
   std::optional<pqxx::result::size_type> last;
   for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
     const pqxx::row row = r[i];
     out.total = row[1].as<long long>();
     if (row[2].is_null()) continue;  // the member row alone: no items on this page
-    read = row[row.size() - 1].as<long long>();
-    if (rendered == page.limit) break;
+    if (rendered == page.limit) {    // the one row more than the page
+      beyond = true;
+      break;
+    }
     if (rendered++) out.items += ",";
     out.items += RowText(spec, row, 2);
+    beyond = row[row.size() - 1].as<bool>();  // a row (past the byte budget) follows
     last = i;
   }
   out.items += "]";
   out.count = rendered;
-  out.has_more = read > rendered;  // cut by the limit or by the byte budget
+  out.has_more = beyond;  // cut by the limit or by the byte budget
   if (out.has_more && last) {
     out.next_cursor = core::CursorAfter(spec, order, RowJson(spec, r[*last], 2));
   }

@@ -161,8 +161,13 @@ void PgPool::Release(std::unique_ptr<Entry> entry, bool invalid) {
       to_close = std::move(entry);
     } else {
       entry->returned_at = std::chrono::steady_clock::now();
+      // The reaper sleeps until the oldest idle connection's grace ends; a
+      // return adds a younger one, so it needs waking only when nothing was
+      // idle (it then sleeps without a deadline). Waking it on every return
+      // cost a context switch per request under load.
+      const bool wake_reaper = open_ > options_.pool_size && idle_.empty();
       idle_.push_back(std::move(entry));
-      if (open_ > options_.pool_size) reaper_cv_.notify_one();
+      if (wake_reaper) reaper_cv_.notify_one();
     }
   }
   cv_.notify_one();
