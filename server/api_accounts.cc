@@ -137,16 +137,16 @@ HttpResponse AccountsApi::Login(Ctx& ctx) {
     throw HttpError::TooMany("too many sign-in attempts; retry later",
                              login_per_address_.RetryAfter(client));
   }
-  if (!login_failures_.Reserve(failure_key)) {
+  RateLimiter::Reservation attempt = login_failures_.TryReserve(failure_key);
+  if (!attempt) {
     throw HttpError::TooMany("too many sign-in attempts; retry later",
                              login_failures_.RetryAfter(failure_key));
   }
-  RateLimiter::Reservation attempt(&login_failures_, failure_key);
-  if (!login_failures_per_network_.Reserve(network_key)) {
+  RateLimiter::Reservation network_attempt = login_failures_per_network_.TryReserve(network_key);
+  if (!network_attempt) {
     throw HttpError::TooMany("too many sign-in attempts; retry later",
                              login_failures_per_network_.RetryAfter(network_key));
   }
-  RateLimiter::Reservation network_attempt(&login_failures_per_network_, network_key);
   std::optional<std::string> hash;
   json user;
   api_.db().Read([&](Session& s) {
@@ -238,16 +238,16 @@ HttpResponse AccountsApi::ChangePassword(Ctx& ctx) {
   // outcome, wrong current passwords more tightly (reserved before the
   // check). The owner is never locked out of signing in by either, and
   // logout-all needs no password.
-  if (!password_changes_.Reserve(ctx.user_id)) {
+  RateLimiter::Reservation change = password_changes_.TryReserve(ctx.user_id);
+  if (!change) {
     throw HttpError::TooMany("too many password changes; retry later",
                              password_changes_.RetryAfter(ctx.user_id));
   }
-  RateLimiter::Reservation change(&password_changes_, ctx.user_id);
-  if (!password_failures_.Reserve(ctx.user_id)) {
+  RateLimiter::Reservation failure = password_failures_.TryReserve(ctx.user_id);
+  if (!failure) {
     throw HttpError::TooMany("too many wrong current passwords; retry later",
                              password_failures_.RetryAfter(ctx.user_id));
   }
-  RateLimiter::Reservation failure(&password_failures_, ctx.user_id);
   const bool right = hasher_.Verify(&stored, current);
   change.Keep();  // argon2 ran: it counts, whatever follows
   if (!right) {

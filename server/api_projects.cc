@@ -133,21 +133,8 @@ HttpResponse ProjectsApi::AddMember(Ctx& ctx) {
   // email has an account, so a spent budget refuses every add alike and a
   // 429 says nothing about the email.
   const std::string client = ClientKey(ctx.http.remote_address);
-  std::string reserved_user;  // whose unknown-email units to give back
-  bool reserved_client = false;
+  RateLimiter::Reservation user_unit, client_unit;  // kept only for an unknown email
   bool no_account = false;
-  struct GiveBack {
-    ProjectsApi* api;
-    const std::string* user;
-    const std::string* client;
-    bool* reserved_client;
-    const bool* no_account;
-    ~GiveBack() {
-      if (*no_account) return;
-      if (!user->empty()) api->unknown_emails_per_user_.Refund(*user);
-      if (*reserved_client) api->unknown_emails_per_address_.Refund(*client);
-    }
-  } give_back{this, &reserved_user, &client, &reserved_client, &no_account};
   bool counted = false;  // the unit of work may run again: count the add once
   WriteOutcome outcome;
   api_.WriteAuthed(ctx, [&](Session& s) {
@@ -161,22 +148,26 @@ HttpResponse ProjectsApi::AddMember(Ctx& ctx) {
         throw HttpError::TooMany("too many member additions from this address; retry later",
                                  member_adds_per_address_.RetryAfter(client));
       }
-      if (!unknown_emails_per_user_.Reserve(ctx.user_id)) {
+      user_unit = unknown_emails_per_user_.TryReserve(ctx.user_id);
+      if (!user_unit) {
         throw HttpError::TooMany(
             "too many member additions naming emails without an account; retry later",
             unknown_emails_per_user_.RetryAfter(ctx.user_id));
       }
-      reserved_user = ctx.user_id;
-      if (!unknown_emails_per_address_.Reserve(client)) {
+      client_unit = unknown_emails_per_address_.TryReserve(client);
+      if (!client_unit) {
         throw HttpError::TooMany(
             "too many member additions naming emails without an account from this address; "
             "retry later",
             unknown_emails_per_address_.RetryAfter(client));
       }
-      reserved_client = true;
     }
     outcome =
         api_.writes().AddMember(s, ctx.user_id, id, email, role.get<std::string>(), &no_account);
+    if (no_account) {
+      user_unit.Keep();
+      client_unit.Keep();
+    }
     return HttpResponse();
   });
   return Respond(outcome, 201);

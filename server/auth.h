@@ -71,23 +71,41 @@ class RateLimiter {
   void Refund(const std::string& key);
   // A Reserve()d unit that is given back (Refund) when it goes out of scope
   // unless Keep() was called: an attempt that ended before it could count
-  // (a 503 while waiting to hash) costs nothing. Use only while the limiter
-  // lives.
+  // (a 503 while waiting to hash) costs nothing. Empty (false) when nothing
+  // was reserved. Movable, not copyable; use only while the limiter lives.
   class Reservation {
    public:
+    Reservation() = default;
     Reservation(RateLimiter* limiter, std::string key) : limiter_(limiter), key_(std::move(key)) {}
-    ~Reservation() {
-      if (limiter_ && !kept_) limiter_->Refund(key_);
+    ~Reservation() { GiveBack(); }
+    Reservation(Reservation&& other) noexcept { *this = std::move(other); }
+    Reservation& operator=(Reservation&& other) noexcept {
+      if (this != &other) {
+        GiveBack();
+        limiter_ = std::exchange(other.limiter_, nullptr);
+        key_ = std::move(other.key_);
+        kept_ = other.kept_;
+      }
+      return *this;
     }
     Reservation(const Reservation&) = delete;
     Reservation& operator=(const Reservation&) = delete;
+    explicit operator bool() const { return limiter_ != nullptr; }
     void Keep() { kept_ = true; }
 
    private:
-    RateLimiter* limiter_;
+    void GiveBack() {
+      if (limiter_ && !kept_) limiter_->Refund(key_);
+      limiter_ = nullptr;
+    }
+    RateLimiter* limiter_ = nullptr;
     std::string key_;
     bool kept_ = false;
   };
+  // Reserve() as a Reservation: empty when the key has used up its window.
+  Reservation TryReserve(const std::string& key) {
+    return Reserve(key) ? Reservation(this, key) : Reservation();
+  }
 
   // Seconds until the key's window resets (for Retry-After).
   int RetryAfter(const std::string& key);

@@ -312,8 +312,12 @@ TEST_F(Hostile, ThousandIdleKeepAliveConnectionsDoNotBlockANewRequest) {
 }
 
 TEST_F(Hostile, MemoryReturnsToNormalAfterAbuse) {
+  // Under AddressSanitizer freed memory waits in its quarantine (256 MiB by
+  // default) before it is reused: the bound allows for it.
 #if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer keeps freed memory in quarantine: RSS says nothing here";
+  constexpr long kSlackKiB = (64 + 256 + 64) * 1024;
+#else
+  constexpr long kSlackKiB = 64 * 1024;
 #endif
   ApiClient c(port());
   c.Register();
@@ -325,7 +329,7 @@ TEST_F(Hostile, MemoryReturnsToNormalAfterAbuse) {
     EXPECT_EQ(c.PostRaw("/api/projects", std::string(2 << 20, '[')).status, 413);
   }
   const long after = RssKiB();
-  EXPECT_LT(after - before, 64 * 1024) << "RSS grew from " << before << " to " << after << " KiB";
+  EXPECT_LT(after - before, kSlackKiB) << "RSS grew from " << before << " to " << after << " KiB";
   EXPECT_EQ(c.Get("/health").status, 200);
 }
 

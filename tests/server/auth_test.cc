@@ -80,6 +80,29 @@ TEST(RateLimiter, SpreadingFailuresThinlyDoesNotEscapeTheBackoff) {
   EXPECT_EQ(limiter.RetryAfter("k"), 121);
 }
 
+TEST(RateLimiter, AReservationIsGivenBackUnlessKept) {
+  FakeClock clock;
+  RateLimiter limiter(1, 60s);
+  limiter.TestOnlySetClock(clock.Fn());
+  {
+    RateLimiter::Reservation unit = limiter.TryReserve("k");
+    ASSERT_TRUE(unit);
+    EXPECT_FALSE(limiter.TryReserve("k"));  // the one unit is out
+  }                                         // ...and back
+  {
+    RateLimiter::Reservation moved;
+    {
+      RateLimiter::Reservation unit = limiter.TryReserve("k");
+      moved = std::move(unit);  // the moved-from one gives back nothing
+    }
+    EXPECT_FALSE(limiter.TryReserve("k"));
+    moved.Keep();
+  }
+  EXPECT_FALSE(limiter.TryReserve("k"));  // kept: spent for the window
+  clock.now += 60s;
+  EXPECT_TRUE(limiter.TryReserve("k"));
+}
+
 TEST(RateLimiter, AllowCountsEveryAttempt) {
   FakeClock clock;
   RateLimiter limiter(2, 10s);
