@@ -31,6 +31,45 @@ std::map<std::string, std::string> ParseFilters(const TableSpec& spec, const Ctx
   return out;
 }
 
+// Rows whose image is at most this many bytes leave their list's big-row flag
+// unset (schema/postgres/0012_big_rows.up.sql says the same number).
+constexpr long long kSmallRowBytes = 4096;
+
+// Renders the rows of a page statement whose item columns start at `first`.
+// `sized`: each row ends with page_next (the statement cut the page by the
+// budget and says whether a row follows); else the page is cut here, by the
+// exact size of its JSON, once the rows before the next one reach `budget`.
+PageText RenderPage(const TableSpec& spec, const std::vector<OrderKey>& order,
+                    const pqxx::result& r, int first, const Page& page, long long budget,
+                    bool sized) {
+  PageText out;
+  out.items = "[";
+  long long rendered = 0;
+  bool beyond = false;  // a row follows the last one rendered
+  std::optional<pqxx::result::size_type> last;
+  for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
+    const pqxx::row row = r[i];
+    out.total = row[1].as<long long>();
+    if (row[first].is_null()) continue;  // the member row alone: no items on this page
+    if (rendered == page.limit ||
+        (!sized && rendered > 0 && static_cast<long long>(out.items.size()) - 1 >= budget)) {
+      beyond = true;  // the one row more than the page, or the first past the budget
+      break;
+    }
+    if (rendered++) out.items += ",";
+    out.items += RowText(spec, row, first);
+    if (sized) beyond = row[row.size() - 1].as<bool>();
+    last = i;
+  }
+  out.items += "]";
+  out.count = rendered;
+  out.has_more = beyond;  // cut by the limit or by the byte budget
+  if (out.has_more && last) {
+    out.next_cursor = core::CursorAfter(spec, order, RowJson(spec, r[*last], first));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string RowBytesSql(const TableSpec& spec, const std::string& alias) {
@@ -80,14 +119,43 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
     count_where += " AND f." + name + " = " + ph;
     params.push_back(value);
   }
-  const PagedSelect sel = BuildPage(spec, spec.name + " t", where, order, page, n);
-  params.insert(params.end(), sel.params.begin(), sel.params.end());
   const std::string total =
       filters.empty() ? "ps." + spec.counter
                       : "(SELECT count(*) FROM " + spec.name + " f WHERE " + count_where + ")";
-  // The byte budget is applied in PostgreSQL, so rows past it never reach
-  // this process: each row carries the size of the rows before it on the page
-  // (a window over the page's rows in the page's order, stated again rather
+  const std::string select =
+      "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " + total + ", ";
+  const std::string scope_row =
+      " WHERE " + (project_scoped ? std::string("m.project_id = $1::uuid AND "
+                                                "m.user_id = $2::uuid")
+                                  : std::string("ps.user_id = $1::uuid"));
+  const long long budget = page.max_bytes > 0 ? page.max_bytes : api.options().max_page_bytes;
+
+  const PagedSelect sel = BuildPage(spec, spec.name + " t", where, order, page, n);
+  params.insert(params.end(), sel.params.begin(), sel.params.end());
+
+  // A list that never held a row over kSmallRowBytes (its flag, migration
+  // 0012, read in the same statement) is read as it is: at most limit + 1
+  // small rows, cut here by their exact size. The page query is gated on the
+  // flag by a LIMIT 0 when it is set (nothing is read; a filter would cost a
+  // node call per row scanned, or run the page query for nothing), and a set
+  // flag sends the page to the sized statement below. So that no statement
+  // reads more than twice the server's page budget, reads whose row limit
+  // could make such a page big (snapshots ask for thousands) always take
+  // that one.
+  const std::string big = "ps." + spec.counter + "_big";
+  if (!spec.counter.empty() &&
+      (page.limit + 1) * kSmallRowBytes <= 2 * api.options().max_page_bytes) {
+    const pqxx::result r = s.Exec(
+        api.Stmt(select + big + ", x.* " + head + " LEFT JOIN LATERAL (SELECT * FROM (" + sel.sql +
+                 ") p LIMIT CASE WHEN " + big + " THEN 0 END) x ON true" + scope_row),
+        params);
+    *found = !r.empty();
+    if (r.empty() || !r[0][2].as<bool>()) return RenderPage(spec, order, r, 3, page, budget, false);
+  }
+
+  // The byte budget applied in PostgreSQL, so rows past it never reach this
+  // process: each row carries the size of the rows before it on the page (a
+  // window over the page's rows in the page's order, stated again rather
   // than trusted to survive the subquery) and whether the page query found a
   // row after it; rows whose predecessors already fill the budget are
   // dropped. The rest come back in list order: a LATERAL join is always a
@@ -95,45 +163,17 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
   // order) as they come for the one outer row; an outer ORDER BY would cost
   // a sort per page for nothing. One window, one WindowAgg: a count(*)
   // OVER () beside it cost a second one.
-  params.push_back(
-      std::to_string(page.max_bytes > 0 ? page.max_bytes : api.options().max_page_bytes));
-  const std::string budget = "$" + std::to_string(n + static_cast<int>(sel.params.size()));
+  params.push_back(std::to_string(budget));
+  const std::string budget_ph = "$" + std::to_string(n + static_cast<int>(sel.params.size()));
   const std::string sql =
-      "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " + total + ", x.* " +
-      head + " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" + RowBytesSql(spec, "p") +
-      ") OVER w, 0) AS page_before, lead(true, 1, false) OVER w AS page_next FROM (" + sel.sql +
-      ") p WINDOW w AS (ORDER BY " + core::OrderBy(order, "p") +
-      " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) x ON true WHERE " +
-      (project_scoped ? "m.project_id = $1::uuid AND m.user_id = $2::uuid"
-                      : "ps.user_id = $1::uuid") +
-      " AND (x.page_before IS NULL OR x.page_before < " + budget + "::bigint)";
+      select + "x.* " + head + " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" +
+      RowBytesSql(spec, "p") + ") OVER w, 0) AS page_before, lead(true, 1, false) OVER w AS " +
+      "page_next FROM (" + sel.sql + ") p WINDOW w AS (ORDER BY " + core::OrderBy(order, "p") +
+      " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) x ON true" + scope_row +
+      " AND (x.page_before IS NULL OR x.page_before < " + budget_ph + "::bigint)";
   const pqxx::result r = s.Exec(api.Stmt(sql), params);
   *found = !r.empty();
-  PageText out;
-  out.items = "[";
-  long long rendered = 0;
-  bool beyond = false;  // the page query found a row after the last one rendered
-  std::optional<pqxx::result::size_type> last;
-  for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
-    const pqxx::row row = r[i];
-    out.total = row[1].as<long long>();
-    if (row[2].is_null()) continue;  // the member row alone: no items on this page
-    if (rendered == page.limit) {    // the one row more than the page
-      beyond = true;
-      break;
-    }
-    if (rendered++) out.items += ",";
-    out.items += RowText(spec, row, 2);
-    beyond = row[row.size() - 1].as<bool>();  // a row (past the byte budget) follows
-    last = i;
-  }
-  out.items += "]";
-  out.count = rendered;
-  out.has_more = beyond;  // cut by the limit or by the byte budget
-  if (out.has_more && last) {
-    out.next_cursor = core::CursorAfter(spec, order, RowJson(spec, r[*last], 2));
-  }
-  return out;
+  return RenderPage(spec, order, r, 2, page, budget, true);
 }
 
 HttpResponse ResourcesApi::List(const TableSpec& spec, Ctx& ctx) {

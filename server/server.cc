@@ -104,15 +104,20 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   state_->api = std::make_unique<Api>(api, *state_->db, state_->metrics);
   // One worker per connection the pool may open: pool_size + max_overflow
   // connections are really usable, and a request that touches a blocked
-  // table holds one worker and one connection, not the whole server. A
-  // request that finds every worker busy waits in the queue at most
+  // table holds one worker and one connection, not the whole server. Only
+  // pool_size of them run at once while requests are fast; each that stalls
+  // (worker_stall) lets another start, so a stall is served on overflow
+  // connections. A request that finds no worker waits in the queue at most
   // pool_timeout (then 503). Overflow connections stay open for
-  // pool_overflow_idle after use, so sustained load above pool_size does not
-  // open a connection per request.
+  // pool_overflow_idle after use, so sustained stalls do not open a
+  // connection per request.
   const int workers = options_.workers > 0
                           ? options_.workers
                           : std::max(1, options_.pool_size + options_.max_overflow);
-  state_->workers = std::make_unique<WorkerPool>(workers, options_.max_queue);
+  state_->workers = std::make_unique<WorkerPool>(
+      workers, options_.max_queue,
+      options_.worker_concurrency > 0 ? options_.worker_concurrency : options_.pool_size,
+      options_.worker_stall);
   HttpServerOptions http;
   http.host = host;
   http.port = port;
@@ -163,6 +168,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
         {"vemakin_worker_queue", static_cast<double>(workers_ptr->queued())},
         {"vemakin_worker_busy", workers_ptr->busy()},
         {"vemakin_worker_queue_expired_total", static_cast<double>(workers_ptr->expired())},
+        {"vemakin_worker_stall_starts_total", static_cast<double>(workers_ptr->lent())},
         {"vemakin_sync_pulls_waiting", static_cast<double>(bell_ptr->waiting())},
         {"vemakin_sync_pulls_woken_total", static_cast<double>(bell_ptr->woken())}};
   });

@@ -19,7 +19,11 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:8000";  // HOST:PORT; port 0 picks a free one
   int threads = 2;                        // I/O threads (accept, parse, write)
   int workers = 0;                        // handler threads; 0 = pool_size + max_overflow
-  std::size_t max_queue = 1024;           // requests waiting for a worker before 503
+  // Handlers running at once (0 = pool_size); each that has run for
+  // worker_stall lets one more thread start (server/worker_pool.h).
+  int worker_concurrency = 0;
+  std::chrono::milliseconds worker_stall{20};
+  std::size_t max_queue = 1024;  // requests waiting for a worker before 503
   int pool_size = 5;
   int max_overflow = 10;
   std::chrono::milliseconds pool_timeout{30000};

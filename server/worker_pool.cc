@@ -4,8 +4,14 @@
 
 namespace vemakin::server {
 
-WorkerPool::WorkerPool(int threads, std::size_t max_queue) : max_queue_(max_queue) {
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
+WorkerPool::WorkerPool(int threads, std::size_t max_queue, int concurrency,
+                       std::chrono::milliseconds stall_after)
+    : max_queue_(max_queue),
+      concurrency_(concurrency > 0 && concurrency < threads ? concurrency : std::max(1, threads)),
+      stall_after_(stall_after) {
+  const std::size_t n = static_cast<std::size_t>(std::max(1, threads));
+  started_.assign(n, Clock::time_point::max());
+  for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this, i] { Loop(i); });
   expirer_ = std::thread([this] { ExpireLoop(); });
 }
 
@@ -54,20 +60,48 @@ std::uint64_t WorkerPool::expired() const {
   return expired_;
 }
 
-void WorkerPool::Loop() {
-  for (;;) {
-    std::function<void()> task;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front().run);
-      queue_.pop_front();
-      ++busy_;
+bool WorkerPool::MayStart(Clock::time_point now, Clock::time_point* retry) const {
+  *retry = Clock::time_point::max();
+  if (busy_ < concurrency_) return true;
+  int stalled = 0;
+  for (const Clock::time_point started : started_) {
+    if (started == Clock::time_point::max()) continue;
+    if (now - started >= stall_after_) {
+      ++stalled;
+    } else {
+      *retry = std::min(*retry, started + stall_after_);
     }
-    task();
-    std::lock_guard<std::mutex> lock(mu_);
-    --busy_;
+  }
+  return busy_ < concurrency_ + stalled;
+}
+
+std::uint64_t WorkerPool::lent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lent_;
+}
+
+void WorkerPool::Loop(std::size_t slot) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    Clock::time_point retry;
+    if (!queue_.empty() && MayStart(Clock::now(), &retry)) {
+      std::function<void()> task = std::move(queue_.front().run);
+      queue_.pop_front();
+      if (busy_++ >= concurrency_) ++lent_;
+      started_[slot] = Clock::now();
+      lock.unlock();
+      task();
+      lock.lock();
+      --busy_;
+      started_[slot] = Clock::time_point::max();
+      continue;  // this thread's place is free: it takes the next task itself
+    }
+    if (queue_.empty() && stopping_) return;  // stopping and drained
+    if (queue_.empty() || retry == Clock::time_point::max()) {
+      cv_.wait(lock);
+    } else {
+      cv_.wait_until(lock, retry);  // until a running task counts as stalled
+    }
   }
 }
 

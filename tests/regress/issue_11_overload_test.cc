@@ -500,6 +500,71 @@ TEST_F(Issue11PageBytes, BigRowsEndAPageAtItsByteBudget) {
             0);
 }
 
+// Notes of about 3 KB never set the list's big-row flag (migration 0012), so
+// their pages are read without the size window and cut by the exact size of
+// their JSON (100 rows of 3 KB would be 300 KB: the page stops near 256 KiB).
+// The first note over 4 KB, created or grown by a PATCH, sets the flag; the
+// list then takes the sized statement, and every note is still listed once.
+TEST_F(Issue11PageBytes, SmallRowsAreCutByTheirSizeUntilABigRowFlagsTheList) {
+  ApiClient c(port());
+  c.Register();
+  const std::string project = c.Post("/api/projects", {{"name", "Small"}}).body["id"];
+  const std::string medium(3000, 'm');
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    const Resp r =
+        c.Post("/api/notes",
+               {{"project_id", project}, {"title", "n" + std::to_string(i)}, {"content", medium}});
+    ASSERT_EQ(r.status, 201) << r.raw.substr(0, 300);
+    ids.push_back(r.body["id"]);
+  }
+  auto flag = [&] {
+    auto conn = server_->Connect();
+    pqxx::nontransaction tx(*conn);
+    return tx
+        .exec_params1("SELECT notes_big FROM project_stats WHERE project_id = $1::uuid", project)[0]
+        .as<bool>();
+  };
+  constexpr size_t kCeiling = (256 << 10) + (4 << 10) + 200;  // the budget, a row, the envelope
+  auto list_all = [&](size_t expected) {
+    std::set<std::string> listed;
+    std::string next;
+    int pages = 0;
+    for (;; ++pages) {
+      EXPECT_LT(pages, 10);
+      if (pages >= 10) break;
+      const Resp r = c.Get("/api/notes?project_id=" + project + "&limit=100" +
+                           (next.empty() ? "" : "&cursor=" + next));
+      EXPECT_EQ(r.status, 200);
+      EXPECT_LT(r.raw.size(), kCeiling);
+      EXPECT_EQ(r.body["total"], expected);
+      for (const json& item : r.body["items"]) EXPECT_TRUE(listed.insert(item["id"]).second);
+      if (!r.body["has_more"].get<bool>()) break;
+      EXPECT_LT(r.body["items"].size(), 100u);
+      next = r.body["next_cursor"];
+    }
+    EXPECT_EQ(listed.size(), expected);
+    return pages + 1;
+  };
+  EXPECT_FALSE(flag());
+  EXPECT_EQ(list_all(100), 2);  // cut once, by size
+  // A PATCH that grows a note past 4 KB flags the list.
+  ASSERT_EQ(c.Patch("/api/notes/" + ids[0], {{"content", std::string(6000, 'b')}}).status, 200);
+  EXPECT_TRUE(flag());
+  EXPECT_EQ(list_all(100), 2);
+  // So does a create, in another project; deleting the big row keeps the flag.
+  const std::string other = c.Post("/api/projects", {{"name", "Other"}}).body["id"];
+  const Resp big = c.Post(
+      "/api/notes", {{"project_id", other}, {"title", "b"}, {"content", std::string(5000, 'b')}});
+  ASSERT_EQ(big.status, 201);
+  ASSERT_EQ(c.Delete("/api/notes/" + big.body["id"].get<std::string>()).status, 204);
+  auto conn = server_->Connect();
+  pqxx::nontransaction tx(*conn);
+  EXPECT_TRUE(
+      tx.exec_params1("SELECT notes_big FROM project_stats WHERE project_id = $1::uuid", other)[0]
+          .as<bool>());
+}
+
 // Collects the server's log messages; lets a test wait for one.
 class WatchingLogger : public Logger {
  public:

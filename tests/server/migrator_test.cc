@@ -194,6 +194,57 @@ TEST(Migrator, UpRebuildsAnInvalidIndexLeftByAFailedConcurrentBuild) {
             "f\n");
 }
 
+// Migration 0012 flags the lists that already hold a row over 4 KB (their
+// pages need the sized statement), and only those.
+TEST(Migrator, BigRowFlagsAreComputedForExistingRows) {
+  testing::TestSchema schema;
+  auto conn = schema.Connect();
+  Migrator m(*conn, Quiet());
+  m.Up(11);
+  {
+    pqxx::work tx(*conn);
+    tx.exec(
+        "INSERT INTO users (id, email, name, password_hash) VALUES "
+        "('00000000-0000-4000-8000-000000000001', 'a@b.c', 'A', '$argon2id$x');"
+        "INSERT INTO projects (id, user_id, name) VALUES "
+        "('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', 'P'),"
+        "('00000000-0000-4000-8000-000000000005', '00000000-0000-4000-8000-000000000001', 'Q');"
+        "INSERT INTO notes (id, project_id, title, content) VALUES "
+        "('00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000002', 'big', "
+        "repeat('x', 5000)),"
+        "('00000000-0000-4000-8000-000000000004', '00000000-0000-4000-8000-000000000005', 'small', "
+        "repeat('x', 3000));");
+    tx.commit();
+  }
+  m.Up();
+  EXPECT_EQ(Lines(*conn,
+                  "SELECT p.name, s.shots_big, s.notes_big, s.tasks_big FROM project_stats s "
+                  "JOIN projects p ON p.id = s.project_id ORDER BY p.name"),
+            "P|f|t|f\nQ|f|f|f\n");
+  EXPECT_EQ(Lines(*conn, "SELECT equipment_big FROM user_stats"), "f\n");
+  // From now on the change capture sets them, per list.
+  {
+    pqxx::work tx(*conn);
+    tx.exec(
+        "INSERT INTO shots (id, project_id, title, description) VALUES "
+        "('00000000-0000-4000-8000-000000000006', '00000000-0000-4000-8000-000000000005', 's', "
+        "repeat('x', 5000));"
+        "INSERT INTO postprod_tasks (id, project_id, category, title, description) VALUES "
+        "('00000000-0000-4000-8000-000000000007', '00000000-0000-4000-8000-000000000005', "
+        "'Sound', 't', repeat('x', 3000));");
+    tx.commit();
+  }
+  EXPECT_EQ(Lines(*conn,
+                  "SELECT p.name, s.shots_big, s.notes_big, s.tasks_big FROM project_stats s "
+                  "JOIN projects p ON p.id = s.project_id ORDER BY p.name"),
+            "P|f|t|f\nQ|t|f|f\n");  // the task's 3,000 bytes stay under the line
+  EXPECT_EQ(m.Down(1), 1);
+  EXPECT_EQ(Lines(*conn,
+                  "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                  "current_schema() AND column_name LIKE '%\\_big'"),
+            "0\n");
+}
+
 TEST(Migrator, UpRebuildsAMissingIndex) {
   testing::TestSchema schema;
   auto conn = schema.Connect();

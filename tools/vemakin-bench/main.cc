@@ -620,6 +620,8 @@ int main(int argc, char** argv) {
   api->add_option("--max-overflow", bo.server.max_overflow, "server max overflow")
       ->capture_default_str();
   api->add_option("--workers", bo.server.workers, "server worker threads (0 = default)");
+  api->add_option("--worker-concurrency", bo.server.worker_concurrency,
+                  "server handlers running at once until one stalls (0 = pool size)");
   api->add_option("--io-threads", bo.server.threads, "server I/O threads")->capture_default_str();
   int client_shots = 100000, client_single = 2000;
   CLI::App* client = app.add_subcommand("client", "local store write rate and list latency");

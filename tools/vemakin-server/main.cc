@@ -112,6 +112,13 @@ int main(int argc, char** argv) {
                  "handler threads (default: pool size + max overflow)")
       ->envname("VEMAKIN_WORKERS")
       ->check(CLI::Range(0, 1024));
+  app.add_option("--worker-concurrency", options.worker_concurrency,
+                 "handlers running at once until one stalls (default: pool size)")
+      ->envname("VEMAKIN_WORKER_CONCURRENCY")
+      ->check(CLI::Range(0, 1024));
+  AddDuration<milliseconds>(app, "--worker-stall-ms", "VEMAKIN_WORKER_STALL_MS",
+                            "a handler running this long lets another start", &options.worker_stall,
+                            1, 60000);
   app.add_option("--max-connections", options.max_connections, "open client connections in all")
       ->envname("VEMAKIN_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 1000000))
