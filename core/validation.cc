@@ -175,6 +175,24 @@ std::vector<FieldError> ValidateValue(const FieldSpec& f, const nlohmann::json& 
 
 namespace {
 
+// Whether a JSON document holds a floating-point number that PostgreSQL
+// would print far longer than it was sent: jsonb keeps numbers as numeric
+// and prints every digit, so "1e308" (5 bytes) reads back as 309, and a
+// 1 MiB settings object of them as 50 MB on every read of the row. Integers
+// print as sent. The nesting was capped before parsing.
+bool HoldsOverlongNumber(const nlohmann::json& v) {
+  if (v.is_number_float()) {
+    const double a = std::fabs(v.get<double>());
+    return a != 0 && (a < 1e-9 || a >= 1e15);
+  }
+  if (v.is_structured()) {
+    for (const nlohmann::json& item : v) {
+      if (HoldsOverlongNumber(item)) return true;
+    }
+  }
+  return false;
+}
+
 void ValidateInto(const FieldSpec& f, const nlohmann::json& v, const LazyLoc& lazy,
                   std::vector<FieldError>* out) {
   std::vector<FieldError>& errors = *out;
@@ -240,7 +258,14 @@ void ValidateInto(const FieldSpec& f, const nlohmann::json& v, const LazyLoc& la
       }
       break;
     case FieldType::kJsonObject:
-      if (!v.is_object()) type_error("a JSON object");
+      if (!v.is_object()) {
+        type_error("a JSON object");
+      } else if (HoldsOverlongNumber(v)) {
+        errors.push_back({lazy,
+                          "numbers with a fraction or exponent must be 0 or of magnitude "
+                          "1e-9 to 1e15 (use a string for others)",
+                          "range"});
+      }
       break;
     case FieldType::kUuidArray: {
       if (!v.is_array()) {

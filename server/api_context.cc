@@ -155,6 +155,16 @@ const Statement& ApiContext::Stmt(const std::string& sql) {
   return it->second;
 }
 
+bool ApiContext::KnownBigList(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(big_lists_mu_);
+  return big_lists_.count(key) > 0;
+}
+
+void ApiContext::RememberBigList(const std::string& key) {
+  std::lock_guard<std::mutex> lock(big_lists_mu_);
+  if (big_lists_.size() < kMaxBigLists) big_lists_.insert(key);
+}
+
 json ApiContext::ParseBody(const Ctx& ctx) const {
   std::string error;
   if (ctx.http.body.empty()) throw HttpError::Detail(400, "a JSON body is required");

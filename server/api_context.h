@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/error.h"
@@ -157,6 +158,14 @@ class ApiContext {
   // stable for the life of the process, so each connection prepares it once).
   const Statement& Stmt(const std::string& sql);
 
+  // Lists known to have held a row over 4 KB (migration 0012's flags, which
+  // are never cleared, so remembering one is always right), keyed
+  // "<counter>:<scope id>": their pages go straight to the sized statement.
+  // At most kMaxBigLists are remembered; the others are asked each time.
+  bool KnownBigList(const std::string& key) const;
+  void RememberBigList(const std::string& key);
+  static constexpr std::size_t kMaxBigLists = 100000;
+
   // The request body as JSON, nested at most options().max_json_depth; 400
   // when it is absent or not JSON.
   json ParseBody(const Ctx& ctx) const;
@@ -182,6 +191,8 @@ class ApiContext {
   Metrics& metrics_;
   std::mutex statements_mu_;
   std::map<std::string, Statement> statements_;  // guarded by statements_mu_
+  mutable std::mutex big_lists_mu_;
+  std::unordered_set<std::string> big_lists_;  // guarded by big_lists_mu_
   Writes writes_{[this](const std::string& sql) -> const Statement& { return Stmt(sql); }};
 };
 

@@ -137,20 +137,28 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
   // 0012, read in the same statement) is read as it is: at most limit + 1
   // small rows, cut here by their exact size. The page query is gated on the
   // flag by a LIMIT 0 when it is set (nothing is read; a filter would cost a
-  // node call per row scanned, or run the page query for nothing), and a set
-  // flag sends the page to the sized statement below. So that no statement
-  // reads more than twice the server's page budget, reads whose row limit
-  // could make such a page big (snapshots ask for thousands) always take
-  // that one.
+  // node call per row scanned, or run the page query for nothing), and so is
+  // a filtered list's count; a set flag sends the page to the sized
+  // statement below, and is remembered, so later pages of that list go there
+  // at once. So that no statement reads more than twice the page's budget,
+  // reads whose row limit could make such a page big (a snapshot page asking
+  // for thousands of rows, or with little of its budget left) take the sized
+  // statement too.
   const std::string big = "ps." + spec.counter + "_big";
-  if (!spec.counter.empty() &&
-      (page.limit + 1) * kSmallRowBytes <= 2 * api.options().max_page_bytes) {
+  const std::string big_key = spec.counter + ":" + scope_id;
+  if (!spec.counter.empty() && (page.limit + 1) * kSmallRowBytes <= 2 * budget &&
+      !api.KnownBigList(big_key)) {
+    const std::string gated_select =
+        filters.empty() ? select
+                        : "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") +
+                              ", CASE WHEN " + big + " THEN NULL ELSE " + total + " END, ";
     const pqxx::result r = s.Exec(
-        api.Stmt(select + big + ", x.* " + head + " LEFT JOIN LATERAL (SELECT * FROM (" + sel.sql +
-                 ") p LIMIT CASE WHEN " + big + " THEN 0 END) x ON true" + scope_row),
+        api.Stmt(gated_select + big + ", x.* " + head + " LEFT JOIN LATERAL (SELECT * FROM (" +
+                 sel.sql + ") p LIMIT CASE WHEN " + big + " THEN 0 END) x ON true" + scope_row),
         params);
     *found = !r.empty();
     if (r.empty() || !r[0][2].as<bool>()) return RenderPage(spec, order, r, 3, page, budget, false);
+    api.RememberBigList(big_key);
   }
 
   // The byte budget applied in PostgreSQL, so rows past it never reach this

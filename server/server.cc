@@ -111,6 +111,13 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   // pool_timeout (then 503). Overflow connections stay open for
   // pool_overflow_idle after use, so sustained stalls do not open a
   // connection per request.
+  if (options_.worker_stall.count() < 1 ||
+      (options_.pool_timeout.count() > 0 && options_.worker_stall >= options_.pool_timeout)) {
+    // Handlers blocked for good would never lend their places before the
+    // queued requests' deadlines: head-of-line blocking again.
+    throw Error(ErrorCode::kInvalidArgument,
+                "worker_stall must be at least 1 ms and shorter than pool_timeout");
+  }
   const int workers = options_.workers > 0
                           ? options_.workers
                           : std::max(1, options_.pool_size + options_.max_overflow);

@@ -32,16 +32,22 @@ bool WorkerPool::TrySubmit(std::function<void()> task) {
 
 bool WorkerPool::TrySubmit(std::function<void()> task, Clock::time_point deadline,
                            std::function<void()> expire) {
-  bool first_deadline = false;
+  bool wake_worker = false, wake_watcher = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || queue_.size() >= max_queue_) return false;
-    first_deadline = deadline < expiry_target_;  // the expiry thread sleeps past it
-    if (first_deadline) expiry_target_ = deadline;
     queue_.push_back(Task{std::move(task), deadline, std::move(expire)});
+    Clock::time_point stall;
+    wake_worker = Startable(Clock::now(), &stall) > 0;
+    // The watcher sleeps until expiry_target_: it must wake earlier for this
+    // task's deadline and, when no thread may start it now, for the moment a
+    // running task will count as stalled (and lend its place).
+    const Clock::time_point wake_at = wake_worker ? deadline : std::min(deadline, stall);
+    wake_watcher = wake_at < expiry_target_;
+    if (wake_watcher) expiry_target_ = wake_at;
   }
-  cv_.notify_one();
-  if (first_deadline) expiry_cv_.notify_one();
+  if (wake_worker) cv_.notify_one();  // else no thread could start it: no futile wake-up
+  if (wake_watcher) expiry_cv_.notify_one();
   return true;
 }
 
@@ -60,51 +66,62 @@ std::uint64_t WorkerPool::expired() const {
   return expired_;
 }
 
-bool WorkerPool::MayStart(Clock::time_point now, Clock::time_point* retry) const {
-  *retry = Clock::time_point::max();
-  if (busy_ < concurrency_) return true;
-  int stalled = 0;
-  for (const Clock::time_point started : started_) {
-    if (started == Clock::time_point::max()) continue;
-    if (now - started >= stall_after_) {
-      ++stalled;
-    } else {
-      *retry = std::min(*retry, started + stall_after_);
-    }
-  }
-  return busy_ < concurrency_ + stalled;
-}
-
 std::uint64_t WorkerPool::lent() const {
   std::lock_guard<std::mutex> lock(mu_);
   return lent_;
+}
+
+int WorkerPool::Startable(Clock::time_point now, Clock::time_point* retry) const {
+  *retry = Clock::time_point::max();
+  const int threads = static_cast<int>(threads_.size());
+  if (stopping_) return threads - busy_;  // draining: every thread
+  int stalled = 0;
+  if (busy_ >= concurrency_) {
+    for (const Clock::time_point started : started_) {
+      if (started == Clock::time_point::max()) continue;
+      if (now - started >= stall_after_) {
+        ++stalled;
+      } else {
+        *retry = std::min(*retry, started + stall_after_);
+      }
+    }
+  }
+  return std::min(concurrency_ + stalled, threads) - busy_;
 }
 
 void WorkerPool::Loop(std::size_t slot) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     Clock::time_point retry;
-    if (!queue_.empty() && MayStart(Clock::now(), &retry)) {
+    if (!queue_.empty() && Startable(Clock::now(), &retry) > 0) {
       std::function<void()> task = std::move(queue_.front().run);
       queue_.pop_front();
       if (busy_++ >= concurrency_) ++lent_;
       started_[slot] = Clock::now();
+      // Tasks still wait and none may start: the watcher must wake when a
+      // running one (this one, perhaps) counts as stalled, or a queue that
+      // no later submit touches would wait for its deadline instead.
+      bool wake_watcher = false;
+      if (!queue_.empty() && Startable(started_[slot], &retry) <= 0 && retry < expiry_target_) {
+        expiry_target_ = retry;
+        wake_watcher = true;
+      }
       lock.unlock();
+      if (wake_watcher) expiry_cv_.notify_one();
       task();
+      task = nullptr;  // its captures (a request body, a session) go before the lock is taken
       lock.lock();
       --busy_;
       started_[slot] = Clock::time_point::max();
       continue;  // this thread's place is free: it takes the next task itself
     }
     if (queue_.empty() && stopping_) return;  // stopping and drained
-    if (queue_.empty() || retry == Clock::time_point::max()) {
-      cv_.wait(lock);
-    } else {
-      cv_.wait_until(lock, retry);  // until a running task counts as stalled
-    }
+    cv_.wait(lock);  // a submit, the watcher (a stall lends a place) or the stop
   }
 }
 
+// The watcher: expires tasks still queued at their deadline and, while tasks
+// wait for a place, wakes as many threads as stalled tasks lend places.
 // Tasks are queued in arrival order and callers give each the same budget, so
 // the earliest deadline is almost always at the front; the scan below keeps
 // it correct when budgets differ.
@@ -127,8 +144,16 @@ void WorkerPool::ExpireLoop() {
     if (!expired.empty()) {
       lock.unlock();
       for (auto& fn : expired) fn();
+      expired.clear();
       lock.lock();
       continue;
+    }
+    if (!queue_.empty()) {
+      Clock::time_point stall;
+      const int startable = Startable(now, &stall);
+      const int wake = std::min<int>(startable, static_cast<int>(queue_.size()));
+      for (int i = 0; i < wake; ++i) cv_.notify_one();
+      next = std::min(next, stall);
     }
     expiry_target_ = next;
     if (next == Clock::time_point::max()) {

@@ -10,7 +10,7 @@
 // Not every thread runs at once. Fast requests are served best by as many
 // concurrent tasks as the database has kept connections (more only add
 // context switches and lock traffic: on 2 cores, 15 concurrent backends
-// served a third fewer requests than 5), but a stall -- tasks waiting on a
+// served a fifth fewer requests than 5), but a stall -- tasks waiting on a
 // lock, a slow query -- must not hold up the rest. So `concurrency` tasks
 // run at a time, and each task that has run longer than `stall_after` lends
 // its place: another thread starts, up to `threads` (the pool_size +
@@ -67,9 +67,9 @@ class WorkerPool {
 
   void Loop(std::size_t slot);
   void ExpireLoop();
-  // Whether one more task may start now (mu_ held); if not, *retry is when a
-  // running task will count as stalled (max() = only when one finishes).
-  bool MayStart(Clock::time_point now, Clock::time_point* retry) const;
+  // How many more tasks may start now (mu_ held; <= 0: none); *retry is
+  // when a running task will next count as stalled (max() = none will).
+  int Startable(Clock::time_point now, Clock::time_point* retry) const;
 
   const std::size_t max_queue_;
   const int concurrency_;

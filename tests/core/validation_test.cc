@@ -25,6 +25,18 @@ std::string Render(const std::vector<FieldError>& errors) {
 
 json ValidShot() { return {{"project_id", kProject}, {"title", "Opening crane shot"}}; }
 
+TEST(ValidateValue, JsonObjectsRefuseNumbersPostgresWouldPrintHuge) {
+  const FieldSpec& settings = *Spec(Entity::kUser).Find("settings");
+  EXPECT_EQ(Render(ValidateValue(settings, json::parse(R"({"a":[{"b":1e308}]})"), {"body"})),
+            "body: range\n");
+  EXPECT_EQ(Render(ValidateValue(settings, json::parse(R"({"a":1e-12})"), {"body"})),
+            "body: range\n");
+  EXPECT_EQ(Render(ValidateValue(
+                settings, json::parse(R"({"zoom":1.25,"n":-3,"big":9007199254740993,"z":0.0})"),
+                {"body"})),
+            "");
+}
+
 TEST(ValidateWrite, AcceptsMinimalShot) {
   EXPECT_EQ(Render(ValidateWrite(Spec(Entity::kShot), ValidShot(), WriteKind::kCreate)), "");
 }

@@ -118,6 +118,21 @@ TEST_F(HostileApi, DeeplyNestedJsonGets400) {
   EXPECT_EQ(client_->PostRaw("/api/shots", deep_obj).status, 400);
 }
 
+// PostgreSQL's jsonb prints every digit of a number: "1e308" in settings
+// would read back as 309 characters, a 1 MiB body of them as 50 MB on every
+// read of the profile. Such numbers are refused; ordinary ones are kept.
+TEST_F(HostileApi, SettingsNumbersThatWouldPrintHugeGet422) {
+  for (const char* n : {"1e308", "-1e300", "1e-300", "1e15"}) {
+    const json settings = {{"a", json::array({1, {{"b", json::parse(n)}}})}};
+    const Resp patch = client_->Patch("/api/users/me", {{"settings", settings}});
+    EXPECT_EQ(patch.status, 422) << n << " " << patch.raw;
+  }
+  const Resp ok = client_->Patch("/api/users/me",
+                                 {{"settings", {{"zoom", 1.25}, {"big", 123456789012345678}}}});
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  EXPECT_EQ(client_->Get("/api/users/me").body.at("settings").at("zoom"), 1.25);
+}
+
 TEST_F(HostileApi, SqlInjectionStringsAreStoredVerbatim) {
   const std::string evil = "'; DROP TABLE shots; -- \" OR 1=1 /* $1 \\";
   const Resp r = client_->Post("/api/shots", {{"project_id", project_}, {"title", evil}});
