@@ -15,10 +15,12 @@ std::vector<const char*> Pointers(const Params& params) {
 }  // namespace
 
 pqxx::result Session::Exec(const Statement& st, const Params& params) {
-  lease_.EnsurePrepared(st.name, st.sql);
+  const bool named = db_.options_.named_statements;
+  if (named) lease_.EnsurePrepared(st.name, st.sql);
   const auto start = std::chrono::steady_clock::now();
   const std::vector<const char*> args = Pointers(params);
-  pqxx::result r = tx_.exec_prepared(st.name, pqxx::prepare::make_dynamic_params(args));
+  pqxx::result r = named ? tx_.exec_prepared(st.name, pqxx::prepare::make_dynamic_params(args))
+                         : tx_.exec_params(st.sql, pqxx::prepare::make_dynamic_params(args));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   if (elapsed >= db_.options_.slow_query) {
     // The statement text only: parameter values may hold personal data.
@@ -67,6 +69,7 @@ void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
     PgPool::Lease lease = pool_.Acquire();
     try {
       Tx tx(lease.conn());
+      if (!options_.transaction_settings.empty()) tx.exec0(options_.transaction_settings);
       Session session(lease, tx, *this);
       fn(session);
       if (commit && !session.spoiled()) tx.commit();  // else rolled back by tx's destructor
@@ -99,6 +102,8 @@ void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
 void Db::Write(const std::function<void(Session&)>& fn) const { Run<pqxx::work>(fn, true); }
 
 void Db::Read(const std::function<void(Session&)>& fn) const {
+  // Behind a pooler, SET LOCAL needs a transaction to hold the settings.
+  if (!options_.transaction_settings.empty()) return Run<pqxx::work>(fn, true);
   Run<pqxx::nontransaction>(fn, false);
 }
 

@@ -76,6 +76,14 @@ struct DbOptions {
   std::chrono::milliseconds slow_query{1000};
   int max_attempts = 3;  // per unit of work, for retryable failures
   std::shared_ptr<Logger> logger;
+  // Behind a transaction pooler (ServerOptions::transaction_pooler): SQL run
+  // first in every unit of work (SET LOCAL ...), reads included, which then
+  // run in a transaction; "" = the session carries the settings and reads
+  // autocommit.
+  std::string transaction_settings;
+  // Statements prepared by name once per connection; false = sent unnamed
+  // each time (a pooler may run the next transaction on another connection).
+  bool named_statements = true;
 };
 
 class Db {

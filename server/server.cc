@@ -24,18 +24,41 @@ long RaiseOpenFileLimit() {
   return files.rlim_cur == RLIM_INFINITY ? -1 : static_cast<long>(files.rlim_cur);
 }
 
-std::string WithConnectionSettings(const std::string& url, std::chrono::seconds connect_timeout,
-                                   std::chrono::milliseconds statement_timeout,
-                                   const std::string& schema) {
+namespace {
+
+void CheckSchemaName(const std::string& schema) {
   for (char c : schema) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
       throw Error(ErrorCode::kInvalidArgument, "schema names are letters, digits and _");
     }
   }
+}
+
+}  // namespace
+
+std::string TransactionSettings(std::chrono::milliseconds statement_timeout,
+                                const std::string& schema) {
+  CheckSchemaName(schema);
+  std::string sql = "SET LOCAL statement_timeout = " + std::to_string(statement_timeout.count()) +
+                    "; SET LOCAL TimeZone = 'UTC'";
+  if (!schema.empty()) sql += "; SET LOCAL search_path = " + schema;
+  return sql;
+}
+
+std::string WithConnectionSettings(const std::string& url, std::chrono::seconds connect_timeout,
+                                   std::chrono::milliseconds statement_timeout,
+                                   const std::string& schema, bool session_options) {
+  CheckSchemaName(schema);
+  const std::string timeout = std::to_string(connect_timeout.count());
+  if (!session_options) {
+    if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+      return url + (url.find('?') == std::string::npos ? '?' : '&') + "connect_timeout=" + timeout;
+    }
+    return url + (url.empty() ? "" : " ") + "connect_timeout=" + timeout;
+  }
   std::string options =
       "-c statement_timeout=" + std::to_string(statement_timeout.count()) + " -c TimeZone=UTC";
   if (!schema.empty()) options += " -c search_path=" + schema;
-  const std::string timeout = std::to_string(connect_timeout.count());
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
     // URL form: settings go in the query string, percent-encoded.
     std::string encoded;
@@ -72,8 +95,14 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   if (!options_.logger) options_.logger = DefaultLogger();
   const auto [host, port] = ParseListenAddress(options_.listen);
   PgPoolOptions pool;
+  if (options_.transaction_pooler && options_.listen_database_url.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "behind a transaction pooler the change bell needs a direct connection: set "
+                "listen_database_url (VEMAKIN_LISTEN_DATABASE_URL) to PostgreSQL itself");
+  }
   pool.conninfo = WithConnectionSettings(options_.database_url, options_.connect_timeout,
-                                         options_.statement_timeout, options_.schema);
+                                         options_.statement_timeout, options_.schema,
+                                         !options_.transaction_pooler);
   pool.pool_size = options_.pool_size;
   pool.max_overflow = options_.max_overflow;
   pool.pool_timeout = options_.pool_timeout;
@@ -82,6 +111,10 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   pool.logger = options_.logger;
   state_->pool = std::make_unique<PgPool>(pool);
   DbOptions db;
+  if (options_.transaction_pooler) {
+    db.transaction_settings = TransactionSettings(options_.statement_timeout, options_.schema);
+    db.named_statements = false;
+  }
   db.slow_query = options_.slow_query;
   db.logger = options_.logger;
   state_->db = std::make_unique<Db>(*state_->pool, db);

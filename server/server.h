@@ -53,6 +53,13 @@ struct ServerOptions {
   // Where the change bell LISTENs for commits (live sync); "" = database_url.
   // Must reach PostgreSQL directly, not through PgBouncer in transaction mode.
   std::string listen_database_url;
+  // database_url leads to a transaction pooler (PgBouncer pool_mode =
+  // transaction): no session state is relied on. Connections carry no startup
+  // options; each unit of work sets its timeout, time zone and search_path
+  // with SET LOCAL (reads run in a transaction too), and statements are not
+  // prepared by name (a later transaction may run on another server
+  // connection). listen_database_url must then be set (LISTEN needs a session).
+  bool transaction_pooler = false;
   std::chrono::hours token_ttl{24 * 30};
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
@@ -81,10 +88,17 @@ class Server {
 long RaiseOpenFileLimit();
 
 // The libpq connection string for `url` with connect_timeout and the session's
-// statement_timeout/TimeZone appended (as libpq `options`).
+// statement_timeout/TimeZone/search_path appended (as libpq `options`), or,
+// with `session_options` false (a transaction pooler refuses `options`),
+// connect_timeout alone.
 std::string WithConnectionSettings(const std::string& url, std::chrono::seconds connect_timeout,
                                    std::chrono::milliseconds statement_timeout,
-                                   const std::string& schema = "");
+                                   const std::string& schema = "", bool session_options = true);
+
+// The SET LOCAL statements that give one transaction the settings the
+// session would otherwise carry (behind a transaction pooler).
+std::string TransactionSettings(std::chrono::milliseconds statement_timeout,
+                                const std::string& schema);
 
 }  // namespace vemakin::server
 

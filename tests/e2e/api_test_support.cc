@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -17,13 +18,34 @@
 
 namespace vemakin::testing {
 
+void UseTestDatabase(server::ServerOptions& options) {
+  options.database_url = TestDatabaseUrl();
+  if (const std::string pooler = TestPoolerUrl(); !pooler.empty()) {
+    // The suite runs through PgBouncer in transaction mode; the bell (LISTEN)
+    // stays on a direct connection, as deployed.
+    if (options.listen_database_url.empty()) options.listen_database_url = options.database_url;
+    options.database_url = pooler;
+    options.transaction_pooler = true;
+  }
+}
+
+std::unique_ptr<TestServer> StartTestServer(server::ServerOptions options) {
+  try {
+    return std::make_unique<TestServer>(std::move(options));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "the test server did not start: %s\n", e.what());
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+}
+
 TestServer::TestServer(server::ServerOptions options) {
   schema_.MigrateUp();
   {
     auto conn = schema_.Connect();
     server::SeedCatalog(*conn);
   }
-  options.database_url = TestDatabaseUrl();
+  UseTestDatabase(options);
   options.schema = schema_.name();
   options.listen = "127.0.0.1:0";
   if (!options.logger) options.logger = std::make_shared<NullLogger>();

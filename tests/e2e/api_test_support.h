@@ -40,6 +40,16 @@ class TestServer {
   std::unique_ptr<server::Server> server_;
 };
 
+// Points `options` at the test database: directly, or through the test
+// PgBouncer (transaction mode, with the bell's LISTEN on a direct connection)
+// when the suite runs under the PgBouncer fixture (TestPoolerUrl).
+void UseTestDatabase(server::ServerOptions& options);
+
+// A TestServer, or the end of the test program: GoogleTest reports a
+// SetUpTestSuite that throws as its tests *skipped*, and CTest would count a
+// suite whose database is missing as passing.
+std::unique_ptr<TestServer> StartTestServer(server::ServerOptions options = {});
+
 // A test suite sharing one in-process server: started before the suite's
 // first test, stopped after its last. A suite that needs other options
 // defines `static void SetUpTestSuite() { StartServer(options); }`.
@@ -48,7 +58,7 @@ class ServerSuite : public ::testing::Test {
   static void SetUpTestSuite() { StartServer({}); }
   static void TearDownTestSuite() { server_.reset(); }
   static void StartServer(server::ServerOptions options) {
-    server_ = std::make_unique<TestServer>(std::move(options));
+    server_ = StartTestServer(std::move(options));
   }
   static int port() { return server_->port(); }
   static inline std::unique_ptr<TestServer> server_;

@@ -30,7 +30,7 @@ inline client::ListQuery ByProject(const std::string& project) {
 
 class SyncFixture : public ::testing::Test {
  public:
-  static void SetUpTestSuite() { server_ = new TestServer(); }
+  static void SetUpTestSuite() { server_ = StartTestServer().release(); }
   static void TearDownTestSuite() {
     delete second_;
     second_ = nullptr;
@@ -42,7 +42,7 @@ class SyncFixture : public ::testing::Test {
   static std::string SecondUrl() {
     if (second_ == nullptr) {
       server::ServerOptions o;
-      o.database_url = TestDatabaseUrl();
+      UseTestDatabase(o);
       o.schema = server_->schema();
       o.listen = "127.0.0.1:0";
       o.logger = std::make_shared<NullLogger>();

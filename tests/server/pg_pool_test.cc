@@ -243,9 +243,16 @@ TEST(PgPool, ReplacesConnectionsTerminatedByTheServer) {
   EXPECT_GE(pool.Status().invalidated, 1u);
 }
 
+DbOptions QuietDb(std::chrono::milliseconds slow_query, std::shared_ptr<Logger> logger) {
+  DbOptions o;
+  o.slow_query = slow_query;
+  o.logger = std::move(logger);
+  return o;
+}
+
 TEST(Db, RetriesAReadWhoseConnectionDiesInUse) {
   PgPool pool(Options(1, 0));
-  Db db(pool, DbOptions{1000ms, 3, std::make_shared<NullLogger>()});
+  Db db(pool, QuietDb(1000ms, std::make_shared<NullLogger>()));
   int attempts = 0;
   std::string answer;
   db.Read([&](Session& s) {
@@ -262,7 +269,7 @@ TEST(Db, RetriesAReadWhoseConnectionDiesInUse) {
 
 TEST(Db, RetriesDeadlocksAndSerializationFailuresBoundedly) {
   PgPool pool(Options(1, 0));
-  Db db(pool, DbOptions{1000ms, 3, std::make_shared<NullLogger>()});
+  Db db(pool, QuietDb(1000ms, std::make_shared<NullLogger>()));
   int attempts = 0;
   db.Write([&](Session& s) {
     if (++attempts == 1) {
@@ -287,7 +294,7 @@ TEST(Db, RetriesDeadlocksAndSerializationFailuresBoundedly) {
 
 TEST(Db, StatementTimeoutCancelsTheQueryAndKeepsTheConnection) {
   PgPool pool(Options(1, 0, 200ms));
-  Db db(pool, DbOptions{1000ms, 3, std::make_shared<NullLogger>()});
+  Db db(pool, QuietDb(1000ms, std::make_shared<NullLogger>()));
   int pid_before = 0, pid_after = 0;
   db.Read([&](Session& s) {
     pid_before = s.Exec({"pid", "SELECT pg_backend_pid()"})[0][0].as<int>();
@@ -308,7 +315,7 @@ TEST(Db, StatementTimeoutCancelsTheQueryAndKeepsTheConnection) {
 TEST(Db, LogsSlowQueriesWithTheirSqlButNeverTheirParameters) {
   PgPool pool(Options(1, 0));
   auto logger = std::make_shared<CapturingLogger>();
-  Db db(pool, DbOptions{0ms, 3, logger});
+  Db db(pool, QuietDb(0ms, logger));
   db.Read([&](Session& s) {
     s.Exec({"echo", "SELECT length($1::text)"}, {std::string("secret-value-123")});
   });
@@ -325,7 +332,7 @@ TEST(Db, MapsConstraintErrorsToCodes) {
   PgPoolOptions o = Options(1, 0);
   o.conninfo = WithConnectionSettings(testing::TestDatabaseUrl(), 5s, 30000ms, schema.name());
   PgPool pool(o);
-  Db db(pool, DbOptions{1000ms, 3, std::make_shared<NullLogger>()});
+  Db db(pool, QuietDb(1000ms, std::make_shared<NullLogger>()));
   auto code_of = [&](const std::string& sql) {
     try {
       db.Write([&](Session& s) {

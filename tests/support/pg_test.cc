@@ -10,6 +10,21 @@
 
 namespace vemakin::testing {
 
+std::string TestPoolerUrl() {
+  const char* env_file = std::getenv("VEMAKIN_TEST_PG_ENV");
+  if (env_file == nullptr || *env_file == '\0') return "";
+  std::ifstream in(env_file);
+  std::string port;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("PGBOUNCER_PORT=", 0) == 0) port = line.substr(15);
+  }
+  if (port.empty()) return "";
+  std::string url = TestDatabaseUrl();
+  const size_t at = url.find("port=");
+  const size_t end = url.find(' ', at);
+  return url.replace(at, end == std::string::npos ? std::string::npos : end - at, "port=" + port);
+}
+
 std::string TestDatabaseUrl() {
   const char* env_file = std::getenv("VEMAKIN_TEST_PG_ENV");
   if (env_file != nullptr && *env_file != '\0') {

@@ -15,6 +15,11 @@ namespace vemakin::testing {
 
 // libpq connection string of the test database.
 std::string TestDatabaseUrl();
+// The same database through the test PgBouncer in transaction mode, when the
+// settings file is the PgBouncer fixture's (tests/support/
+// pgbouncer_fixture_main.cc: it adds PGBOUNCER_PORT); "" otherwise. Servers
+// under test then run with ServerOptions::transaction_pooler.
+std::string TestPoolerUrl();
 
 // A fresh schema `t_<random>` created on construction and dropped (CASCADE) on
 // destruction. Connections from Connect() have it as their search_path.

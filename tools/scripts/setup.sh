@@ -18,6 +18,7 @@ packages=(
   libcli11-dev                     # command-line parsing of the tools
   libgtest-dev libgmock-dev        # test framework
   postgresql                       # server binaries for --dev and the test cluster
+  pgbouncer                        # transaction-mode pooler in front of the test cluster (Pooler.* tests)
   clang-format                     # style check in the test run
   clang-14 libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer targets (build-fuzz/)
   curl                             # the demo's health probe

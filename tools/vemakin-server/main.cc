@@ -148,6 +148,11 @@ int main(int argc, char** argv) {
                  "where the live-sync bell LISTENs (default: the database URL); must reach "
                  "PostgreSQL directly, not through PgBouncer in transaction mode")
       ->envname("VEMAKIN_LISTEN_DATABASE_URL");
+  app.add_flag("--transaction-pooler", options.transaction_pooler,
+               "the database URL leads to PgBouncer in transaction mode (or another "
+               "transaction pooler): no session state, settings per transaction, no named "
+               "prepared statements; needs --listen-database-url")
+      ->envname("VEMAKIN_TRANSACTION_POOLER");
   app.add_option("--cors-origin", options.cors_origin,
                  "Access-Control-Allow-Origin for browser clients (empty: no CORS)")
       ->envname("VEMAKIN_CORS_ORIGIN")
