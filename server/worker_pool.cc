@@ -75,15 +75,14 @@ int WorkerPool::Startable(Clock::time_point now, Clock::time_point* retry) const
   *retry = Clock::time_point::max();
   const int threads = static_cast<int>(threads_.size());
   if (stopping_) return threads - busy_;  // draining: every thread
+  if (busy_ >= threads) return 0;         // no stall can add a thread
   int stalled = 0;
-  if (busy_ >= concurrency_) {
-    for (const Clock::time_point started : started_) {
-      if (started == Clock::time_point::max()) continue;
-      if (now - started >= stall_after_) {
-        ++stalled;
-      } else {
-        *retry = std::min(*retry, started + stall_after_);
-      }
+  for (const Clock::time_point started : started_) {
+    if (started == Clock::time_point::max()) continue;
+    if (now - started >= stall_after_) {
+      ++stalled;
+    } else {
+      *retry = std::min(*retry, started + stall_after_);
     }
   }
   return std::min(concurrency_ + stalled, threads) - busy_;
@@ -95,21 +94,29 @@ void WorkerPool::Loop(std::size_t slot) {
     Clock::time_point retry;
     if (!queue_.empty() && Startable(Clock::now(), &retry) > 0) {
       std::function<void()> task = std::move(queue_.front().run);
+      std::function<void()> expire = std::move(queue_.front().expire);
       queue_.pop_front();
       if (busy_++ >= concurrency_) ++lent_;
       started_[slot] = Clock::now();
-      // Tasks still wait and none may start: the watcher must wake when a
-      // running one (this one, perhaps) counts as stalled, or a queue that
-      // no later submit touches would wait for its deadline instead.
-      bool wake_watcher = false;
-      if (!queue_.empty() && Startable(started_[slot], &retry) <= 0 && retry < expiry_target_) {
-        expiry_target_ = retry;
-        wake_watcher = true;
+      // Tasks still wait: another thread may start one now (stalls lend
+      // places), or else the watcher must wake when a running task (this
+      // one, perhaps) counts as stalled -- a queue that no later submit
+      // touches would otherwise wait for its deadline.
+      bool wake_worker = false, wake_watcher = false;
+      if (!queue_.empty()) {
+        if (Startable(started_[slot], &retry) > 0) {
+          wake_worker = true;
+        } else if (retry < expiry_target_) {
+          expiry_target_ = retry;
+          wake_watcher = true;
+        }
       }
       lock.unlock();
+      if (wake_worker) cv_.notify_one();
       if (wake_watcher) expiry_cv_.notify_one();
+      expire = nullptr;  // captures are freed outside the lock
       task();
-      task = nullptr;  // its captures (a request body, a session) go before the lock is taken
+      task = nullptr;
       lock.lock();
       --busy_;
       started_[slot] = Clock::time_point::max();
@@ -130,10 +137,11 @@ void WorkerPool::ExpireLoop() {
   while (!stopping_) {
     const auto now = Clock::now();
     auto next = Clock::time_point::max();
-    std::vector<std::function<void()>> expired;
+    std::vector<std::function<void()>> expired, dropped;
     for (auto it = queue_.begin(); it != queue_.end();) {
       if (it->deadline <= now) {
         if (it->expire) expired.push_back(std::move(it->expire));
+        dropped.push_back(std::move(it->run));  // freed outside the lock
         it = queue_.erase(it);
         ++expired_;
       } else {
@@ -141,10 +149,11 @@ void WorkerPool::ExpireLoop() {
         ++it;
       }
     }
-    if (!expired.empty()) {
+    if (!expired.empty() || !dropped.empty()) {
       lock.unlock();
       for (auto& fn : expired) fn();
       expired.clear();
+      dropped.clear();
       lock.lock();
       continue;
     }

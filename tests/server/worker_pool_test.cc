@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <vector>
 
@@ -66,6 +67,35 @@ TEST(WorkerPool, AStalledTaskLetsAnotherStartUpToTheThreads) {
   b[0].release.set_value();
   b[2].release.set_value();
   b[3].release.set_value();
+}
+
+// One task stalled while fewer than `concurrency` run: its lent place is
+// counted, and the tasks queued behind all start without any later submit.
+TEST(WorkerPool, StallsAreCountedBelowConcurrencyToo) {
+  std::vector<Blocker> b(4);
+  WorkerPool workers(4, 16, 2, 50ms);
+  ASSERT_TRUE(workers.TrySubmit(b[0].Task()));
+  ASSERT_TRUE(b[0].Started(10s));
+  for (int i = 1; i < 4; ++i) ASSERT_TRUE(workers.TrySubmit(b[i].Task()));
+  for (int i = 1; i < 4; ++i) EXPECT_TRUE(b[i].Started(10s)) << i;
+  EXPECT_EQ(workers.busy(), 4);
+  EXPECT_EQ(workers.lent(), 2u);
+  for (Blocker& x : b) x.release.set_value();
+}
+
+// Destroyed with tasks queued behind `concurrency` and no stall yet: every
+// queued task still runs (the drain uses every thread).
+TEST(WorkerPool, DestructionRunsEveryQueuedTask) {
+  Blocker first;
+  std::atomic<int> ran{0};
+  {
+    WorkerPool workers(4, 16, 1, 1h);
+    ASSERT_TRUE(workers.TrySubmit(first.Task()));
+    ASSERT_TRUE(first.Started(10s));
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(workers.TrySubmit([&] { ++ran; }));
+    first.release.set_value();
+  }
+  EXPECT_EQ(ran, 5);
 }
 
 TEST(WorkerPool, AQueuedTaskStillExpiresWhileWaitingForAPlace) {

@@ -173,7 +173,8 @@ struct BenchOptions {
   double seconds = 5;
   std::vector<int> levels = {8, 64};
   bool with_256 = true;
-  std::string only;  // run only scenarios whose name contains this
+  std::string only;        // run only scenarios whose name contains this
+  std::string pooler_url;  // the server reaches the database through this transaction pooler
   vemakin::server::ServerOptions server;
 };
 
@@ -187,6 +188,11 @@ int RunApi(const BenchOptions& bo) {
   const std::string& url = database.url;
   vemakin::server::ServerOptions options = bo.server;
   options.database_url = url;
+  if (!bo.pooler_url.empty()) {
+    options.listen_database_url = url;  // the bell stays direct
+    options.database_url = bo.pooler_url;
+    options.transaction_pooler = true;
+  }
   options.listen = "127.0.0.1:0";
   options.logger = std::make_shared<vemakin::NullLogger>();
   vemakin::server::Server server(options);
@@ -616,6 +622,9 @@ int main(int argc, char** argv) {
   api->add_option("--connections", bo.levels, "concurrency levels")->capture_default_str();
   api->add_flag("!--no-256", bo.with_256, "skip the 256-connection stall check");
   api->add_option("--only", bo.only, "run only scenarios whose name contains this");
+  api->add_option("--pooler-url", bo.pooler_url,
+                  "the server's pool goes through this PgBouncer (transaction mode) to "
+                  "--database-url's database");
   api->add_option("--pool-size", bo.server.pool_size, "server pool size")->capture_default_str();
   api->add_option("--max-overflow", bo.server.max_overflow, "server max overflow")
       ->capture_default_str();
