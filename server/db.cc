@@ -63,16 +63,11 @@ Db::Db(PgPool& pool, DbOptions options) : pool_(pool), options_(std::move(option
   if (!options_.logger) options_.logger = DefaultLogger();
 }
 
-template <class Tx>
-void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
+void Db::Retry(const std::function<void(PgPool::Lease&)>& unit) const {
   for (int attempt = 1;; ++attempt) {
     PgPool::Lease lease = pool_.Acquire();
     try {
-      Tx tx(lease.conn());
-      if (!options_.transaction_settings.empty()) tx.exec0(options_.transaction_settings);
-      Session session(lease, tx, *this);
-      fn(session);
-      if (commit && !session.spoiled()) tx.commit();  // else rolled back by tx's destructor
+      unit(lease);
       return;
     } catch (const pqxx::in_doubt_error&) {
       lease.Invalidate();
@@ -99,15 +94,65 @@ void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
   }
 }
 
-void Db::Write(const std::function<void(Session&)>& fn) const { Run<pqxx::work>(fn, true); }
+template <class Tx>
+void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
+  Retry([&](PgPool::Lease& lease) {
+    Tx tx(lease.conn());
+    Session session(lease, tx, *this);
+    fn(session);
+    if (commit && !session.spoiled()) tx.commit();  // else rolled back by tx's destructor
+  });
+}
+
+// Behind a transaction pooler the transaction is opened by hand, so that
+// BEGIN and the SET LOCAL settings travel in one round trip (libpqxx's
+// transaction classes send BEGIN on its own: a round trip more per request).
+// The unit ends with COMMIT (ROLLBACK when spoiled or failed); a connection
+// lost during COMMIT leaves the outcome in doubt, as pqxx::work reports it.
+void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& begin) const {
+  Retry([&](PgPool::Lease& lease) {
+    pqxx::nontransaction tx(lease.conn());
+    tx.exec0(begin + "; " + options_.transaction_settings);
+    bool spoiled = false;
+    try {
+      Session session(lease, tx, *this);
+      fn(session);
+      spoiled = session.spoiled();
+    } catch (...) {
+      try {
+        tx.exec0("ROLLBACK");
+      } catch (...) {
+        lease.Invalidate();  // state unknown: never hand it to another request
+      }
+      throw;
+    }
+    if (spoiled) {
+      tx.exec0("ROLLBACK");
+      return;
+    }
+    try {
+      tx.exec0("COMMIT");
+    } catch (const pqxx::broken_connection& e) {
+      throw pqxx::in_doubt_error(e.what());
+    }
+  });
+}
+
+void Db::Write(const std::function<void(Session&)>& fn) const {
+  if (!options_.transaction_settings.empty()) return RunPooled(fn, "BEGIN");
+  Run<pqxx::work>(fn, true);
+}
 
 void Db::Read(const std::function<void(Session&)>& fn) const {
   // Behind a pooler, SET LOCAL needs a transaction to hold the settings.
-  if (!options_.transaction_settings.empty()) return Run<pqxx::work>(fn, true);
+  if (!options_.transaction_settings.empty()) return RunPooled(fn, "BEGIN");
   Run<pqxx::nontransaction>(fn, false);
 }
 
 void Db::ReadSnapshot(const std::function<void(Session&)>& fn) const {
+  if (!options_.transaction_settings.empty()) {
+    return RunPooled(fn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  }
   Run<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(fn, true);
 }
 

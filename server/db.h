@@ -107,8 +107,13 @@ class Db {
 
  private:
   friend class Session;
+  // Runs `unit` on a leased connection, retrying it on a fresh one after a
+  // lost connection, a deadlock or a serialization failure (bounded), and
+  // mapping every failure to vemakin::Error.
+  void Retry(const std::function<void(PgPool::Lease&)>& unit) const;
   template <class Tx>
   void Run(const std::function<void(Session&)>& fn, bool commit) const;
+  void RunPooled(const std::function<void(Session&)>& fn, const std::string& begin) const;
 
   PgPool& pool_;
   DbOptions options_;
