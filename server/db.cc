@@ -112,9 +112,9 @@ void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
 void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& begin) const {
   Retry([&](PgPool::Lease& lease) {
     pqxx::nontransaction tx(lease.conn());
-    tx.exec0(begin + "; " + options_.transaction_settings);
     bool spoiled = false;
     try {
+      tx.exec0(begin + "; " + options_.transaction_settings);
       Session session(lease, tx, *this);
       fn(session);
       spoiled = session.spoiled();
@@ -132,8 +132,11 @@ void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& b
     }
     try {
       tx.exec0("COMMIT");
-    } catch (const pqxx::broken_connection& e) {
-      throw pqxx::in_doubt_error(e.what());
+    } catch (const std::exception& e) {
+      // As libpqxx's own commit: a failure that also lost the connection
+      // (a backend killed mid-COMMIT) may have committed.
+      if (!lease.conn().is_open()) throw pqxx::in_doubt_error(e.what());
+      throw;
     }
   });
 }

@@ -95,6 +95,8 @@ class Db {
   void Write(const std::function<void(Session&)>& fn) const;
   // Runs `fn` without a transaction block (each statement autocommits):
   // reads that need no snapshot across statements, at one round trip each.
+  // Behind a transaction pooler it runs in a transaction (the SET LOCAL
+  // settings need one), committed at the end.
   void Read(const std::function<void(Session&)>& fn) const;
   // Runs `fn` in a READ ONLY, REPEATABLE READ transaction: every statement
   // sees one snapshot (a pull's horizon and its changes, a digest's

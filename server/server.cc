@@ -41,7 +41,9 @@ std::string TransactionSettings(std::chrono::milliseconds statement_timeout,
   CheckSchemaName(schema);
   std::string sql = "SET LOCAL statement_timeout = " + std::to_string(statement_timeout.count()) +
                     "; SET LOCAL TimeZone = 'UTC'";
-  if (!schema.empty()) sql += "; SET LOCAL search_path = " + schema;
+  // A literal, as the -c value is: a bare `default` (or a reserved word)
+  // would mean something else. CheckSchemaName allows no quote.
+  if (!schema.empty()) sql += "; SET LOCAL search_path = '" + schema + "'";
   return sql;
 }
 

@@ -18,13 +18,17 @@
 
 namespace vemakin::testing {
 
+std::string TestApplicationName() { return "vemakin-test-" + std::to_string(::getpid()); }
+
 void UseTestDatabase(server::ServerOptions& options) {
   options.database_url = TestDatabaseUrl();
   if (const std::string pooler = TestPoolerUrl(); !pooler.empty()) {
     // The suite runs through PgBouncer in transaction mode; the bell (LISTEN)
     // stays on a direct connection, as deployed.
     if (options.listen_database_url.empty()) options.listen_database_url = options.database_url;
-    options.database_url = pooler;
+    // Named after this test process, so PgBouncer's SHOW CLIENTS tells its
+    // connections from those of tests running beside it.
+    options.database_url = pooler + " application_name=" + TestApplicationName();
     options.transaction_pooler = true;
   }
 }

@@ -44,6 +44,8 @@ class TestServer {
 // PgBouncer (transaction mode, with the bell's LISTEN on a direct connection)
 // when the suite runs under the PgBouncer fixture (TestPoolerUrl).
 void UseTestDatabase(server::ServerOptions& options);
+// The application_name of this process's servers' pooled connections.
+std::string TestApplicationName();
 
 // A TestServer, or the end of the test program: GoogleTest reports a
 // SetUpTestSuite that throws as its tests *skipped*, and CTest would count a

@@ -188,7 +188,12 @@ int main(int argc, char** argv) {
       fs::permissions(url_file, fs::perms::owner_read | fs::perms::owner_write);
       PrepareDatabase(options.database_url);
     } else if (dev) {
-      PrepareDatabase(options.database_url);
+      // Migrations take a session-level advisory lock: through a transaction
+      // pooler its unlock could land on another server connection. They run
+      // over the direct URL the bell uses.
+      PrepareDatabase(options.transaction_pooler && !options.listen_database_url.empty()
+                          ? options.listen_database_url
+                          : options.database_url);
     }
     vemakin::server::Server server(options);
     server.Start();
