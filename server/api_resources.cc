@@ -122,8 +122,11 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
   const std::string total =
       filters.empty() ? "ps." + spec.counter
                       : "(SELECT count(*) FROM " + spec.name + " f WHERE " + count_where + ")";
-  const std::string select =
-      "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " + total + ", ";
+  // The head of both page statements: the role and the total, then the items.
+  auto select = [&](const std::string& total_sql) {
+    return "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") + ", " + total_sql +
+           ", ";
+  };
   const std::string scope_row =
       " WHERE " + (project_scoped ? std::string("m.project_id = $1::uuid AND "
                                                 "m.user_id = $2::uuid")
@@ -148,14 +151,13 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
   const std::string big_key = spec.counter + ":" + scope_id;
   if (!spec.counter.empty() && (page.limit + 1) * kSmallRowBytes <= 2 * budget &&
       !api.KnownBigList(big_key)) {
-    const std::string gated_select =
-        filters.empty() ? select
-                        : "SELECT " + std::string(project_scoped ? "m.role" : "NULL::text") +
-                              ", CASE WHEN " + big + " THEN NULL ELSE " + total + " END, ";
-    const pqxx::result r = s.Exec(
-        api.Stmt(gated_select + big + ", x.* " + head + " LEFT JOIN LATERAL (SELECT * FROM (" +
-                 sel.sql + ") p LIMIT CASE WHEN " + big + " THEN 0 END) x ON true" + scope_row),
-        params);
+    const std::string gated_total =
+        filters.empty() ? total : "CASE WHEN " + big + " THEN NULL ELSE " + total + " END";
+    const pqxx::result r =
+        s.Exec(api.Stmt(select(gated_total) + big + ", x.* " + head +
+                        " LEFT JOIN LATERAL (SELECT * FROM (" + sel.sql + ") p LIMIT CASE WHEN " +
+                        big + " THEN 0 END) x ON true" + scope_row),
+               params);
     *found = !r.empty();
     if (r.empty() || !r[0][2].as<bool>()) return RenderPage(spec, order, r, 3, page, budget, false);
     api.RememberBigList(big_key);
@@ -174,7 +176,7 @@ PageText ResourcePage(ApiContext& api, Session& s, const TableSpec& spec,
   params.push_back(std::to_string(budget));
   const std::string budget_ph = "$" + std::to_string(n + static_cast<int>(sel.params.size()));
   const std::string sql =
-      select + "x.* " + head + " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" +
+      select(total) + "x.* " + head + " LEFT JOIN LATERAL (SELECT p.*, coalesce(sum(" +
       RowBytesSql(spec, "p") + ") OVER w, 0) AS page_before, lead(true, 1, false) OVER w AS " +
       "page_next FROM (" + sel.sql + ") p WINDOW w AS (ORDER BY " + core::OrderBy(order, "p") +
       " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) x ON true" + scope_row +

@@ -61,6 +61,11 @@ std::optional<Error> Session::Attempt(const std::function<void()>& fn, bool save
 
 Db::Db(PgPool& pool, DbOptions options) : pool_(pool), options_(std::move(options)) {
   if (!options_.logger) options_.logger = DefaultLogger();
+  if (!options_.transaction_settings.empty()) {
+    begin_ = "BEGIN; " + options_.transaction_settings;
+    begin_snapshot_ =
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + options_.transaction_settings;
+  }
 }
 
 void Db::Retry(const std::function<void(PgPool::Lease&)>& unit) const {
@@ -114,7 +119,7 @@ void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& b
     pqxx::nontransaction tx(lease.conn());
     bool spoiled = false;
     try {
-      tx.exec0(begin + "; " + options_.transaction_settings);
+      tx.exec0(begin);
       Session session(lease, tx, *this);
       fn(session);
       spoiled = session.spoiled();
@@ -142,19 +147,19 @@ void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& b
 }
 
 void Db::Write(const std::function<void(Session&)>& fn) const {
-  if (!options_.transaction_settings.empty()) return RunPooled(fn, "BEGIN");
+  if (!options_.transaction_settings.empty()) return RunPooled(fn, begin_);
   Run<pqxx::work>(fn, true);
 }
 
 void Db::Read(const std::function<void(Session&)>& fn) const {
   // Behind a pooler, SET LOCAL needs a transaction to hold the settings.
-  if (!options_.transaction_settings.empty()) return RunPooled(fn, "BEGIN");
+  if (!options_.transaction_settings.empty()) return RunPooled(fn, begin_);
   Run<pqxx::nontransaction>(fn, false);
 }
 
 void Db::ReadSnapshot(const std::function<void(Session&)>& fn) const {
   if (!options_.transaction_settings.empty()) {
-    return RunPooled(fn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    return RunPooled(fn, begin_snapshot_);
   }
   Run<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(fn, true);
 }

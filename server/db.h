@@ -115,10 +115,12 @@ class Db {
   void Retry(const std::function<void(PgPool::Lease&)>& unit) const;
   template <class Tx>
   void Run(const std::function<void(Session&)>& fn, bool commit) const;
+  // `begin`: the BEGIN and the settings, one simple query (begin_ or begin_snapshot_).
   void RunPooled(const std::function<void(Session&)>& fn, const std::string& begin) const;
 
   PgPool& pool_;
   DbOptions options_;
+  std::string begin_, begin_snapshot_;  // behind a pooler, built once from the settings
 };
 
 // Converts a libpqxx exception to vemakin::Error (see the table above). Rethrows

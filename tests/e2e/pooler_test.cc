@@ -23,10 +23,7 @@ namespace {
 // Rows of a PgBouncer admin console command (SHOW ...), as column -> value.
 // Through libpq itself: libpqxx refuses a server version it does not know.
 std::vector<std::map<std::string, std::string>> AdminConsole(const std::string& command) {
-  std::string url = TestPoolerUrl();
-  const size_t at = url.find("dbname=");
-  const size_t end = url.find(' ', at);
-  url.replace(at, end == std::string::npos ? std::string::npos : end - at, "dbname=pgbouncer");
+  const std::string url = WithConninfoKey(TestPoolerUrl(), "dbname", "pgbouncer");
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), &PQfinish);
   std::vector<std::map<std::string, std::string>> rows;
   if (PQstatus(conn.get()) != CONNECTION_OK) {
@@ -50,7 +47,9 @@ std::vector<std::map<std::string, std::string>> AdminConsole(const std::string& 
 class PgBouncerTransactionMode : public ServerSuite {
  protected:
   void SetUp() override {
-    if (TestPoolerUrl().empty()) GTEST_SKIP() << "runs as Pooler.* under the PgBouncer fixture";
+    // Registered only as Pooler.* (tests/CMakeLists.txt): without the
+    // fixture there is nothing to prove, and that is a failure, not a pass.
+    ASSERT_FALSE(TestPoolerUrl().empty()) << "run as Pooler.* under the PgBouncer fixture";
   }
 };
 

@@ -19,10 +19,17 @@ std::string TestPoolerUrl() {
     if (line.rfind("PGBOUNCER_PORT=", 0) == 0) port = line.substr(15);
   }
   if (port.empty()) return "";
-  std::string url = TestDatabaseUrl();
-  const size_t at = url.find("port=");
-  const size_t end = url.find(' ', at);
-  return url.replace(at, end == std::string::npos ? std::string::npos : end - at, "port=" + port);
+  return WithConninfoKey(TestDatabaseUrl(), "port", port);
+}
+
+std::string WithConninfoKey(std::string conninfo, const std::string& key,
+                            const std::string& value) {
+  const std::string pair = key + "=" + value;
+  size_t at = conninfo.rfind(" " + key + "=");
+  at = at == std::string::npos ? (conninfo.rfind(key + "=", 0) == 0 ? 0 : at) : at + 1;
+  if (at == std::string::npos) return conninfo + (conninfo.empty() ? "" : " ") + pair;
+  const size_t end = conninfo.find(' ', at);
+  return conninfo.replace(at, end == std::string::npos ? std::string::npos : end - at, pair);
 }
 
 std::string TestDatabaseUrl() {

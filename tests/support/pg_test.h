@@ -20,6 +20,8 @@ std::string TestDatabaseUrl();
 // pgbouncer_fixture_main.cc: it adds PGBOUNCER_PORT); "" otherwise. Servers
 // under test then run with ServerOptions::transaction_pooler.
 std::string TestPoolerUrl();
+// `conninfo` (key=value form, as the two above) with `key` set to `value`.
+std::string WithConninfoKey(std::string conninfo, const std::string& key, const std::string& value);
 
 // A fresh schema `t_<random>` created on construction and dropped (CASCADE) on
 // destruction. Connections from Connect() have it as their search_path.
