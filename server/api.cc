@@ -131,13 +131,16 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   const bool slow = seconds * 1000 >= options.slow_request.count();
   const LogLevel level = slow ? LogLevel::kWarning : LogLevel::kInfo;
   if (log.Enabled(level)) {
-    log.Log(level, "http", slow ? "slow request" : "request",
-            {{"request_id", request.request_id},
-             {"method", request.method},
-             {"route", route},
-             {"status", response.status},
-             {"duration_ms", seconds * 1000},
-             {"remote", request.remote_address}});
+    nlohmann::json fields{{"request_id", request.request_id},
+                          {"method", request.method},
+                          {"route", route},
+                          {"status", response.status},
+                          {"duration_ms", seconds * 1000},
+                          {"remote", request.remote_address}};
+    if (request.peer_address != request.remote_address) {
+      fields["proxy"] = request.peer_address;
+    }
+    log.Log(level, "http", slow ? "slow request" : "request", fields);
   }
   return response;
 }

@@ -12,6 +12,17 @@ bool IsLoopback(const std::string& address) {
   return address.rfind("127.", 0) == 0 || address == "::1" || address.rfind("::ffff:127.", 0) == 0;
 }
 
+// A request from this host: a loopback client, and not one that a proxy on
+// this host relayed. A relayed request arrives from loopback too; behind a
+// trusted proxy remote_address already is the real client, and a forwarding
+// header from a peer we do not trust means a proxy nobody told us about.
+bool IsLocal(const HttpRequest& request) {
+  if (!IsLoopback(request.remote_address)) return false;
+  if (request.peer_address != request.remote_address) return true;  // a trusted proxy said so
+  return request.Header("X-Forwarded-For").empty() && request.Header("Forwarded").empty() &&
+         request.Header("X-Real-IP").empty();
+}
+
 }  // namespace
 
 HttpResponse OpsApi::Health(Ctx&) {
@@ -26,7 +37,7 @@ HttpResponse OpsApi::Health(Ctx&) {
 // Loopback only: the pool's state is for operators (a sidecar, a port-forward,
 // the admin tool on the host), and the model has no admin role to check.
 HttpResponse OpsApi::Pool(Ctx& ctx) {
-  if (!IsLoopback(ctx.http.remote_address)) throw HttpError::Detail(404, "not found");
+  if (!IsLocal(ctx.http)) throw HttpError::Detail(404, "not found");
   const PoolStatus st = api_.db().pool().Status();
   return JsonResponse(200,
                       json{{"size", st.size},

@@ -29,7 +29,10 @@ struct HttpRequest {
   std::string query;   // raw query string without '?'
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The client: the TCP peer, or behind a trusted proxy the address it
+  // forwarded (server/forwarded.h). peer_address is always the TCP peer.
   std::string remote_address;
+  std::string peer_address;
   std::string request_id;
   std::chrono::steady_clock::time_point received_at;  // when the request was fully read
   // Set on a parked long poll when it is resumed: when its wait ends.

@@ -221,7 +221,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto refusal = DecodeMessage(std::move(req), server_.limits, request.get())) {
       return Reply(MakeError(refusal->status, refusal->detail), false);
     }
-    request->remote_address = remote_;
+    request->peer_address = remote_;
+    request->remote_address = server_.options.trusted_proxies.ClientAddress(remote_, *request);
     request->request_id = server_.NextRequestId();
     request->received_at = std::chrono::steady_clock::now();
     Execute(request, keep_alive, version,
@@ -369,6 +370,10 @@ bool HttpServer::Impl::Admit(const std::string& address, int* status) {
     *status = 503;
     return false;
   }
+  if (options.trusted_proxies.Contains(address)) {
+    ++open_connections;  // a proxy's connections carry many clients
+    return true;
+  }
   int& mine = per_address[key];
   if (mine >= options.max_connections_per_address) {
     if (mine == 0) per_address.erase(key);
@@ -381,6 +386,10 @@ bool HttpServer::Impl::Admit(const std::string& address, int* status) {
 }
 
 void HttpServer::Impl::Leave(const std::string& address) {
+  if (options.trusted_proxies.Contains(address)) {
+    --open_connections;
+    return;
+  }
   const std::string key = ClientKey(address);
   std::lock_guard<std::mutex> lock(address_mu);
   auto it = per_address.find(key);

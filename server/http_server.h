@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "server/forwarded.h"
 #include "server/http_request.h"
 #include "server/worker_pool.h"
 
@@ -69,6 +70,10 @@ struct HttpServerOptions {
   // past either is answered 503 (all) or 429 (one address) and closed at once.
   int max_connections = 20000;
   int max_connections_per_address = 512;
+  // Reverse proxies whose X-Forwarded-For/Forwarded header names the client
+  // (server/forwarded.h). A trusted proxy's connections carry many clients,
+  // so the per-address cap does not apply to them.
+  TrustedProxies trusted_proxies;
   // Where handlers run. Null = on the I/O thread (only for handlers that never
   // block). When the pool's queue is full, or a request is still queued after
   // queue_timeout, the request gets 503 + Retry-After.

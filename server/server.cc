@@ -96,6 +96,7 @@ struct Server::State {
 Server::Server(ServerOptions options) : options_(std::move(options)), state_(new State) {
   if (!options_.logger) options_.logger = DefaultLogger();
   const auto [host, port] = ParseListenAddress(options_.listen);
+  TrustedProxies proxies(options_.trusted_proxies, ParseProxyHeader(options_.proxy_header));
   PgPoolOptions pool;
   if (options_.transaction_pooler && options_.listen_database_url.empty()) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -171,6 +172,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   http.queue_timeout = options_.pool_timeout;
   http.max_connections = options_.max_connections;
   http.max_connections_per_address = options_.max_connections_per_address;
+  http.trusted_proxies = std::move(proxies);
   // Each connection holds a descriptor: keep some for the pool, the bell,
   // logs and the listener itself, or accepting would fail with EMFILE.
   rlimit files{};

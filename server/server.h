@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/log.h"
 #include "server/http_server.h"
@@ -43,6 +44,12 @@ struct ServerOptions {
   // client address.
   int max_connections = 20000;
   int max_connections_per_address = 512;
+  // Reverse proxies (CIDR networks or addresses) whose forwarding header
+  // names the client, and which header that is: "x-forwarded-for" or
+  // "forwarded" (RFC 7239). Empty = the TCP peer is the client; a proxy on
+  // this host then makes every client look local (server/forwarded.h).
+  std::vector<std::string> trusted_proxies;
+  std::string proxy_header = "x-forwarded-for";
   // Bytes of rows in one page of a list, bulk read, snapshot or pull; past it
   // the page ends early (has_more).
   long long max_page_bytes = 4 << 20;

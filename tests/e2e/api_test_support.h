@@ -78,6 +78,9 @@ class ApiClient {
   json Register(const std::string& name = "Crew Member");
   std::string token;
   std::string email;
+  // Talking to a proxy whose instances may die: no answer (status 0) and the
+  // proxy's own 502/503/504 (without our headers) are results, not failures.
+  bool through_outages = false;
 
  private:
   Resp Wrap(const httplib::Result& r);

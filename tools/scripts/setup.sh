@@ -19,6 +19,7 @@ packages=(
   libgtest-dev libgmock-dev        # test framework
   postgresql                       # server binaries for --dev and the test cluster
   pgbouncer                        # transaction-mode pooler in front of the test cluster (Pooler.* tests)
+  haproxy                          # load balancer in front of three server instances (LoadBalancer.* tests)
   clang-format                     # style check in the test run
   clang-14 libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer targets (build-fuzz/)
   curl                             # the demo's health probe

@@ -153,6 +153,17 @@ int main(int argc, char** argv) {
                "transaction pooler): no session state, settings per transaction, no named "
                "prepared statements; needs --listen-database-url")
       ->envname("VEMAKIN_TRANSACTION_POOLER");
+  app.add_option("--trusted-proxy", options.trusted_proxies,
+                 "a reverse proxy (CIDR network or address, repeatable) whose forwarding header "
+                 "names the client; rate limits and the loopback-only admin route then see the "
+                 "real client")
+      ->envname("VEMAKIN_TRUSTED_PROXIES")
+      ->delimiter(',');
+  app.add_option("--proxy-header", options.proxy_header,
+                 "the header trusted proxies name the client in: x-forwarded-for or forwarded")
+      ->envname("VEMAKIN_PROXY_HEADER")
+      ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}, CLI::ignore_case))
+      ->capture_default_str();
   app.add_option("--cors-origin", options.cors_origin,
                  "Access-Control-Allow-Origin for browser clients (empty: no CORS)")
       ->envname("VEMAKIN_CORS_ORIGIN")
