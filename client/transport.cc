@@ -5,9 +5,11 @@
 #include <httplib.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "core/error.h"
+#include "core/sync_protocol.h"
 
 namespace vemakin::client {
 
@@ -52,6 +54,14 @@ class HttpTransport : public Transport {
     // the sync client makes (pulls and snapshots read, pushes are idempotent
     // by mutation id, sign-ins just mint a token).
     std::lock_guard<std::mutex> lock(mu_);
+    // Read replicas: ask for a state at least as new as any this session
+    // has seen or written (core/sync_protocol.h); positions of another
+    // server are not comparable.
+    if (lsn_base_ != request.base) {
+      lsn_base_ = request.base;
+      min_lsn_ = 0;
+    }
+    if (min_lsn_ > 0) headers.emplace(core::kMinLsnHeader, core::FormatLsn(min_lsn_));
     httplib::Result r = Send(request, headers, text);
     if (!r && reused_) {
       http_.reset();
@@ -66,6 +76,9 @@ class HttpTransport : public Transport {
     const bool compressed = r->has_header("Content-Encoding") && !wire.empty();
     out.bytes_received = compressed ? std::stoll(wire) : static_cast<long long>(r->body.size());
     out.status = r->status;
+    if (auto lsn = core::ParseLsn(r->get_header_value(core::kLsnHeader))) {
+      min_lsn_ = std::max(min_lsn_, *lsn);
+    }
     out.body = std::move(r->body);
     return out;
   }
@@ -92,6 +105,8 @@ class HttpTransport : public Transport {
   std::unique_ptr<httplib::Client> http_;
   std::string base_;
   bool reused_ = false;
+  std::string lsn_base_;
+  std::uint64_t min_lsn_ = 0;  // the highest X-Vemakin-Lsn from lsn_base_
 };
 
 }  // namespace

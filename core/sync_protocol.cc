@@ -1,6 +1,8 @@
 // Encoding and decoding of the sync wire types (core/sync_protocol.h).
 #include "core/sync_protocol.h"
 
+#include <cstdio>
+
 #include "core/json_codec.h"
 
 namespace vemakin::core {
@@ -516,6 +518,34 @@ std::optional<DigestResponse> DigestResponse::FromJson(const json& j) {
     out.tables[it.key()] = it.value();
   }
   return out;
+}
+
+std::optional<std::uint64_t> ParseLsn(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash > 8 || text.size() - slash - 1 == 0 ||
+      text.size() - slash - 1 > 8) {
+    return std::nullopt;
+  }
+  std::uint64_t parts[2] = {0, 0};
+  const std::string_view halves[2] = {text.substr(0, slash), text.substr(slash + 1)};
+  for (int i = 0; i < 2; ++i) {
+    for (char c : halves[i]) {
+      int digit = -1;
+      if (c >= '0' && c <= '9') digit = c - '0';
+      if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+      if (digit < 0) return std::nullopt;
+      parts[i] = parts[i] * 16 + static_cast<std::uint64_t>(digit);
+    }
+  }
+  return (parts[0] << 32) | parts[1];
+}
+
+std::string FormatLsn(std::uint64_t lsn) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
+                static_cast<unsigned>(lsn & 0xffffffffu));
+  return buf;
 }
 
 }  // namespace vemakin::core

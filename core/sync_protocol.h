@@ -257,6 +257,20 @@ class SnapshotPageWriter {
   long long rows_ = 0;
 };
 
+// ------------------------------------------------------------ freshness
+
+// With read replicas, sync responses carry `X-Vemakin-Lsn`: a WAL position
+// at or past the state the response was read from (a push: its commit), and
+// a client sends the highest it has seen back as `X-Vemakin-Min-Lsn`, so
+// that no later read comes from a replica that has not replayed as far
+// (docs/sync-protocol.md "Read replicas").
+inline constexpr const char* kLsnHeader = "X-Vemakin-Lsn";
+inline constexpr const char* kMinLsnHeader = "X-Vemakin-Min-Lsn";
+// PostgreSQL's pg_lsn text ("16/B374D848": two hex numbers of at most 8
+// digits) as one number; nullopt for anything else.
+std::optional<std::uint64_t> ParseLsn(std::string_view text);
+std::string FormatLsn(std::uint64_t lsn);
+
 // ------------------------------------------------------------ digest
 
 struct DigestResponse {

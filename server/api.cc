@@ -118,9 +118,16 @@ HttpResponse Api::Handle(const HttpRequest& request) {
                         {{"request_id", request.request_id}, {"error", e.what()}});
     response = JsonResponse(500, json{{"detail", "internal server error"}});
   }
+  if (request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS" &&
+      response.status < 300 && !response.defer) {
+    // Its writes have committed: where the client's next read must reach
+    // (a no-op without read replicas).
+    impl_->context.AddWriteLsn(response);
+  }
   if (!options.cors_origin.empty()) {
     response.headers.emplace_back("Access-Control-Allow-Origin", options.cors_origin);
-    response.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-Id, X-Request-Time");
+    response.headers.emplace_back("Access-Control-Expose-Headers",
+                                  "X-Request-Id, X-Request-Time, X-Vemakin-Lsn");
   }
   if (response.defer) return response;  // parked: counted and logged when it answers
   const double seconds =

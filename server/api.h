@@ -23,6 +23,7 @@
 #include "server/db.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/read_replicas.h"
 
 namespace vemakin::server {
 
@@ -40,6 +41,9 @@ struct ApiOptions {
   std::chrono::seconds horizon_warning{30};
   // Wakes long-polling pulls (sync --watch); null = pulls never wait.
   ChangeBell* bell = nullptr;
+  // Read replicas for pulls and snapshots (server/read_replicas.h); null or
+  // empty = everything reads the primary.
+  ReadReplicas* replicas = nullptr;
   // Bytes of rows one page may carry (lists, bulk reads, snapshots, pulls):
   // past it the page ends early and says so (has_more). Measured as
   // PostgreSQL's size of the stored rows, close to their JSON size.

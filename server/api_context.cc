@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "core/json_codec.h"
+#include "core/sync_protocol.h"
 #include "core/uuid.h"
 #include "server/auth.h"
 #include "server/sql_builder.h"
@@ -208,12 +209,19 @@ bool ApiContext::CheckToken(Session& s, Ctx& ctx) {
 }
 
 HttpResponse ApiContext::ReadAuthedSnapshot(Ctx& ctx,
-                                            const std::function<HttpResponse(Session&)>& fn) {
+                                            const std::function<HttpResponse(Session&)>& fn,
+                                            Db* on) {
   HttpResponse out;
   bool stamp = false;
-  db_.ReadSnapshot([&](Session& s) {
+  const bool lsn = options_.replicas && !options_.replicas->empty();
+  (on ? *on : db_).ReadSnapshot([&](Session& s) {
     stamp = CheckToken(s, ctx);
     out = fn(s);
+    if (lsn) {
+      // Read after the snapshot's statements: at or past what they saw.
+      const pqxx::result r = s.Exec(Stmt(kStateLsnSql));
+      out.headers.emplace_back(core::kLsnHeader, r[0][0].c_str());
+    }
   });
   // After the snapshot, in a statement of its own: a write inside it would
   // give the read an xid, holding every other client's pulls back while it
@@ -226,6 +234,58 @@ HttpResponse ApiContext::ReadAuthedSnapshot(Ctx& ctx,
     }
   }
   return out;
+}
+
+HttpResponse ApiContext::ReadSyncSnapshot(Ctx& ctx, std::uint64_t floor_lsn,
+                                          const std::function<HttpResponse(Session&)>& fn) {
+  ReadReplicas* replicas = options_.replicas;
+  if (replicas == nullptr || replicas->empty()) return ReadAuthedSnapshot(ctx, fn);
+  std::uint64_t min_lsn = floor_lsn;
+  const std::string token = ctx.http.Header(core::kMinLsnHeader);
+  if (!token.empty()) {
+    const std::optional<std::uint64_t> asked = core::ParseLsn(token);
+    if (!asked)
+      throw HttpError::Detail(400, std::string(core::kMinLsnHeader) + " is not a WAL position");
+    min_lsn = std::max(min_lsn, *asked);
+  }
+  Db* replica = replicas->Pick(min_lsn);
+  if (options_.logger->Enabled(LogLevel::kDebug)) {
+    options_.logger->Log(LogLevel::kDebug, "db", "sync read routed",
+                         {{"request_id", ctx.http.request_id},
+                          {"min_lsn", core::FormatLsn(min_lsn)},
+                          {"to", replica ? "replica" : "primary"}});
+  }
+  if (replica) {
+    try {
+      HttpResponse out = ReadAuthedSnapshot(ctx, fn, replica);
+      replicas->CountRead();
+      return out;
+    } catch (const HttpError& e) {
+      // A token made, or a membership granted, after what the replica has
+      // replayed: the primary knows. Other answers stand.
+      if (e.status() != 401 && e.status() != 404) throw;
+    } catch (const Error& e) {
+      // Unreachable, out of connections, or a query cancelled by replay
+      // (a recovery conflict): the primary serves it.
+      if (e.code() == ErrorCode::kUnavailable) replicas->MarkDown(replica);
+      if (e.code() != ErrorCode::kUnavailable && e.code() != ErrorCode::kAborted) throw;
+    }
+    replicas->CountFallback();
+  }
+  return ReadAuthedSnapshot(ctx, fn);
+}
+
+void ApiContext::AddWriteLsn(HttpResponse& response) {
+  if (options_.replicas == nullptr || options_.replicas->empty()) return;
+  try {
+    db_.Read([&](Session& s) {
+      const pqxx::result r = s.Exec(Stmt(kStateLsnSql));
+      response.headers.emplace_back(core::kLsnHeader, r[0][0].c_str());
+    });
+  } catch (const Error&) {
+    // The writes stand; without the header the client's next read may come
+    // from a replica that has not replayed them yet, and shows them later.
+  }
 }
 
 HttpResponse ApiContext::ReadAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn) {

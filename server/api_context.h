@@ -181,7 +181,19 @@ class ApiContext {
   // `fn` in one unit of work (Db::Read / Db::Write) after Authenticate.
   // ReadAuthed in one read-only snapshot (Db::ReadSnapshot); the token's
   // last-use stamp, when due, follows in a statement of its own.
-  HttpResponse ReadAuthedSnapshot(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
+  HttpResponse ReadAuthedSnapshot(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn,
+                                  Db* on = nullptr);  // null = the primary
+  // ReadAuthedSnapshot for a sync read (a pull, a snapshot page) on a read
+  // replica that has replayed the request's X-Vemakin-Min-Lsn and
+  // `floor_lsn` (server/read_replicas.h), else on the primary. `fn` may run
+  // twice (a replica that had not replayed the token or membership it
+  // needs, or failed): it must start from nothing each time. With replicas
+  // configured the response carries X-Vemakin-Lsn.
+  HttpResponse ReadSyncSnapshot(Ctx& ctx, std::uint64_t floor_lsn,
+                                const std::function<HttpResponse(Session&)>& fn);
+  // Adds X-Vemakin-Lsn, the primary's WAL position now, to a response whose
+  // writes have committed (a push), when replicas are configured.
+  void AddWriteLsn(HttpResponse& response);
   HttpResponse ReadAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
   HttpResponse WriteAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
 

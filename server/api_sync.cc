@@ -117,7 +117,16 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   size_t returned = 0;
   std::vector<std::string> scopes;  // what a parked pull waits for
   bool unwatched = false;           // some member projects are not among them
-  HttpResponse response = api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
+  // A long poll woken by the bell reads a state at least as new as the
+  // commit that rang it (a replica that has not replayed it yet would find
+  // nothing and park again).
+  const std::uint64_t floor_lsn =
+      ctx.http.poll_deadline.time_since_epoch().count() != 0 && api_.options().bell
+          ? api_.options().bell->ring_lsn()
+          : 0;
+  HttpResponse response = api_.ReadSyncSnapshot(ctx, floor_lsn, [&](Session& s) {
+    scopes.clear();  // this may run twice (a replica, then the primary)
+    unwatched = false;
     const std::string& cluster = ClusterId(s);
     if (!from.cluster().empty() && from.cluster() != cluster) {
       throw HttpError(410, json{{"detail", "cursor belongs to another database; resync"}});
@@ -599,7 +608,9 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
     pos = At(Stage::kOneProject, *only);
   }
   const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
-  return api_.ReadAuthedSnapshot(ctx, [&](Session& s) {
+  const core::SnapshotPosition initial = pos;
+  return api_.ReadSyncSnapshot(ctx, 0, [&](Session& s) {
+    pos = initial;  // this may run twice (a replica, then the primary)
     const core::PullPosition start =
         SnapshotStart(s, api_.Stmt(kXminSql)).WithCluster(TaggedPositions(ctx) ? ClusterId(s) : "");
     core::SnapshotPageWriter page;

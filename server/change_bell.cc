@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <pqxx/pqxx>
+#include <utility>
+
+#include "core/sync_protocol.h"
 
 namespace vemakin::server {
 
@@ -9,38 +12,42 @@ namespace {
 
 constexpr std::size_t kRecentRings = 4096;
 
+}  // namespace
+
 // Rings the bell for each notification of this server's schema. Project and
 // user scopes name UUIDs, which no two schemas share; the catalog's scope is
 // "g:<schema>" (0011), so other schemas of the database (other tenants, the
 // test suites) do not wake this server's pulls. "g" alone comes from an
 // older trigger (0008).
-class Receiver : public pqxx::notification_receiver {
+//
+// The scopes heard are collected and rung by the listen loop (Take), so that
+// it can first read the WAL position they must be visible at.
+class BellReceiver : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection_base& c, ChangeBell& bell, std::string schema)
-      : pqxx::notification_receiver(c, "vemakin_sync"),
-        bell_(bell),
-        catalog_("g:" + std::move(schema)) {}
+  BellReceiver(pqxx::connection_base& c, std::string schema)
+      : pqxx::notification_receiver(c, "vemakin_sync"), catalog_("g:" + std::move(schema)) {}
   void operator()(const std::string& payload, int) override {
-    if (payload.empty()) return bell_.Ring(ChangeBell::kEverything);
-    if (payload.rfind("g:", 0) == 0) {
-      if (payload == catalog_) bell_.Ring("g");
-      return;
+    if (payload.empty()) {
+      heard_.push_back(ChangeBell::kEverything);
+    } else if (payload.rfind("g:", 0) == 0) {
+      if (payload == catalog_) heard_.push_back("g");
+    } else {
+      heard_.push_back(payload);
     }
-    bell_.Ring(payload);
   }
+  std::vector<std::string> Take() { return std::exchange(heard_, {}); }
 
  private:
-  ChangeBell& bell_;
   const std::string catalog_;
+  std::vector<std::string> heard_;
 };
 
-}  // namespace
-
 ChangeBell::ChangeBell(std::string conninfo, std::shared_ptr<Logger> logger,
-                       std::chrono::milliseconds coalesce)
+                       std::chrono::milliseconds coalesce, bool track_lsn)
     : conninfo_(std::move(conninfo)),
       logger_(logger ? std::move(logger) : DefaultLogger()),
-      coalesce_(coalesce) {}
+      coalesce_(coalesce),
+      track_lsn_(track_lsn) {}
 
 ChangeBell::~ChangeBell() { Stop(); }
 
@@ -211,6 +218,20 @@ void ChangeBell::TimerLoop() {
   }
 }
 
+std::vector<std::string> ChangeBell::ReadRingLsn(pqxx::connection_base& conn,
+                                                 BellReceiver& receiver) {
+  std::uint64_t lsn = 0;
+  {
+    pqxx::nontransaction tx(conn);
+    lsn =
+        core::ParseLsn(tx.exec1("SELECT pg_current_wal_insert_lsn()::text")[0].c_str()).value_or(0);
+  }
+  std::uint64_t seen = ring_lsn_.load();
+  while (seen < lsn && !ring_lsn_.compare_exchange_weak(seen, lsn)) {
+  }
+  return receiver.Take();
+}
+
 void ChangeBell::ListenLoop() {
   std::chrono::milliseconds backoff{100};
   auto stopping = [this] {
@@ -225,10 +246,31 @@ void ChangeBell::ListenLoop() {
         pqxx::nontransaction tx(conn);
         schema = tx.exec1("SELECT current_schema()")[0].c_str();
       }
-      Receiver receiver(conn, *this, schema);
+      BellReceiver receiver(conn, schema);
       backoff = std::chrono::milliseconds(100);
+      // The position now covers everything committed while we were not listening.
+      if (track_lsn_) ReadRingLsn(conn, receiver);
       Ring();  // anything committed while we were not listening
-      while (!stopping()) conn.await_notification(0, 200000);
+      while (!stopping()) {
+        conn.await_notification(0, 200000);
+        std::vector<std::string> heard = receiver.Take();
+        if (heard.empty()) continue;
+        if (track_lsn_) {
+          // Notifications arrive after their commits, so a position read
+          // after them covers them (the insert position: an asynchronous
+          // commit is visible before its WAL is written). The query may bring more: read again
+          // until one brings none.
+          for (std::vector<std::string> more = ReadRingLsn(conn, receiver); !more.empty();
+               more = ReadRingLsn(conn, receiver)) {
+            heard.insert(heard.end(), more.begin(), more.end());
+          }
+        }
+        if (logger_->Enabled(LogLevel::kDebug)) {
+          logger_->Log(LogLevel::kDebug, "sync", "bell heard commits",
+                       {{"scopes", heard.size()}, {"lsn", core::FormatLsn(ring_lsn_.load())}});
+        }
+        for (const std::string& scope : heard) Ring(scope);
+      }
     } catch (const std::exception& e) {
       logger_->Log(LogLevel::kWarning, "sync", "change bell lost its connection; reconnecting",
                    {{"error", e.what()}});

@@ -26,6 +26,7 @@
 #ifndef VEMAKIN_SERVER_CHANGE_BELL_H_
 #define VEMAKIN_SERVER_CHANGE_BELL_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -42,7 +43,13 @@
 
 #include "core/log.h"
 
+namespace pqxx {
+class connection_base;
+}  // namespace pqxx
+
 namespace vemakin::server {
+
+class BellReceiver;  // change_bell.cc: what the LISTEN connection heard
 
 class ChangeBell {
  public:
@@ -50,8 +57,12 @@ class ChangeBell {
   static constexpr const char* kEverything = "*";
 
   // `conninfo` empty: no LISTEN thread (only Ring() rings; tests of parking).
+  // `track_lsn`: after each batch of notifications, before ringing, read the
+  // primary's WAL position (ring_lsn()): with read replicas, a pull woken by
+  // a ring must read a state at least that new.
   ChangeBell(std::string conninfo, std::shared_ptr<Logger> logger,
-             std::chrono::milliseconds coalesce = std::chrono::milliseconds(10));
+             std::chrono::milliseconds coalesce = std::chrono::milliseconds(10),
+             bool track_lsn = false);
   ~ChangeBell();  // stops; pending waiters are woken
   ChangeBell(const ChangeBell&) = delete;
   ChangeBell& operator=(const ChangeBell&) = delete;
@@ -71,6 +82,9 @@ class ChangeBell {
   // since start.
   std::size_t waiting() const;
   std::uint64_t woken() const;
+  // A WAL position at or past the commit of every notification rung so far
+  // (0 without track_lsn, or before the first).
+  std::uint64_t ring_lsn() const { return ring_lsn_.load(); }
 
  private:
   struct Waiter {
@@ -80,6 +94,9 @@ class ChangeBell {
   };
 
   void ListenLoop();
+  // Reads the primary's WAL position into ring_lsn_ on the LISTEN
+  // connection; returns the scopes heard meanwhile.
+  std::vector<std::string> ReadRingLsn(pqxx::connection_base& conn, BellReceiver& receiver);
   void TimerLoop();
   // Whether a ring after `seen` touched one of `scopes` (sorted). Under mu_.
   bool RungSince(std::uint64_t seen, const std::vector<std::string>& scopes) const;
@@ -89,6 +106,8 @@ class ChangeBell {
   const std::string conninfo_;
   std::shared_ptr<Logger> logger_;
   const std::chrono::milliseconds coalesce_;
+  const bool track_lsn_;
+  std::atomic<std::uint64_t> ring_lsn_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -281,7 +281,13 @@ void PgCluster::Start() {
   const fs::path log = root / "postgres.log";
   fs::create_directories(root);
   ::chmod(root.c_str(), 0700);
-  if (!fs::exists(pgdata / "PG_VERSION")) InitDb();
+  if (!fs::exists(pgdata / "PG_VERSION")) {
+    if (options_.standby_of.empty()) {
+      InitDb();
+    } else {
+      BaseBackup();
+    }
+  }
   password_ = ReadFile(root / "password");
   const std::optional<RunUser> user = OwnerOf(pgdata);
   if (fs::exists(pgdata / "postmaster.pid") &&
@@ -329,7 +335,47 @@ void PgCluster::Start() {
   WriteFile(root / "owner_pid", std::to_string(::getpid()) + "\n", 0644);
   options_.logger->Log(LogLevel::kInfo, "db", "PostgreSQL started",
                        {{"port", port_}, {"data_dir", pgdata.string()}});
-  EnsureDatabase();
+  if (options_.standby_of.empty()) EnsureDatabase();  // a standby copies the primary's
+}
+
+void PgCluster::BaseBackup() {
+  const fs::path root = options_.root_dir;
+  const fs::path pgdata = root / "pgdata";
+  const fs::path log = root / "postgres.log";
+  const std::optional<RunUser> user = UnprivilegedUser();
+  options_.logger->Log(LogLevel::kInfo, "db", "creating a standby by pg_basebackup",
+                       {{"data_dir", pgdata.string()}});
+  if (user) CheckReachable(root, *user);
+  WriteFile(root / "password", options_.standby_password + "\n", 0600);
+  if (user) ChownTree(root, *user);
+  // -R writes primary_conninfo and standby.signal: it starts streaming.
+  const int rc = Run({(bin_dir_ / "pg_basebackup").string(), "-d", options_.standby_of, "-D",
+                      pgdata.string(), "-R", "-X", "stream", "-c", "fast"},
+                     user, log);
+  if (rc != 0) {
+    std::error_code ec;
+    fs::remove_all(pgdata, ec);
+    throw Error(ErrorCode::kUnavailable,
+                "pg_basebackup failed (exit " + std::to_string(rc) + "):" + Tail(log));
+  }
+  std::ofstream conf(pgdata / "postgresql.conf", std::ios::app);
+  conf << "\n# Added by vemakin (server/pg_cluster.cc): a hot standby\n"
+       << "hot_standby = on\n"
+       // Replies at once, so the primary's view of replay (and synchronous
+       // commit with remote_apply) follows replay closely.
+       << "wal_receiver_status_interval = 1s\n"
+       << "hot_standby_feedback = on\n";
+}
+
+void PgCluster::Promote() {
+  const fs::path pgdata = options_.root_dir / "pgdata";
+  const int rc =
+      Run({(bin_dir_ / "pg_ctl").string(), "promote", "-D", pgdata.string(), "-w", "-t", "60"},
+          OwnerOf(pgdata), options_.root_dir / "postgres.log");
+  if (rc != 0) {
+    throw Error(ErrorCode::kUnavailable,
+                "pg_ctl promote failed:" + Tail(options_.root_dir / "postgres.log"));
+  }
 }
 
 void PgCluster::EnsureDatabase() {

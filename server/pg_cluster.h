@@ -32,6 +32,13 @@ struct PgClusterOptions {
   // false for throwaway test clusters: fsync and synchronous commit off
   // (a crash loses the cluster, which a test never reuses).
   bool durable = true;
+  // Non-empty: the cluster is created as a hot standby streaming from this
+  // primary (a libpq URL of a superuser or replication role), by
+  // pg_basebackup -R instead of initdb; its password file is
+  // `standby_password` (the primary's, whose accounts it copies). Used by
+  // the read-replica and failover tests.
+  std::string standby_of;
+  std::string standby_password;
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
 
@@ -48,6 +55,9 @@ class PgCluster {
   void Start();
   // Stops the cluster (fast shutdown). Safe to call twice.
   void Stop();
+  // Ends a standby's recovery: it becomes a primary (pg_ctl promote, waiting
+  // until it accepts writes). Throws Error(kUnavailable) when that fails.
+  void Promote();
   // Leaves the cluster running when this object is destroyed.
   void Detach() { detached_ = true; }
 
@@ -66,6 +76,7 @@ class PgCluster {
 
  private:
   void InitDb();
+  void BaseBackup();
   void EnsureDatabase();
 
   PgClusterOptions options_;

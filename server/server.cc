@@ -10,6 +10,7 @@
 #include "server/db.h"
 #include "server/metrics.h"
 #include "server/pg_pool.h"
+#include "server/read_replicas.h"
 #include "server/worker_pool.h"
 
 namespace vemakin::server {
@@ -87,6 +88,7 @@ struct Server::State {
   std::unique_ptr<ChangeBell> bell;  // destroyed last: parked pulls wake into a stopped listener
   std::unique_ptr<PgPool> pool;
   std::unique_ptr<Db> db;
+  std::unique_ptr<ReadReplicas> replicas;
   Metrics metrics;
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
@@ -121,6 +123,18 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   db.slow_query = options_.slow_query;
   db.logger = options_.logger;
   state_->db = std::make_unique<Db>(*state_->pool, db);
+  // Replicas: the same settings, but a replica that cannot give a connection
+  // soon is passed over for the primary (server/read_replicas.h).
+  std::vector<PgPoolOptions> replica_pools;
+  for (const std::string& url : options_.replica_database_urls) {
+    PgPoolOptions r = pool;
+    r.conninfo = WithConnectionSettings(
+        url, std::min(options_.connect_timeout, std::chrono::seconds(2)),
+        options_.statement_timeout, options_.schema, !options_.transaction_pooler);
+    r.pool_timeout = std::min(options_.pool_timeout, std::chrono::milliseconds(1000));
+    replica_pools.push_back(std::move(r));
+  }
+  state_->replicas = std::make_unique<ReadReplicas>(std::move(replica_pools), db);
   ApiOptions api;
   api.slow_request = options_.slow_request;
   api.cors_origin = options_.cors_origin;
@@ -135,8 +149,9 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
                                                                   : options_.listen_database_url,
                              options_.connect_timeout, options_.statement_timeout,
                              options_.schema),  // the bell rings for its own schema
-      options_.logger);
+      options_.logger, std::chrono::milliseconds(10), !state_->replicas->empty());
   api.bell = state_->bell.get();
+  api.replicas = state_->replicas.get();
   state_->api = std::make_unique<Api>(api, *state_->db, state_->metrics);
   // One worker per connection the pool may open: pool_size + max_overflow
   // connections are really usable, and a request that touches a blocked
@@ -194,8 +209,9 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   PgPool* pool_ptr = state_->pool.get();
   WorkerPool* workers_ptr = state_->workers.get();
   ChangeBell* bell_ptr = state_->bell.get();
+  ReadReplicas* replicas_ptr = state_->replicas.get();
   state_->api->SetConnectionGauge([http_ptr] { return http_ptr->open_connections(); });
-  state_->metrics.SetGaugeSource([pool_ptr, http_ptr, workers_ptr, bell_ptr] {
+  state_->metrics.SetGaugeSource([pool_ptr, http_ptr, workers_ptr, bell_ptr, replicas_ptr] {
     const PoolStatus s = pool_ptr->Status();
     return std::vector<std::pair<std::string, double>>{
         {"vemakin_pool_size", s.size},
@@ -214,7 +230,10 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
         {"vemakin_worker_queue_expired_total", static_cast<double>(workers_ptr->expired())},
         {"vemakin_worker_stall_starts_total", static_cast<double>(workers_ptr->lent())},
         {"vemakin_sync_pulls_waiting", static_cast<double>(bell_ptr->waiting())},
-        {"vemakin_sync_pulls_woken_total", static_cast<double>(bell_ptr->woken())}};
+        {"vemakin_sync_pulls_woken_total", static_cast<double>(bell_ptr->woken())},
+        {"vemakin_replicas_up", replicas_ptr->up()},
+        {"vemakin_replica_reads_total", static_cast<double>(replicas_ptr->reads())},
+        {"vemakin_replica_fallbacks_total", static_cast<double>(replicas_ptr->fallbacks())}};
   });
 }
 

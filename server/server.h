@@ -67,6 +67,11 @@ struct ServerOptions {
   // prepared by name (a later transaction may run on another server
   // connection). listen_database_url must then be set (LISTEN needs a session).
   bool transaction_pooler = false;
+  // Streaming read replicas of the database (libpq URLs): pulls and snapshot
+  // pages read one that has replayed what the client has already seen, else
+  // the primary; everything else reads and writes the primary
+  // (server/read_replicas.h).
+  std::vector<std::string> replica_database_urls;
   std::chrono::hours token_ttl{24 * 30};
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };

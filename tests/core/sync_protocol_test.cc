@@ -7,6 +7,20 @@ namespace {
 
 using nlohmann::json;
 
+TEST(Lsn, ParsesAndFormatsPostgresWalPositions) {
+  EXPECT_EQ(ParseLsn("0/0"), 0u);
+  EXPECT_EQ(ParseLsn("16/B374D848"), (std::uint64_t{0x16} << 32) | 0xB374D848u);
+  EXPECT_EQ(ParseLsn("16/b374d848"), ParseLsn("16/B374D848"));
+  EXPECT_EQ(ParseLsn("FFFFFFFF/FFFFFFFF"), ~std::uint64_t{0});
+  EXPECT_EQ(FormatLsn(*ParseLsn("16/B374D848")), "16/B374D848");
+  EXPECT_EQ(FormatLsn(0x300000010ULL), "3/10");
+  EXPECT_LT(*ParseLsn("0/FFFFFFFF"), *ParseLsn("1/0"));
+  for (const char* bad : {"", "/", "1/", "/1", "1", "1/2/3", "g/1", "123456789/0", "0/123456789",
+                          " 0/1", "0/1 ", "-1/0"}) {
+    EXPECT_EQ(ParseLsn(bad), std::nullopt) << bad;
+  }
+}
+
 TEST(PullPosition, ParsesFormatsAndOrdersAsNumbers) {
   EXPECT_EQ(PullPosition::Parse("")->ToString(), "");
   EXPECT_TRUE(PullPosition::Parse("")->IsBeginning());

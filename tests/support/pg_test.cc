@@ -32,29 +32,46 @@ std::string WithConninfoKey(std::string conninfo, const std::string& key,
   return conninfo.replace(at, end == std::string::npos ? std::string::npos : end - at, pair);
 }
 
+namespace {
+
+// PG* lines of an env file as a key=value conninfo.
+std::string ConninfoFromEnvFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    throw std::runtime_error("test database settings missing: " + path +
+                             " (did its CTest fixture run?)");
+  }
+  std::string conninfo;
+  for (std::string line; std::getline(in, line);) {
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    const char* keyword = key == "PGHOST"       ? "host"
+                          : key == "PGPORT"     ? "port"
+                          : key == "PGUSER"     ? "user"
+                          : key == "PGPASSWORD" ? "password"
+                          : key == "PGDATABASE" ? "dbname"
+                                                : nullptr;
+    if (keyword) conninfo += std::string(conninfo.empty() ? "" : " ") + keyword + "=" + value;
+  }
+  return conninfo;
+}
+
+}  // namespace
+
+std::string TestReplicaUrl() {
+  const char* env_file = std::getenv("VEMAKIN_TEST_PG_ENV");
+  if (env_file == nullptr || *env_file == '\0') {
+    throw std::runtime_error("no test replica: VEMAKIN_TEST_PG_ENV is not set");
+  }
+  std::string dir = env_file;
+  dir = dir.substr(0, dir.rfind('/') + 1);
+  return ConninfoFromEnvFile(dir + "replica.env");
+}
+
 std::string TestDatabaseUrl() {
   const char* env_file = std::getenv("VEMAKIN_TEST_PG_ENV");
-  if (env_file != nullptr && *env_file != '\0') {
-    std::ifstream in(env_file);
-    if (!in) {
-      throw std::runtime_error(std::string("test database settings missing: ") + env_file +
-                               " (did the pg_cluster_start fixture run?)");
-    }
-    std::string conninfo;
-    for (std::string line; std::getline(in, line);) {
-      const size_t eq = line.find('=');
-      if (eq == std::string::npos) continue;
-      const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-      const char* keyword = key == "PGHOST"       ? "host"
-                            : key == "PGPORT"     ? "port"
-                            : key == "PGUSER"     ? "user"
-                            : key == "PGPASSWORD" ? "password"
-                            : key == "PGDATABASE" ? "dbname"
-                                                  : nullptr;
-      if (keyword) conninfo += std::string(conninfo.empty() ? "" : " ") + keyword + "=" + value;
-    }
-    return conninfo;
-  }
+  if (env_file != nullptr && *env_file != '\0') return ConninfoFromEnvFile(env_file);
   if (std::getenv("PGHOST") == nullptr && std::getenv("PGPORT") == nullptr) {
     throw std::runtime_error("no test database: set VEMAKIN_TEST_PG_ENV or the PG* variables");
   }

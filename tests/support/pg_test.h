@@ -20,6 +20,9 @@ std::string TestDatabaseUrl();
 // pgbouncer_fixture_main.cc: it adds PGBOUNCER_PORT); "" otherwise. Servers
 // under test then run with ServerOptions::transaction_pooler.
 std::string TestPoolerUrl();
+// The test cluster's hot standby (the replica fixture, `vemakin-test-pg
+// start-replica`: replica.env beside the settings file); throws when absent.
+std::string TestReplicaUrl();
 // `conninfo` (key=value form, as the two above) with `key` set to `value`.
 std::string WithConninfoKey(std::string conninfo, const std::string& key, const std::string& value);
 

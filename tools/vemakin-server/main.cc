@@ -153,6 +153,11 @@ int main(int argc, char** argv) {
                "transaction pooler): no session state, settings per transaction, no named "
                "prepared statements; needs --listen-database-url")
       ->envname("VEMAKIN_TRANSACTION_POOLER");
+  app.add_option("--replica-database-url", options.replica_database_urls,
+                 "a streaming read replica (libpq URL, repeatable) for pulls and snapshots; a "
+                 "replica behind what a client has seen is passed over for the primary")
+      ->envname("VEMAKIN_REPLICA_DATABASE_URLS")
+      ->delimiter(' ');
   app.add_option("--trusted-proxy", options.trusted_proxies,
                  "a reverse proxy (CIDR network or address, repeatable) whose forwarding header "
                  "names the client; rate limits and the loopback-only admin route then see the "
