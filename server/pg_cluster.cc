@@ -367,6 +367,19 @@ void PgCluster::BaseBackup() {
        << "hot_standby_feedback = on\n";
 }
 
+void PgCluster::Crash() {
+  if (!running_) return;
+  const fs::path pgdata = options_.root_dir / "pgdata";
+  const int rc = Run({(bin_dir_ / "pg_ctl").string(), "stop", "-D", pgdata.string(), "-m",
+                      "immediate", "-w", "-t", "60"},
+                     OwnerOf(pgdata), options_.root_dir / "postgres.log");
+  if (rc != 0) {
+    throw Error(ErrorCode::kUnavailable,
+                "pg_ctl stop -m immediate failed:" + Tail(options_.root_dir / "postgres.log"));
+  }
+  running_ = false;
+}
+
 void PgCluster::Promote() {
   const fs::path pgdata = options_.root_dir / "pgdata";
   const int rc =

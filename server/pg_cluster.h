@@ -55,6 +55,9 @@ class PgCluster {
   void Start();
   // Stops the cluster (fast shutdown). Safe to call twice.
   void Stop();
+  // Stops the cluster as a crash would (pg_ctl stop -m immediate: no
+  // checkpoint, no goodbye to clients or standbys). For failover tests.
+  void Crash();
   // Ends a standby's recovery: it becomes a primary (pg_ctl promote, waiting
   // until it accepts writes). Throws Error(kUnavailable) when that fails.
   void Promote();

@@ -79,9 +79,13 @@ Resp ApiClient::Wrap(const httplib::Result& r) {
   out.headers = r->headers;
   out.body = json::parse(r->body, nullptr, false);
   if (out.body.is_discarded()) out.body = nullptr;
-  if (through_outages && !r->has_header("X-Request-Id") &&
-      (out.status == 502 || out.status == 503 || out.status == 504)) {
-    return out;  // the proxy's own answer: the instance died under this request
+  if (through_outages && (out.status == 502 || out.status == 503 || out.status == 504)) {
+    // The proxy's own answer (the instance died under this request), or the
+    // server's while its database is away.
+    if (r->has_header("X-Request-Id")) {
+      EXPECT_TRUE(r->has_header("X-Request-Time")) << out.raw;
+    }
+    return out;
   }
   // Every response carries these, whatever its status.
   EXPECT_TRUE(r->has_header("X-Request-Id")) << out.raw;

@@ -78,8 +78,8 @@ class ApiClient {
   json Register(const std::string& name = "Crew Member");
   std::string token;
   std::string email;
-  // Talking to a proxy whose instances may die: no answer (status 0) and the
-  // proxy's own 502/503/504 (without our headers) are results, not failures.
+  // Through outages (a proxy whose instances may die, a database failing
+  // over): no answer (status 0), 502, 503 and 504 are results, not failures.
   bool through_outages = false;
 
  private:
