@@ -163,7 +163,7 @@ struct SyncClient::Impl {
       : store(st),
         s(*st.impl_),
         options(std::move(o)),
-        transport(NewHttpTransport(options.timeout)) {}
+        transport(NewHttpTransport(options.timeout, options.ca_file)) {}
 
   // The session state as committed (takes the store's lock).
   SyncState LoadState() {

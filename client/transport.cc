@@ -35,7 +35,8 @@ std::optional<std::string> Gzip(const std::string& text) {
 
 class HttpTransport : public Transport {
  public:
-  explicit HttpTransport(std::chrono::seconds timeout) : timeout_(timeout) {}
+  HttpTransport(std::chrono::seconds timeout, std::string ca_file)
+      : timeout_(timeout), ca_file_(std::move(ca_file)) {}
 
   TransportResponse Exchange(const TransportRequest& request) override {
     httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
@@ -93,6 +94,10 @@ class HttpTransport : public Transport {
       http_->set_keep_alive(true);
       http_->set_connection_timeout(timeout_);
       http_->set_write_timeout(timeout_);
+      if (request.base.rfind("https://", 0) == 0) {
+        http_->enable_server_certificate_verification(true);
+        if (!ca_file_.empty()) http_->set_ca_cert_path(ca_file_);
+      }
     }
     http_->set_read_timeout(timeout_ + request.extra_wait);
     return request.method == "GET"
@@ -101,6 +106,7 @@ class HttpTransport : public Transport {
   }
 
   const std::chrono::seconds timeout_;
+  const std::string ca_file_;
   std::mutex mu_;
   std::unique_ptr<httplib::Client> http_;
   std::string base_;
@@ -111,8 +117,9 @@ class HttpTransport : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> NewHttpTransport(std::chrono::seconds timeout) {
-  return std::make_unique<HttpTransport>(timeout);
+std::unique_ptr<Transport> NewHttpTransport(std::chrono::seconds timeout,
+                                            const std::string& ca_file) {
+  return std::make_unique<HttpTransport>(timeout, ca_file);
 }
 
 }  // namespace vemakin::client

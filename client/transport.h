@@ -41,8 +41,11 @@ class Transport {
 
 // cpp-httplib over one keep-alive connection (a TLS handshake per snapshot
 // page would dominate on a real network); `timeout` bounds connecting,
-// writing and reading.
-std::unique_ptr<Transport> NewHttpTransport(std::chrono::seconds timeout);
+// writing and reading. For https:// servers the certificate and host name
+// are verified against `ca_file` (PEM) or, when empty, the system's
+// certificate authorities.
+std::unique_ptr<Transport> NewHttpTransport(std::chrono::seconds timeout,
+                                            const std::string& ca_file = "");
 
 }  // namespace vemakin::client
 

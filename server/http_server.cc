@@ -17,8 +17,10 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -32,6 +34,7 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace net = boost::asio;
 using tcp = boost::asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 HttpResponse HttpResponse::Json(int status, const std::string& body) {
   HttpResponse r;
@@ -81,6 +84,14 @@ struct HttpServer::Impl {
   std::unordered_map<std::string, int> per_address;  // open connections per ClientKey()
   std::optional<net::steady_timer> accept_pause;
   bool running = false;
+  std::mutex tls_mu;
+  std::shared_ptr<net::ssl::context> tls;  // guarded by tls_mu; null = plain HTTP
+
+  // The TLS context new connections get (null: plain HTTP).
+  std::shared_ptr<net::ssl::context> TlsContext() {
+    std::lock_guard<std::mutex> lock(tls_mu);
+    return tls;
+  }
 
   Impl(HttpServerOptions o, HttpHandler h)
       : options(std::move(o)),
@@ -112,6 +123,34 @@ namespace {
 
 constexpr std::size_t kGzipMinBytes = 2048;
 
+// A server context from PEM files: TLS 1.2 and 1.3 only (OpenSSL's default
+// ciphers at Debian's security level), no renegotiation (a client could make
+// the server redo handshakes at will), no compression. Throws
+// Error(kInvalidArgument) naming what could not be used.
+std::shared_ptr<net::ssl::context> LoadTls(const std::string& cert_file,
+                                           const std::string& key_file) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                                SSL_OP_CIPHER_SERVER_PREFERENCE);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "cannot use the TLS certificate " + cert_file + ": " + ec.message());
+  }
+  ctx->use_private_key_file(key_file, net::ssl::context::pem, ec);
+  if (ec) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "cannot use the TLS key " + key_file + ": " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the TLS key " + key_file + " does not belong to the certificate " + cert_file);
+  }
+  return ctx;
+}
+
 // True when the request's Accept-Encoding lists gzip (without q=0).
 bool AcceptsGzip(const HttpRequest& request) {
   const std::string accept = request.Header("Accept-Encoding");
@@ -142,22 +181,46 @@ std::string ErrorBody(const std::string& detail) {
   return nlohmann::json{{"detail", detail}}.dump();
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// Stream: beast::tcp_stream (plain HTTP) or TlsStream (HTTPS: the TLS
+// handshake first, within request_timeout, then the same state machine).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
  public:
   // The connection was admitted (HttpServer::Impl::Admit) for `remote`.
-  Session(tcp::socket socket, std::string remote, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server), remote_(std::move(remote)) {}
+  // With TLS, `tls` is the context the stream was made with, kept alive with it.
+  Session(Stream stream, std::string remote, HttpServer::Impl& server,
+          std::shared_ptr<net::ssl::context> tls = nullptr)
+      : stream_(std::move(stream)),
+        server_(server),
+        remote_(std::move(remote)),
+        tls_(std::move(tls)) {}
   ~Session() { server_.Leave(remote_); }
 
-  void Run() { WaitFirstByte(server_.options.request_timeout); }
+  void Run() {
+    if constexpr (kTls) {
+      Lowest().expires_after(server_.options.request_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                self->WaitFirstByte(self->server_.options.request_timeout);
+                              });
+    } else {
+      WaitFirstByte(server_.options.request_timeout);
+    }
+  }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void WaitFirstByte(std::chrono::milliseconds timeout) {
     if (buffer_.size() > 0) {  // pipelined bytes already buffered
       ReadRequest();
       return;
     }
-    stream_.expires_after(timeout);
+    Lowest().expires_after(timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) return self->Close();
@@ -169,7 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadRequest() {
     parser_.emplace();
     ApplyLimits(server_.limits, &*parser_);
-    stream_.expires_after(server_.options.request_timeout);
+    Lowest().expires_after(server_.options.request_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -177,8 +240,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   static bool IsDisconnect(const beast::error_code& ec) {
     return ec == http::error::end_of_stream || ec == beast::error::timeout ||
-           ec == net::error::operation_aborted || ec == net::error::connection_reset ||
-           ec == net::error::eof || ec == net::error::broken_pipe;
+           ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted ||
+           ec == net::error::connection_reset || ec == net::error::eof ||
+           ec == net::error::broken_pipe;
   }
 
   void ReplyReadError(const beast::error_code& ec) {
@@ -246,7 +310,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (response.defer) {
         // A parked request must not be cut by the read deadline meanwhile.
-        net::post(self->stream_.get_executor(), [self] { self->stream_.expires_never(); });
+        net::post(self->stream_.get_executor(), [self] { self->Lowest().expires_never(); });
         auto defer = std::move(response.defer);
         defer([self, request, keep_alive, version](std::function<HttpResponse()> next) {
           net::post(self->stream_.get_executor(),
@@ -316,7 +380,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Reply(http::response<http::string_body> res, bool keep_alive) {
     res.keep_alive(keep_alive);
     response_ = std::move(res);
-    stream_.expires_after(server_.options.request_timeout);
+    Lowest().expires_after(server_.options.request_timeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                         if (ec) return self->Close();
@@ -330,9 +394,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // and a deadline, before closing: closing with unread data would reset the
   // connection and could destroy the error response before the client reads it.
   void LingeringClose() {
+    if constexpr (kTls) {
+      // close_notify, then the socket; what the client still sends is lost
+      // with the TLS session anyway.
+      Lowest().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->Close(); });
+      return;
+    }
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::seconds(2));
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().expires_after(std::chrono::seconds(2));
     Drain(0);
   }
 
@@ -348,13 +419,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   HttpServer::Impl& server_;
   const std::string remote_;
+  std::shared_ptr<net::ssl::context> tls_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -450,7 +522,15 @@ void HttpServer::Impl::Accept() {
         Refuse(socket, status);
       } else {
         socket.set_option(tcp::no_delay(true), opt_ec);
-        std::make_shared<Session>(std::move(socket), remote, *this)->Run();
+        if (std::shared_ptr<net::ssl::context> context = TlsContext()) {
+          std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *context), remote,
+                                               *this, context)
+              ->Run();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), remote,
+                                                       *this)
+              ->Run();
+        }
       }
     }
     Accept();
@@ -460,8 +540,23 @@ void HttpServer::Impl::Accept() {
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler) {
   if (!options.logger) options.logger = DefaultLogger();
   if (sodium_init() < 0) throw Error(ErrorCode::kInternal, "libsodium failed to initialise");
+  std::shared_ptr<net::ssl::context> tls;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    tls = LoadTls(options.tls_cert_file, options.tls_key_file);
+  }
   impl_ = std::make_unique<Impl>(std::move(options), std::move(handler));
+  impl_->tls = std::move(tls);
 }
+
+void HttpServer::ReloadTls() {
+  if (impl_->options.tls_cert_file.empty()) return;
+  std::shared_ptr<net::ssl::context> fresh =
+      LoadTls(impl_->options.tls_cert_file, impl_->options.tls_key_file);
+  std::lock_guard<std::mutex> lock(impl_->tls_mu);
+  impl_->tls = std::move(fresh);  // connections already open keep theirs
+}
+
+bool HttpServer::tls() const { return impl_->TlsContext() != nullptr; }
 
 HttpServer::~HttpServer() { Stop(); }
 

@@ -15,6 +15,10 @@
 // chunks. The handler runs on the WorkerPool given in the options, never on
 // an I/O thread, so a slow database never stalls accepting or reading.
 //
+// With a certificate and key (HttpServerOptions::tls_cert_file) every
+// connection is HTTPS: Boost.Asio's SSL stream over OpenSSL, the handshake
+// within request_timeout, TLS 1.2 or 1.3.
+//
 // Connections are capped in total and per client address (past a cap the
 // listener answers 503/429 and closes); when the process runs out of file
 // descriptors, accepting pauses for 100 ms (logged, counted) instead of
@@ -79,6 +83,10 @@ struct HttpServerOptions {
   // queue_timeout, the request gets 503 + Retry-After.
   WorkerPool* workers = nullptr;
   std::chrono::milliseconds queue_timeout{30000};
+  // HTTPS: a PEM certificate chain and its private key (both, or neither for
+  // plain HTTP). TLS 1.2 and 1.3 only; ReloadTls() reads them again.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
 
@@ -94,6 +102,12 @@ class HttpServer {
   void Start();
   // Closes the listener and every connection, joins the threads. Idempotent.
   void Stop();
+  // Reads the certificate and key files again (a renewed certificate, on
+  // SIGHUP): connections accepted from now on use them, open ones keep
+  // theirs. Throws Error(kInvalidArgument), keeping the old ones, when the new
+  // files cannot be used. No-op without TLS. Thread-safe.
+  void ReloadTls();
+  bool tls() const;
   // The bound port (useful with port 0).
   std::uint16_t port() const;
   // Connections currently open (idle keep-alive ones included).

@@ -188,6 +188,8 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   http.max_connections = options_.max_connections;
   http.max_connections_per_address = options_.max_connections_per_address;
   http.trusted_proxies = std::move(proxies);
+  http.tls_cert_file = options_.tls_cert_file;
+  http.tls_key_file = options_.tls_key_file;
   // Each connection holds a descriptor: keep some for the pool, the bell,
   // logs and the listener itself, or accepting would fail with EMFILE.
   rlimit files{};
@@ -250,5 +252,7 @@ void Server::Stop() {
 }
 
 std::uint16_t Server::port() const { return state_->http->port(); }
+
+void Server::ReloadTls() { state_->http->ReloadTls(); }
 
 }  // namespace vemakin::server

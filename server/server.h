@@ -72,6 +72,10 @@ struct ServerOptions {
   // the primary; everything else reads and writes the primary
   // (server/read_replicas.h).
   std::vector<std::string> replica_database_urls;
+  // HTTPS: a PEM certificate chain and its key (both or neither); see
+  // HttpServerOptions. ReloadTls() reads them again.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::chrono::hours token_ttl{24 * 30};
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
 };
@@ -88,6 +92,8 @@ class Server {
   void Start();
   void Stop();
   std::uint16_t port() const;
+  // The certificate and key files again (HttpServer::ReloadTls).
+  void ReloadTls();
 
  private:
   struct State;

@@ -53,6 +53,7 @@ class ChildProcess {
   // or nullopt at EOF or when `timeout` passes.
   std::optional<std::string> WaitForStderrLine(const std::string& needle,
                                                std::chrono::milliseconds timeout);
+  pid_t pid() const { return pid_; }
   // Everything read from stderr so far.
   const std::string& stderr_text() const { return err_; }
   // Sends `sig` and waits for exit (reading the rest of stderr); returns the exit code.

@@ -23,6 +23,7 @@ packages=(
   clang-format                     # style check in the test run
   clang-14 libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer targets (build-fuzz/)
   curl                             # the demo's health probe
+  openssl                          # the TLS tests make their own CA and certificates
 )
 
 missing=()

@@ -169,6 +169,12 @@ int main(int argc, char** argv) {
       ->envname("VEMAKIN_PROXY_HEADER")
       ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}, CLI::ignore_case))
       ->capture_default_str();
+  app.add_option("--tls-cert", options.tls_cert_file,
+                 "serve HTTPS with this PEM certificate chain (with --tls-key; SIGHUP reloads "
+                 "both)")
+      ->envname("VEMAKIN_TLS_CERT");
+  app.add_option("--tls-key", options.tls_key_file, "the certificate's PEM private key")
+      ->envname("VEMAKIN_TLS_KEY");
   app.add_option("--cors-origin", options.cors_origin,
                  "Access-Control-Allow-Origin for browser clients (empty: no CORS)")
       ->envname("VEMAKIN_CORS_ORIGIN")
@@ -183,6 +189,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload the TLS certificate
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // A descriptor per client connection: allow as many as the hard limit does.
@@ -215,13 +222,24 @@ int main(int argc, char** argv) {
     server.Start();
     // One write: the server's threads already log to stderr, and a line
     // written in pieces (std::cerr is unbuffered) interleaves with theirs.
-    const std::string ready = "vemakin-server listening on http://" +
+    const std::string ready = std::string("vemakin-server listening on ") +
+                              (options.tls_cert_file.empty() ? "http://" : "https://") +
                               options.listen.substr(0, options.listen.rfind(':')) + ":" +
                               std::to_string(server.port()) + "\n";
     std::fwrite(ready.data(), 1, ready.size(), stderr);
     std::fflush(stderr);
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    for (sigwait(&stop_signals, &sig); sig == SIGHUP; sigwait(&stop_signals, &sig)) {
+      try {
+        server.ReloadTls();
+        options.logger->Log(vemakin::LogLevel::kInfo, "http", "TLS certificate reloaded",
+                            {{"certificate", options.tls_cert_file}});
+      } catch (const std::exception& e) {
+        options.logger->Log(vemakin::LogLevel::kError, "http",
+                            "TLS certificate not reloaded; keeping the old one",
+                            {{"error", e.what()}});
+      }
+    }
     options.logger->Log(vemakin::LogLevel::kInfo, "http", "stopping", {{"signal", sig}});
     server.Stop();
     if (cluster) cluster->Stop();

@@ -199,6 +199,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--db", g.db, "the local store file")->capture_default_str();
   app.add_flag("--json", g.json, "machine output (JSON); errors as {\"error\": ...} on stderr");
+  app.add_option("--ca-file", g.ca_file,
+                 "PEM certificate authorities to trust for an https:// server (a private CA; "
+                 "default: the system's)")
+      ->envname("VEMAKIN_CA_FILE");
 
   std::function<void(Store&)> action;
   const std::vector<Group> groups = {

@@ -73,7 +73,9 @@ class ProgressLine {
 // Its own SyncClient shares the Store (whose mutex serialises the file).
 class LocalPusher {
  public:
-  LocalPusher(client::Store& store, const std::filesystem::path& db) : sync_(store), store_(store) {
+  LocalPusher(client::Store& store, const std::filesystem::path& db,
+              const SyncClientOptions& options)
+      : sync_(store, options), store_(store) {
     const std::filesystem::path path = std::filesystem::absolute(db);
     names_ = {path.filename().string(), path.filename().string() + "-wal"};
     fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -139,6 +141,34 @@ class LocalPusher {
   std::thread thread_;
 };
 
+// The options every command's SyncClient starts from.
+SyncClientOptions BaseOptions(const Global& g) {
+  SyncClientOptions options;
+  options.ca_file = g.ca_file;
+  return options;
+}
+
+// A password about to travel in clear text to another machine: say so (a
+// server on this machine, or one behind a TLS-terminating proxy on it, is fine).
+void WarnIfPlainHttp(const Global& g, const std::string& server) {
+  if (server.rfind("http://", 0) != 0) return;
+  std::string host = server.substr(7);
+  host = host.substr(0, host.find('/'));
+  if (!host.empty() && host[0] == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  if (host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0) return;
+  const std::string warning = "sending the password over plain HTTP to " + host +
+                              ": anyone on the network can read it; use https://";
+  if (g.json) {
+    std::cerr << json{{"warning", warning}}.dump() << "\n";
+  } else {
+    std::cerr << "warning: " << warning << "\n";
+  }
+}
+
 void PrintReport(const Global& g, const SyncReport& r) {
   if (g.json) {
     std::cout << r.ToJson().dump() << "\n";
@@ -160,7 +190,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   auto with_client = [&g](const std::function<void(SyncClient&)>& fn) {
     return [&g, fn](client::Store& store) {
       ProgressLine line(g);
-      SyncClientOptions options;
+      SyncClientOptions options = BaseOptions(g);
       options.progress = [&line](const SyncProgress& p) { line.Update(p); };
       // Crash tests interrupt the real binary at exact points (docs/sync-protocol.md).
       if (const char* fault = std::getenv("VEMAKIN_FAILPOINT")) options.fault_point = fault;
@@ -191,6 +221,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   password_flags(reg, "password (at least 8 characters); prefer the prompt or --password-stdin");
   reg->add_option("--name", name, "your name")->required();
   reg->callback([&, with_client, print_user] {
+    WarnIfPlainHttp(g, server);
     action = with_client([print_user](SyncClient& c) {
       const std::string secret = ReadPassword(password, true);
       print_user(c.Register(server, email, secret, name), "registered", c.last_report());
@@ -204,6 +235,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   login->add_option("--email", email, "email")->required();
   password_flags(login, "password; prefer the prompt or --password-stdin");
   login->callback([&, with_client, print_user] {
+    WarnIfPlainHttp(g, server);
     action = with_client([print_user](SyncClient& c) {
       const std::string secret = ReadPassword(password, false);
       print_user(c.Login(server, email, secret), "signed in as", c.last_report());
@@ -253,7 +285,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
       with_client([&g, &store](SyncClient& c) {
         PrintReport(g, c.Sync());
         if (!watch) return;
-        LocalPusher pusher(store, g.db);
+        LocalPusher pusher(store, g.db, BaseOptions(g));
         std::cerr << "watching for changes (Ctrl-C to stop)" << std::endl;
         std::chrono::seconds backoff{1};
         for (;;) {
@@ -280,7 +312,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   conflicts->fallthrough();
   conflicts->callback([&] {
     action = [&g](client::Store& store) {
-      SyncClient c(store);
+      SyncClient c(store, BaseOptions(g));
       json all = json::array();
       for (const client::Conflict& x : c.Conflicts()) {
         if (g.json) {

@@ -14,6 +14,7 @@ namespace vemakin::cli {
 struct Global {
   std::string db = "vemakin.db";
   bool json = false;
+  std::string ca_file;  // certificate authorities for an https:// server ("" = the system's)
 };
 
 using Action = std::function<void(client::Store&)>;

@@ -86,6 +86,10 @@ struct SyncClientOptions {
   // transaction still open on its database, before it gives up with
   // kUnavailable ("not up to date"); what it pulled is kept.
   std::chrono::milliseconds horizon_patience{5000};
+  // HTTPS: a PEM file of the certificate authorities to trust for the
+  // server's certificate (a private CA); "" = the system's. The server's
+  // certificate and host name are always verified.
+  std::string ca_file;
   // Fault injection for crash tests: "<point>:<n>" kills the process with
   // SIGKILL the n-th time it reaches <point>: "push-answered" (the server
   // applied a push whose answer is not recorded here yet), "pull-applied" or
