@@ -142,15 +142,20 @@ int main(int argc, char** argv) {
           << "listen_addr = 127.0.0.1\nlisten_port = " << port << "\n"
           << "unix_socket_dir =\n"
           << "auth_type = scram-sha-256\nauth_file = " << (root / "userlist.txt").string() << "\n"
-          << "pool_mode = transaction\n"
           << "admin_users = " << pg.at("PGUSER") << "\n"
-          << "max_client_conn = 1000\ndefault_pool_size = 20\n"
           << "logfile = " << (root / "pgbouncer.log").string() << "\n"
-          << "pidfile = " << (root / "pgbouncer.pid").string() << "\n";
+          << "pidfile = " << (root / "pgbouncer.pid").string()
+          << "\n"
+          // The deployment's own settings, as docs/deployment.md gives them
+          // (copied beside the rest: PgBouncer runs as another account).
+          << "%include " << (root / "vemakin.ini").string() << "\n";
+      fs::copy_file(fs::path(VEMAKIN_SOURCE_DIR) / "deploy/pgbouncer/vemakin.ini",
+                    root / "vemakin.ini", fs::copy_options::overwrite_existing);
     }
     ::chmod((root / "userlist.txt").c_str(), 0600);
     if (user != nullptr) {
-      for (const fs::path& p : {root, root / "userlist.txt", root / "pgbouncer.ini"}) {
+      for (const fs::path& p :
+           {root, root / "userlist.txt", root / "pgbouncer.ini", root / "vemakin.ini"}) {
         if (::chown(p.c_str(), user->pw_uid, user->pw_gid) != 0) {
           throw std::runtime_error("cannot chown " + p.string());
         }

@@ -24,6 +24,7 @@ packages=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer targets (build-fuzz/)
   curl                             # the demo's health probe
   openssl                          # the TLS tests make their own CA and certificates
+  systemd                          # systemd-analyze verify of deploy/systemd's unit
 )
 
 missing=()
