@@ -391,7 +391,8 @@ std::string SnapshotPosition::Encode() const {
       letter = 'x';
       break;
   }
-  return std::string(1, letter) + "~" + project + "~" + cursor;
+  return std::string(1, letter) + "~" + project + (min_lsn ? "@" + FormatLsn(min_lsn) : "") + "~" +
+         cursor;
 }
 
 std::optional<SnapshotPosition> SnapshotPosition::Decode(std::string_view token) {
@@ -401,6 +402,12 @@ std::optional<SnapshotPosition> SnapshotPosition::Decode(std::string_view token)
   SnapshotPosition pos;
   pos.project = std::string(token.substr(2, b - 2));
   pos.cursor = std::string(token.substr(b + 1));
+  if (const size_t at = pos.project.find('@'); at != std::string::npos) {
+    const std::optional<std::uint64_t> lsn = ParseLsn(std::string_view(pos.project).substr(at + 1));
+    if (!lsn || *lsn == 0) return std::nullopt;
+    pos.min_lsn = *lsn;
+    pos.project.resize(at);
+  }
   switch (token[0]) {
     case 'c':
       pos.stage = Stage::kCatalog;

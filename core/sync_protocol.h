@@ -208,8 +208,12 @@ struct SnapshotPosition {
   std::string project;               // a project id, or ""
   const TableSpec* table = nullptr;  // kTable only
   std::string cursor;                // kTable: the list cursor of the last row sent ("" = none)
+  // With read replicas: a WAL position the rest of the snapshot must be read
+  // at or past (the first page's state), so that no later page comes from an
+  // older copy than the first, however the client resumes (0 = none).
+  std::uint64_t min_lsn = 0;
 
-  // The wire token ("<stage>~<project>~<list cursor>"); kDone has none.
+  // The wire token ("<stage>~<project>[@<lsn>]~<list cursor>"); kDone has none.
   std::string Encode() const;
   // nullopt for a token no server made (unknown stage, malformed project id,
   // a stage that needs a project without one or has one it cannot use, a
@@ -218,7 +222,7 @@ struct SnapshotPosition {
 
   friend bool operator==(const SnapshotPosition& a, const SnapshotPosition& b) {
     return a.stage == b.stage && a.project == b.project && a.table == b.table &&
-           a.cursor == b.cursor;
+           a.cursor == b.cursor && a.min_lsn == b.min_lsn;
   }
 };
 

@@ -265,10 +265,16 @@ HttpResponse ApiContext::ReadSyncSnapshot(Ctx& ctx, std::uint64_t floor_lsn,
       // replayed: the primary knows. Other answers stand.
       if (e.status() != 401 && e.status() != 404) throw;
     } catch (const Error& e) {
-      // Unreachable, out of connections, or a query cancelled by replay
-      // (a recovery conflict): the primary serves it.
-      if (e.code() == ErrorCode::kUnavailable) replicas->MarkDown(replica);
-      if (e.code() != ErrorCode::kUnavailable && e.code() != ErrorCode::kAborted) throw;
+      // Unreachable, out of connections, a query cancelled by replay (a
+      // recovery conflict), or one it cannot run yet (a migration it has not
+      // replayed: kInternal): the primary serves it.
+      if (e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kInternal) {
+        replicas->MarkDown(replica);
+      }
+      if (e.code() != ErrorCode::kUnavailable && e.code() != ErrorCode::kAborted &&
+          e.code() != ErrorCode::kInternal && e.code() != ErrorCode::kDeadlineExceeded) {
+        throw;
+      }
     }
     replicas->CountFallback();
   }

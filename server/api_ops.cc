@@ -17,8 +17,9 @@ bool IsLoopback(const std::string& address) {
 // trusted proxy remote_address already is the real client, and a forwarding
 // header from a peer we do not trust means a proxy nobody told us about.
 bool IsLocal(const HttpRequest& request) {
-  if (!IsLoopback(request.remote_address)) return false;
-  if (request.peer_address != request.remote_address) return true;  // a trusted proxy said so
+  // A proxy's "loopback" is its own host's: the peer must be this host too.
+  if (!IsLoopback(request.remote_address) || !IsLoopback(request.peer_address)) return false;
+  if (request.peer_address != request.remote_address) return true;  // a local trusted proxy
   return request.Header("X-Forwarded-For").empty() && request.Header("Forwarded").empty() &&
          request.Header("X-Real-IP").empty();
 }

@@ -60,7 +60,8 @@ HttpResponse Router::Dispatch(const HttpRequest& request, std::string* route_lab
       std::string methods;
       for (const std::string& m : allowed) methods += (methods.empty() ? "" : ", ") + m;
       r.headers.emplace_back("Access-Control-Allow-Methods", methods + ", OPTIONS");
-      r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+      r.headers.emplace_back("Access-Control-Allow-Headers",
+                             "Authorization, Content-Type, X-Vemakin-Min-Lsn");
       r.headers.emplace_back("Access-Control-Max-Age", "600");
       return r;
     }

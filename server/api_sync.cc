@@ -117,13 +117,13 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
   size_t returned = 0;
   std::vector<std::string> scopes;  // what a parked pull waits for
   bool unwatched = false;           // some member projects are not among them
-  // A long poll woken by the bell reads a state at least as new as the
-  // commit that rang it (a replica that has not replayed it yet would find
-  // nothing and park again).
+  // A pull that may park reads a state at least as new as every commit the
+  // bell has rung for (read after `generation`): a replica that has not
+  // replayed one would find nothing and park past its ring, and a woken one
+  // would park again.
+  const bool may_park = wait > 0 || ctx.http.poll_deadline.time_since_epoch().count() != 0;
   const std::uint64_t floor_lsn =
-      ctx.http.poll_deadline.time_since_epoch().count() != 0 && api_.options().bell
-          ? api_.options().bell->ring_lsn()
-          : 0;
+      may_park && api_.options().bell ? api_.options().bell->ring_lsn() : 0;
   HttpResponse response = api_.ReadSyncSnapshot(ctx, floor_lsn, [&](Session& s) {
     scopes.clear();  // this may run twice (a replica, then the primary)
     unwatched = false;
@@ -609,8 +609,15 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
   }
   const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
   const core::SnapshotPosition initial = pos;
-  return api_.ReadSyncSnapshot(ctx, 0, [&](Session& s) {
+  const bool replicas = api_.options().replicas && !api_.options().replicas->empty();
+  return api_.ReadSyncSnapshot(ctx, initial.min_lsn, [&](Session& s) {
     pos = initial;  // this may run twice (a replica, then the primary)
+    // Where the next pages must be read at or past: this one's state.
+    std::uint64_t next_lsn = initial.min_lsn;
+    if (replicas) {
+      next_lsn = std::max(
+          next_lsn, core::ParseLsn(s.Exec(api_.Stmt(kStateLsnSql))[0][0].c_str()).value_or(0));
+    }
     const core::PullPosition start =
         SnapshotStart(s, api_.Stmt(kXminSql)).WithCluster(TaggedPositions(ctx) ? ClusterId(s) : "");
     core::SnapshotPageWriter page;
@@ -729,6 +736,7 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
           e[0][0].as<long long>() +
           static_cast<long long>(rows.categories.size() + rows.brands.size() + rows.items.size());
     }
+    pos.min_lsn = next_lsn;
     return TextResponse(200, page.Finish(start, estimate, pos));
   });
 }

@@ -54,6 +54,18 @@ std::vector<std::string> SplitOutsideQuotes(const std::string& s, char sep) {
   return parts;
 }
 
+std::vector<std::string> SplitOn(const std::string& s, char sep) {
+  std::vector<std::string> parts(1);
+  for (char c : s) {
+    if (c == sep) {
+      parts.emplace_back();
+    } else {
+      parts.back() += c;
+    }
+  }
+  return parts;
+}
+
 std::string Unquote(const std::string& v) {
   if (v.size() < 2 || v.front() != '"' || v.back() != '"') return v;
   std::string out;
@@ -178,7 +190,11 @@ std::vector<std::string> ForwardedAddresses(const HttpRequest& request, ProxyHea
   std::vector<std::string> out;
   for (const auto& [key, value] : request.headers) {
     if (!boost::beast::iequals(key, name)) continue;
-    for (const std::string& part : SplitOutsideQuotes(value, ',')) {
+    // X-Forwarded-For has no quoting: a client's stray quote must not hide
+    // the entries proxies append after it.
+    const std::vector<std::string> parts =
+        header == ProxyHeader::kForwarded ? SplitOutsideQuotes(value, ',') : SplitOn(value, ',');
+    for (const std::string& part : parts) {
       const std::string item = Trim(part);
       if (item.empty()) continue;
       out.push_back(header == ProxyHeader::kForwarded ? ForwardedFor(item) : WithoutPort(item));

@@ -78,9 +78,12 @@ class ReadReplicas {
 // SQL of a position at or past a database's state: the replay position on a
 // standby; on a primary the WAL *insert* position, since with
 // synchronous_commit off a commit may be visible before its WAL is written
-// (pg_current_wal_lsn, the write position, can be behind it).
+// (pg_current_wal_lsn, the write position, can be behind it). Asked by
+// pg_is_in_recovery(): after a promotion or a crash recovery
+// pg_last_wal_replay_lsn() stays at the end of that recovery, not NULL.
 inline constexpr const char* kStateLsnSql =
-    "SELECT coalesce(pg_last_wal_replay_lsn(), pg_current_wal_insert_lsn())::text";
+    "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+    "ELSE pg_current_wal_insert_lsn() END)::text";
 
 }  // namespace vemakin::server
 

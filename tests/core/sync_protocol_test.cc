@@ -246,6 +246,23 @@ TEST(SnapshotPosition, EncodesEveryStageAndDecodesItBack) {
   EXPECT_EQ(SnapshotPosition::Decode("n~" + p + "~")->table, &Spec(Entity::kNote));
 }
 
+TEST(SnapshotPosition, CarriesTheWalPositionLaterPagesMustBeReadAt) {
+  const std::string p = "0b0e6f1e-2a1b-4c3d-8e9f-000000000001";
+  SnapshotPosition pos{SnapshotPosition::Stage::kTable, p, &Spec(Entity::kShot), "WyJ4Il0"};
+  pos.min_lsn = *ParseLsn("16/B374D848");
+  EXPECT_EQ(pos.Encode(), "s~" + p + "@16/B374D848~WyJ4Il0");
+  EXPECT_EQ(SnapshotPosition::Decode(pos.Encode()), pos);
+  SnapshotPosition catalog;
+  catalog.stage = SnapshotPosition::Stage::kNextProject;
+  catalog.min_lsn = 5;
+  EXPECT_EQ(SnapshotPosition::Decode(catalog.Encode()), catalog);
+  const std::vector<std::string> bad_tokens = {
+      "s~" + p + "@~", "s~" + p + "@0/0~", "s~" + p + "@zz~", "s~@1/2~", "p~" + p + "@1/2@3/4~"};
+  for (const std::string& bad : bad_tokens) {
+    EXPECT_EQ(SnapshotPosition::Decode(bad), std::nullopt) << bad;
+  }
+}
+
 // Every table a snapshot pages has a stage letter: a table added to the model
 // cannot be left out of snapshots.
 TEST(SnapshotPosition, EveryListedTableHasAStage) {

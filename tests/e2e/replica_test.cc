@@ -238,6 +238,54 @@ TEST_F(ReplicaPulls, AWatcherIsWokenByAChangeTheReplicaHasNotReplayed) {
   EXPECT_TRUE(found) << woken.dump();
 }
 
+// A snapshot's later pages must be as new as its first, whoever asks for
+// them: the position token carries the first page's WAL position, so a
+// client resuming in a new process (no freshness header) is not sent to a
+// replica that lags behind it.
+TEST_F(ReplicaPulls, LaterSnapshotPagesAreNeverReadFromACopyOlderThanTheFirst) {
+  auto s = StartTestServer(WithReplica());
+  ApiClient rest(s->port());
+  rest.Register();
+  const std::string project =
+      rest.Post("/api/projects", {{"name", "Paged"}}).body.at("id").get<std::string>();
+  standby_.CatchUp();
+  standby_.Pause();
+  std::string lsn;
+  for (int i = 0; i < 4; ++i) {
+    const Resp r =
+        rest.Post("/api/shots", {{"project_id", project}, {"title", "S" + std::to_string(i)}});
+    ASSERT_EQ(r.status, 201) << r.raw;
+    lsn = r.headers.find(core::kLsnHeader)->second;
+  }
+  httplib::Client http("127.0.0.1", s->port());
+  const httplib::Headers fresh = {{"Authorization", "Bearer " + rest.token},
+                                  {core::kMinLsnHeader, lsn}};
+  const httplib::Headers plain = {{"Authorization", "Bearer " + rest.token}};
+  // Page 1 knows the shots: the primary (the replica is paused before them).
+  const auto first = http.Get("/api/sync/snapshot?limit=1", fresh);
+  ASSERT_TRUE(first && first->status == 200);
+  const auto next_of = [](const json& body) {
+    return body.at("next").is_string() ? body.at("next").get<std::string>() : std::string();
+  };
+  std::string next = next_of(json::parse(first->body));
+  ASSERT_FALSE(next.empty());
+  const double replica_reads = Metric(s->port(), "vemakin_replica_reads_total");
+  int pages = 0, shots = 0;
+  while (!next.empty() && pages < 100) {
+    // A new session: no freshness header, only the token.
+    const auto page = http.Get(("/api/sync/snapshot?limit=1&after=" + next).c_str(), plain);
+    ASSERT_TRUE(page && page->status == 200) << (page ? page->body : "no answer");
+    const json body = json::parse(page->body);
+    for (const json& t : body.at("tables"))
+      shots += t.at("table") == "shots" ? static_cast<int>(t.at("rows").size()) : 0;
+    next = next_of(body);
+    ++pages;
+  }
+  EXPECT_EQ(shots, 4);
+  EXPECT_EQ(Metric(s->port(), "vemakin_replica_reads_total"), replica_reads)
+      << "a later page came from the paused replica";
+}
+
 class ReplicaSync : public SyncFixture {
  public:
   static void SetUpTestSuite() { server_ = StartTestServer(WithReplica()).release(); }

@@ -78,6 +78,14 @@ TEST(TrustedProxies, TheRightmostUntrustedHopIsTheClient) {
             "198.51.100.4");
 }
 
+TEST(TrustedProxies, XForwardedForHasNoQuotingThatCouldHideAnAppendedHop) {
+  const TrustedProxies p({"10.0.0.0/8"}, ProxyHeader::kXForwardedFor);
+  // nginx appends to the client's own line: a stray quote must not swallow it.
+  EXPECT_EQ(
+      p.ClientAddress("10.0.0.1", WithHeaders({{"X-Forwarded-For", "\"1.2.3.4, 198.51.100.4"}})),
+      "198.51.100.4");
+}
+
 TEST(TrustedProxies, AnEntryThatIsNoAddressStopsAtTheHopThatSentIt) {
   const TrustedProxies p({"10.0.0.0/8"}, ProxyHeader::kXForwardedFor);
   EXPECT_EQ(p.ClientAddress("10.0.0.1", WithHeaders({{"X-Forwarded-For", "1.2.3.4, unknown"}})),
