@@ -32,7 +32,10 @@ void CatalogApi::Refresh(Session& s) {
   // (schema/postgres/0007): the copy is reloaded only when it changed.
   const long long version =
       s.Exec(api_.Stmt("SELECT version FROM catalog_version WHERE id = 1"))[0][0].as<long long>();
-  if (rows_ && version == version_) return;
+  // Never backwards: a snapshot page read on a lagging replica sees an older
+  // version, and keeps the newer copy (a snapshot page may be newer than its
+  // cursor: the pull that follows carries what changed).
+  if (rows_ && version <= version_) return;
   auto fresh = std::make_shared<CatalogRows>();
   const core::TableSpec& cs = core::Spec(core::Entity::kGearCategory);
   const core::TableSpec& bs = core::Spec(core::Entity::kGearBrand);

@@ -610,7 +610,8 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
   const bool first_page = !ctx.Query("after") || ctx.Query("after")->empty();
   const core::SnapshotPosition initial = pos;
   const bool replicas = api_.options().replicas && !api_.options().replicas->empty();
-  return api_.ReadSyncSnapshot(ctx, initial.min_lsn, [&](Session& s) {
+  long long page_rows = 0;  // counted once, after the read (it may run twice)
+  HttpResponse response = api_.ReadSyncSnapshot(ctx, initial.min_lsn, [&](Session& s) {
     pos = initial;  // this may run twice (a replica, then the primary)
     // Where the next pages must be read at or past: this one's state.
     std::uint64_t next_lsn = initial.min_lsn;
@@ -719,7 +720,7 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
           break;
       }
     }
-    api_.metrics().Count("vemakin_sync_snapshot_rows_total", "", static_cast<double>(page.rows()));
+    page_rows = page.rows();
     std::optional<long long> estimate;
     if (first_page) {
       // How many rows the whole snapshot holds, from the list counters (for
@@ -739,6 +740,8 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
     pos.min_lsn = next_lsn;
     return TextResponse(200, page.Finish(start, estimate, pos));
   });
+  api_.metrics().Count("vemakin_sync_snapshot_rows_total", "", static_cast<double>(page_rows));
+  return response;
 }
 
 // ---------------------------------------------------------------- digest

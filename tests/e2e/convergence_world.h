@@ -97,7 +97,9 @@ class World {
           d.sync->Sync();
         }
       } catch (const Error& e) {
-        if (!options_.outages) throw;
+        // An instance down is an unreachable server or its proxy's 502/503;
+        // anything else is a failure.
+        if (!options_.outages || e.code() != ErrorCode::kUnavailable) throw;
         ++failed_syncs_;  // the next sync takes it up
       }
       return;
@@ -300,7 +302,10 @@ class World {
   }
 
   // A REST write whose answer was lost to an outage (none, or a 5xx from the proxy).
-  bool Lost(const Resp& r) const { return options_.outages && (r.status == 0 || r.status >= 500); }
+  bool Lost(const Resp& r) const {
+    return options_.outages &&
+           (r.status == 0 || r.status == 502 || r.status == 503 || r.status == 504);
+  }
 
   static constexpr int kUncertain = -1;  // a writer whose write may or may not have landed
 

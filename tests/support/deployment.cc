@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -53,9 +54,13 @@ void Child::Spawn(const std::vector<std::string>& argv, const fs::path& log,
   for (const std::string& kv : env) envp.push_back(const_cast<char*>(kv.c_str()));
   envp.push_back(nullptr);
   const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // Killed with the test (a CTest timeout) instead of left running.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
@@ -65,6 +70,14 @@ void Child::Spawn(const std::vector<std::string>& argv, const fs::path& log,
   close(out);
   close(in);
   pid_ = pid;
+}
+
+bool Child::Exited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  return true;
 }
 
 void Child::Kill(int sig) {
@@ -107,7 +120,14 @@ void ServerProcess::Start() {
                                    "warning"};
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   child_.Spawn(argv, log_);
-  if (!WaitForHealthy(port_, std::chrono::seconds(30))) {
+  // Healthy, and ours: a free port can be taken by another test's process
+  // before our child binds it (it then exits: the port is taken).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool healthy = false;
+  while (!healthy && !child_.Exited() && std::chrono::steady_clock::now() < deadline) {
+    healthy = WaitForHealthy(port_, std::chrono::milliseconds(200));
+  }
+  if (!healthy || child_.Exited()) {
     child_.Kill(9);
     throw std::runtime_error("vemakin-server on port " + std::to_string(port_) +
                              " did not become healthy; see " + log_.string());
@@ -134,8 +154,8 @@ HaProxy::HaProxy(const fs::path& dir, const std::vector<int>& backend_ports)
                dir / "haproxy.log", env);
   // Up when its frontend accepts and its checks found a healthy backend.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (WaitForHealthy(port_, std::chrono::milliseconds(200))) return;
+  while (std::chrono::steady_clock::now() < deadline && !child_.Exited()) {
+    if (WaitForHealthy(port_, std::chrono::milliseconds(200)) && !child_.Exited()) return;
   }
   child_.Kill(9);
   throw std::runtime_error("HAProxy did not start; see " + (dir / "haproxy.log").string());

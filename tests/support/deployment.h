@@ -3,7 +3,8 @@
 // front of them with the repository's own configuration
 // (deploy/haproxy/vemakin.cfg, read verbatim). Each child's output goes to a
 // file in the test's folder (a pipe nobody reads would block a chatty child);
-// every child is killed and reaped when its object goes.
+// every child is killed and reaped when its object goes, and dies with the
+// test process if that is killed first.
 #ifndef VEMAKIN_TESTS_SUPPORT_DEPLOYMENT_H_
 #define VEMAKIN_TESTS_SUPPORT_DEPLOYMENT_H_
 
@@ -31,6 +32,8 @@ class Child {
              const std::vector<std::string>& env = {});  // env: extra "KEY=VALUE"
   void Kill(int sig = 9);                                // sends `sig`, waits for the exit
   bool running() const { return pid_ > 0; }
+  // True (and reaped) when the child has exited on its own.
+  bool Exited();
   pid_t pid() const { return pid_; }
 
  private:

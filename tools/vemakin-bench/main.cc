@@ -3,7 +3,9 @@
 // vemakin-server and drives it with keep-alive HTTP connections, printing one
 // table of requests/s and latency percentiles per scenario and concurrency.
 // Without --database-url it runs its own throwaway PostgreSQL.
+#include <fcntl.h>
 #include <httplib.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -608,6 +611,237 @@ int RunSync(const SyncBenchOptions& so) {
   return 0;
 }
 
+// ---------------------------------------------------------------- scale
+
+struct ScaleOptions {
+  std::string database_url;
+  std::string replica_url;  // a streaming replica of database_url, for the pull comparison
+  int watchers = 10000;
+  int shots = 20000;  // changes a pull reads, for the replica comparison
+  double seconds = 5;
+  std::vector<int> levels = {8, 64};
+  std::string server_bin;  // the vemakin-server binary (default: beside this one)
+};
+
+long ChildRssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+double Gauge(int port, const std::string& name) {
+  httplib::Client http("127.0.0.1", port);
+  const auto r = http.Get("/metrics");
+  if (!r) return -1;
+  const size_t at = r->body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
+}
+
+int FreeLoopbackPort() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+// N long-polling watchers parked on one server process (the real binary:
+// its memory is measured on its own), then one write: how long until each
+// watcher has its answer.
+void ScaleWatchers(const ScaleOptions& so, const std::string& url) {
+  const int n = so.watchers;
+  const int port = FreeLoopbackPort();
+  const std::string log = "/tmp/vemakin-bench-scale-server.log";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    const std::string parked = std::to_string(n + 16), per_address = std::to_string(n + 64),
+                      listen = "127.0.0.1:" + std::to_string(port);
+    ::execl(so.server_bin.c_str(), "vemakin-server", "--database-url", url.c_str(), "--listen",
+            listen.c_str(), "--max-parked-pulls", parked.c_str(), "--max-parked-pulls-per-user",
+            parked.c_str(), "--max-connections-per-address", per_address.c_str(), "--log-level",
+            "warning", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } reap{pid};
+  httplib::Client http("127.0.0.1", port);
+  const auto up_deadline = Clock::now() + std::chrono::seconds(30);
+  while (true) {
+    if (auto r = http.Get("/health"); r && r->status == 200) break;
+    if (Clock::now() > up_deadline)
+      throw std::runtime_error("the server did not start; see " + log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::mt19937_64 gen(std::random_device{}());
+  auto reg = http.Post("/api/auth/register",
+                       json{{"email", "scale-" + RandomUuid(gen) + "@example.com"},
+                            {"password", "benchmark pass"},
+                            {"name", "Scale"}}
+                           .dump(),
+                       "application/json");
+  if (!reg || reg->status != 201) throw std::runtime_error("register failed");
+  const std::string token = json::parse(reg->body).at("token");
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  auto proj =
+      http.Post("/api/projects", auth, json{{"name", "Watched"}}.dump(), "application/json");
+  const std::string project = json::parse(proj->body).at("id");
+  std::string cursor;
+  for (bool more = true; more;) {
+    auto r = http.Get("/api/sync/pull?limit=10000&cursor=" + cursor, auth);
+    if (!r || r->status != 200) throw std::runtime_error("pull failed");
+    const json body = json::parse(r->body);
+    cursor = body.at("cursor");
+    more = body.at("has_more");
+  }
+  const long rss_before = ChildRssKiB(pid);
+
+  namespace net = boost::asio;
+  net::io_context io;
+  const std::string request = "GET /api/sync/pull?wait=30&cursor=" + cursor +
+                              " HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " + token +
+                              "\r\n\r\n";
+  struct Watcher {
+    explicit Watcher(net::io_context& io) : socket(io) {}
+    net::ip::tcp::socket socket;
+    char byte[1];
+    Clock::time_point answered{};
+  };
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  const net::ip::tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"),
+                                        static_cast<unsigned short>(port));
+  const auto park_start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    auto w = std::make_unique<Watcher>(io);
+    boost::system::error_code ec;
+    w->socket.connect(endpoint, ec);
+    if (ec) throw std::runtime_error("watcher " + std::to_string(i) + ": " + ec.message());
+    net::write(w->socket, net::buffer(request), ec);
+    if (ec) throw std::runtime_error("watcher " + std::to_string(i) + ": " + ec.message());
+    Watcher* raw = w.get();
+    raw->socket.async_read_some(net::buffer(raw->byte), [raw](boost::system::error_code, size_t) {
+      raw->answered = Clock::now();
+    });
+    watchers.push_back(std::move(w));
+  }
+  while (Gauge(port, "vemakin_sync_pulls_waiting") < n) {
+    if (Clock::now() - park_start > std::chrono::seconds(60)) {
+      throw std::runtime_error("not every watcher parked");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double park_s = std::chrono::duration<double>(Clock::now() - park_start).count();
+  const long rss_parked = ChildRssKiB(pid);
+  const auto t0 = Clock::now();
+  auto note = http.Post("/api/notes", auth, json{{"project_id", project}, {"title", "Now"}}.dump(),
+                        "application/json");
+  if (!note || note->status != 201) throw std::runtime_error("the write failed");
+  io.run_for(std::chrono::seconds(35));
+  std::vector<double> ms;
+  for (const auto& w : watchers) {
+    if (w->answered != Clock::time_point{}) {
+      ms.push_back(std::chrono::duration<double, std::milli>(w->answered - t0).count());
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("\n%d watchers parked on one instance in %.1f s\n", n, park_s);
+  std::printf("%-60s %12.1f\n", "server RSS before parking (MB)", rss_before / 1024.0);
+  std::printf("%-60s %12.1f\n", "server RSS with every watcher parked (MB)", rss_parked / 1024.0);
+  std::printf("%-60s %12.2f\n", "server memory per parked watcher (KB)",
+              static_cast<double>(rss_parked - rss_before) / n);
+  std::printf("%-60s %12zu\n", "watchers answered after one write", ms.size());
+  if (!ms.empty()) {
+    std::printf("%-60s %12.1f\n", "write to watcher: p50 ms", ms[ms.size() / 2]);
+    std::printf("%-60s %12.1f\n", "write to watcher: p99 ms",
+                ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]);
+    std::printf("%-60s %12.1f\n", "write to watcher: max ms", ms.back());
+  }
+}
+
+// Pull throughput (a client 1000 changes behind) served by the primary, then
+// by a streaming replica of it, on the same data.
+void ScaleReplicaPulls(const ScaleOptions& so, const std::string& url) {
+  std::vector<Result> results;
+  for (const bool replica : {false, true}) {
+    vemakin::server::ServerOptions options;
+    options.database_url = url;
+    if (replica) options.replica_database_urls = {so.replica_url};
+    options.listen = "127.0.0.1:0";
+    options.logger = std::make_shared<vemakin::NullLogger>();
+    vemakin::server::Server server(options);
+    server.Start();
+    const int port = server.port();
+    httplib::Client http("127.0.0.1", port);
+    std::mt19937_64 gen(std::random_device{}());
+    auto reg = http.Post("/api/auth/register",
+                         json{{"email", "pulls-" + RandomUuid(gen) + "@example.com"},
+                              {"password", "benchmark pass"},
+                              {"name", "Pulls"}}
+                             .dump(),
+                         "application/json");
+    if (!reg || reg->status != 201) throw std::runtime_error("register failed");
+    const json account = json::parse(reg->body);
+    const httplib::Headers auth = {
+        {"Authorization", "Bearer " + account.at("token").get<std::string>()}};
+    auto proj =
+        http.Post("/api/projects", auth, json{{"name", "Pulled"}}.dump(), "application/json");
+    Seed(url, account.at("user").at("id"), json::parse(proj->body).at("id"), so.shots);
+    if (replica) {
+      // Wait for the replica to have it all.
+      pqxx::connection p(url), r(so.replica_url);
+      pqxx::work wt(p);
+      wt.exec("SELECT pg_current_xact_id()");
+      const std::string target = wt.exec1("SELECT pg_current_wal_insert_lsn()::text")[0].c_str();
+      wt.commit();
+      for (;;) {
+        pqxx::nontransaction tx(r);
+        if (tx.exec_params1("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target)[0].as<bool>())
+          break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    const std::string path = "/api/sync/pull?limit=1000";
+    for (int level : so.levels) {
+      results.push_back(
+          Drive(std::string("pull 1000 changes from the ") + (replica ? "replica" : "primary"),
+                port, level, so.seconds, [&](httplib::Client& c, std::mt19937_64&) {
+                  auto r = c.Get(path, auth);
+                  return r ? r->status : 0;
+                }));
+    }
+    if (replica) {
+      std::printf("replica reads %0.f, fallbacks %0.f\n",
+                  Gauge(port, "vemakin_replica_reads_total"),
+                  Gauge(port, "vemakin_replica_fallbacks_total"));
+    }
+    server.Stop();
+  }
+  std::printf("\n%-48s %5s %10s %9s %9s %9s %8s\n", "scenario", "conns", "req/s", "p50 ms",
+              "p99 ms", "max ms", "errors");
+  for (const Result& r : results) {
+    std::printf("%-48s %5d %10.0f %9.2f %9.2f %9.2f %8ld\n", r.scenario.c_str(), r.connections,
+                r.rps, r.p50_ms, r.p99_ms, r.max_ms, r.errors);
+  }
+}
+
+int RunScale(const ScaleOptions& so) {
+  BenchDatabase database(so.database_url);
+  if (so.watchers > 0) ScaleWatchers(so, database.url);
+  if (!so.replica_url.empty()) ScaleReplicaPulls(so, database.url);
+  std::printf(
+      "\nthrough PgBouncer vs direct: vemakin-bench api --pooler-url URL "
+      "(docs/PERFORMANCE.md, issue 12 part 1)\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -646,8 +880,27 @@ int main(int argc, char** argv) {
   sync->add_option("--samples", so.samples, "live and pull-cost samples")->capture_default_str();
   sync->add_option("--history", so.history, "changes added to the log for the pull-cost check")
       ->capture_default_str();
+  ScaleOptions sc;
+  CLI::App* scale = app.add_subcommand(
+      "scale", "parked watchers on one instance (memory, wake-up), pulls from a replica");
+  scale->add_option("--database-url", sc.database_url,
+                    "use this database (default: a throwaway cluster)");
+  scale->add_option("--replica-url", sc.replica_url,
+                    "a streaming replica of --database-url: compare pulls from it and the primary");
+  scale->add_option("--watchers", sc.watchers, "long polls parked at once (0: skip)")
+      ->capture_default_str();
+  scale->add_option("--shots", sc.shots, "changes in the pulled project")->capture_default_str();
+  scale->add_option("--seconds", sc.seconds, "duration of each pull measurement")
+      ->capture_default_str();
+  scale->add_option("--connections", sc.levels, "pull concurrency levels")->capture_default_str();
+  scale->add_option("--server-bin", sc.server_bin, "the vemakin-server binary (default: beside)");
   CLI11_PARSE(app, argc, argv);
+  if (sc.server_bin.empty()) {
+    sc.server_bin =
+        (std::filesystem::canonical("/proc/self/exe").parent_path() / "vemakin-server").string();
+  }
   try {
+    if (*scale) return RunScale(sc);
     if (*sync) return RunSync(so);
     if (*client) return RunClient(client_shots, client_single);
     if (*api) return RunApi(bo);
