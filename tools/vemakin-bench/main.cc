@@ -731,12 +731,18 @@ void ScaleWatchers(const ScaleOptions& so, const std::string& url) {
       raw->answered = Clock::now();
     });
     watchers.push_back(std::move(w));
-  }
-  while (Gauge(port, "vemakin_sync_pulls_waiting") < n) {
-    if (Clock::now() - park_start > std::chrono::seconds(60)) {
-      throw std::runtime_error("not every watcher parked");
+    // In waves: each first pull runs on a worker before it parks, and a
+    // burst past the worker queue (1024) would be answered 503.
+    if ((i + 1) % 500 == 0 || i + 1 == n) {
+      while (Gauge(port, "vemakin_sync_pulls_waiting") < i + 1) {
+        if (Clock::now() - park_start > std::chrono::seconds(120)) {
+          throw std::runtime_error("only " +
+                                   std::to_string(Gauge(port, "vemakin_sync_pulls_waiting")) +
+                                   " of " + std::to_string(i + 1) + " watchers parked");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const double park_s = std::chrono::duration<double>(Clock::now() - park_start).count();
   const long rss_parked = ChildRssKiB(pid);
