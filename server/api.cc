@@ -96,6 +96,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
       // Time spent queued for a worker counts against the pool timeout.
       budget.emplace(request.received_at + options.queue_timeout);
     }
+    Db::TakeCommitLsn();  // nothing of an earlier request on this thread
     response = impl_->router.Dispatch(request, &route);
   } catch (const HttpError& e) {
     response = JsonResponse(e.status(), e.body());

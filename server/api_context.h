@@ -191,8 +191,8 @@ class ApiContext {
   // configured the response carries X-Vemakin-Lsn.
   HttpResponse ReadSyncSnapshot(Ctx& ctx, std::uint64_t floor_lsn,
                                 const std::function<HttpResponse(Session&)>& fn);
-  // Adds X-Vemakin-Lsn, the primary's WAL position now, to a response whose
-  // writes have committed (a push), when replicas are configured.
+  // Adds X-Vemakin-Lsn, the WAL position read after the last write this
+  // thread committed (Db::TakeCommitLsn), when replicas are configured.
   void AddWriteLsn(HttpResponse& response);
   HttpResponse ReadAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);
   HttpResponse WriteAuthed(Ctx& ctx, const std::function<HttpResponse(Session&)>& fn);

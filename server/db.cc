@@ -1,6 +1,9 @@
 #include "server/db.h"
 
+#include <utility>
+
 #include "core/error.h"
+#include "core/sync_protocol.h"
 
 namespace vemakin::server {
 namespace {
@@ -99,13 +102,44 @@ void Db::Retry(const std::function<void(PgPool::Lease&)>& unit) const {
   }
 }
 
+namespace {
+
+thread_local std::uint64_t commit_lsn = 0;  // Db::TakeCommitLsn
+
+}  // namespace
+
+std::uint64_t Db::TakeCommitLsn() { return std::exchange(commit_lsn, 0); }
+
+void Db::NoteCommitLsn(pqxx::connection& conn) {
+  // After COMMIT, on the same connection (no second checkout): at or past
+  // the commit record (the insert position: an asynchronous commit is
+  // visible before its WAL is written). Never throws: the unit of work has
+  // committed, and an exception here would make Retry run it again. Without
+  // the position the client's next read may come from a replica that has
+  // not replayed the write yet (and shows it later).
+  try {
+    pqxx::nontransaction tx(conn);
+    commit_lsn =
+        core::ParseLsn(tx.exec1("SELECT pg_current_wal_insert_lsn()::text")[0].c_str()).value_or(0);
+  } catch (const std::exception&) {
+    commit_lsn = 0;
+  }
+}
+
 template <class Tx>
-void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
+void Db::Run(const std::function<void(Session&)>& fn, bool commit, bool track) const {
   Retry([&](PgPool::Lease& lease) {
-    Tx tx(lease.conn());
-    Session session(lease, tx, *this);
-    fn(session);
-    if (commit && !session.spoiled()) tx.commit();  // else rolled back by tx's destructor
+    bool committed = false;
+    {
+      Tx tx(lease.conn());
+      Session session(lease, tx, *this);
+      fn(session);
+      if (commit && !session.spoiled()) {
+        tx.commit();  // else rolled back by tx's destructor
+        committed = true;
+      }
+    }
+    if (committed && track) NoteCommitLsn(lease.conn());
   });
 }
 
@@ -114,7 +148,8 @@ void Db::Run(const std::function<void(Session&)>& fn, bool commit) const {
 // transaction classes send BEGIN on its own: a round trip more per request).
 // The unit ends with COMMIT (ROLLBACK when spoiled or failed); a connection
 // lost during COMMIT leaves the outcome in doubt, as pqxx::work reports it.
-void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& begin) const {
+void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& begin,
+                   bool track) const {
   Retry([&](PgPool::Lease& lease) {
     pqxx::nontransaction tx(lease.conn());
     bool spoiled = false;
@@ -143,12 +178,14 @@ void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& b
       if (!lease.conn().is_open()) throw pqxx::in_doubt_error(e.what());
       throw;
     }
+    if (track) NoteCommitLsn(lease.conn());
   });
 }
 
 void Db::Write(const std::function<void(Session&)>& fn) const {
-  if (!options_.transaction_settings.empty()) return RunPooled(fn, begin_);
-  Run<pqxx::work>(fn, true);
+  const bool track = options_.track_commit_lsn;
+  if (!options_.transaction_settings.empty()) return RunPooled(fn, begin_, track);
+  Run<pqxx::work>(fn, true, track);
 }
 
 void Db::Read(const std::function<void(Session&)>& fn) const {

@@ -84,6 +84,9 @@ struct DbOptions {
   // Statements prepared by name once per connection; false = sent unnamed
   // each time (a pooler may run the next transaction on another connection).
   bool named_statements = true;
+  // After each Write commits, read the primary's WAL insert position on the
+  // same connection (TakeCommitLsn): read replicas' freshness token.
+  bool track_commit_lsn = false;
 };
 
 class Db {
@@ -104,6 +107,10 @@ class Db {
   // other client's pulls while it runs).
   void ReadSnapshot(const std::function<void(Session&)>& fn) const;
 
+  // The WAL position read after the last Write this thread committed
+  // (track_commit_lsn), and forgets it; 0 when none since the last call.
+  static std::uint64_t TakeCommitLsn();
+
   PgPool& pool() const { return pool_; }
   const DbOptions& options() const { return options_; }
 
@@ -114,9 +121,12 @@ class Db {
   // mapping every failure to vemakin::Error.
   void Retry(const std::function<void(PgPool::Lease&)>& unit) const;
   template <class Tx>
-  void Run(const std::function<void(Session&)>& fn, bool commit) const;
+  void Run(const std::function<void(Session&)>& fn, bool commit, bool track = false) const;
   // `begin`: the BEGIN and the settings, one simple query (begin_ or begin_snapshot_).
-  void RunPooled(const std::function<void(Session&)>& fn, const std::string& begin) const;
+  void RunPooled(const std::function<void(Session&)>& fn, const std::string& begin,
+                 bool track = false) const;
+  // Reads the insert position on `conn` into this thread's commit LSN.
+  static void NoteCommitLsn(pqxx::connection& conn);
 
   PgPool& pool_;
   DbOptions options_;
