@@ -358,13 +358,29 @@ void PgCluster::BaseBackup() {
     throw Error(ErrorCode::kUnavailable,
                 "pg_basebackup failed (exit " + std::to_string(rc) + "):" + Tail(log));
   }
-  std::ofstream conf(pgdata / "postgresql.conf", std::ios::app);
-  conf << "\n# Added by vemakin (server/pg_cluster.cc): a hot standby\n"
-       << "hot_standby = on\n"
-       // Replies at once, so the primary's view of replay (and synchronous
-       // commit with remote_apply) follows replay closely.
-       << "wal_receiver_status_interval = 1s\n"
-       << "hot_standby_feedback = on\n";
+}
+
+void PgCluster::IncludeConf(const fs::path& file) {
+  const fs::path pgdata = options_.root_dir / "pgdata";
+  const fs::path copy = pgdata / file.filename();
+  std::error_code ec;
+  fs::copy_file(file, copy, fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    throw Error(ErrorCode::kUnavailable, "cannot copy " + file.string() + ": " + ec.message());
+  ::chmod(copy.c_str(), 0600);
+  const std::optional<RunUser> user = OwnerOf(pgdata);
+  if (user && ::chown(copy.c_str(), user->uid, user->gid) != 0) {
+    throw Error(ErrorCode::kUnavailable, "cannot chown " + copy.string());
+  }
+  std::ofstream(pgdata / "postgresql.conf", std::ios::app)
+      << "include '" << file.filename().string() << "'\n";
+  if (!running_) return;
+  const int rc = Run({(bin_dir_ / "pg_ctl").string(), "reload", "-D", pgdata.string()}, user,
+                     options_.root_dir / "postgres.log");
+  if (rc != 0) {
+    throw Error(ErrorCode::kUnavailable,
+                "pg_ctl reload failed:" + Tail(options_.root_dir / "postgres.log"));
+  }
 }
 
 void PgCluster::Crash() {

@@ -55,6 +55,12 @@ class PgCluster {
   void Start();
   // Stops the cluster (fast shutdown). Safe to call twice.
   void Stop();
+  // Adds `file` to the cluster's configuration (copied into its data folder
+  // and named by an `include` line of postgresql.conf) and reloads it: how
+  // the tests apply deploy/postgresql's files verbatim. Settings that need a
+  // restart take effect at the next Start. Throws Error(kUnavailable) when
+  // the copy or the reload fails.
+  void IncludeConf(const std::filesystem::path& file);
   // Stops the cluster as a crash would (pg_ctl stop -m immediate: no
   // checkpoint, no goodbye to clients or standbys). For failover tests.
   void Crash();

@@ -44,7 +44,7 @@ class Failover : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("vemakin-failover-" + RandomUuid().substr(0, 8));
     server::PgClusterOptions p;
     p.root_dir = dir_ / "primary";
-    p.durable = false;  // fsync off; synchronous commit is turned back on below
+    p.durable = false;  // fsync off; primary.conf turns synchronous commit back on
     p.logger = std::make_shared<NullLogger>();
     primary_ = std::make_unique<server::PgCluster>(p);
     primary_->Start();
@@ -54,14 +54,12 @@ class Failover : public ::testing::Test {
     s.standby_password = primary_->password();
     standby_ = std::make_unique<server::PgCluster>(s);
     standby_->Start();
+    // The deployment's files, verbatim (docs/deployment.md): the primary's
+    // once the standby streams (with no standby, commits would wait).
+    const fs::path conf = fs::path(VEMAKIN_SOURCE_DIR) / "deploy/postgresql";
+    standby_->IncludeConf(conf / "standby.conf");
+    primary_->IncludeConf(conf / "primary.conf");
     pqxx::connection c(primary_->ConnectionUrl());
-    {
-      pqxx::nontransaction tx(c);
-      // A commit returns once the standby has flushed it.
-      tx.exec("ALTER SYSTEM SET synchronous_standby_names = '*'");
-      tx.exec("ALTER SYSTEM SET synchronous_commit = 'on'");
-      tx.exec("SELECT pg_reload_conf()");
-    }
     ASSERT_TRUE(WaitFor(
         [&] {
           pqxx::nontransaction tx(c);
@@ -69,6 +67,10 @@ class Failover : public ::testing::Test {
         },
         std::chrono::seconds(30)))
         << "the standby never became synchronous";
+    {
+      pqxx::nontransaction tx(c);
+      ASSERT_EQ(std::string(tx.exec1("SHOW synchronous_commit")[0].c_str()), "on");
+    }
     server::Migrator(c, std::make_shared<NullLogger>()).Up();
     server::SeedCatalog(c);
   }

@@ -64,6 +64,8 @@ int StartReplica(const fs::path& state_dir) {
   vemakin::server::PgCluster cluster(options);
   cluster.Start();
   cluster.Detach();
+  // The deployment's standby settings, verbatim (docs/deployment.md).
+  cluster.IncludeConf(fs::path(VEMAKIN_SOURCE_DIR) / "deploy/postgresql/standby.conf");
   std::ofstream out(state_dir / "replica.env");
   out << "PGHOST=127.0.0.1\nPGPORT=" << cluster.port() << "\nPGUSER=" << primary.at("PGUSER")
       << "\nPGPASSWORD=" << primary.at("PGPASSWORD") << "\nPGDATABASE=" << primary.at("PGDATABASE")
