@@ -613,9 +613,10 @@ HttpResponse SyncApi::Snapshot(Ctx& ctx) {
   long long page_rows = 0;  // counted once, after the read (it may run twice)
   HttpResponse response = api_.ReadSyncSnapshot(ctx, initial.min_lsn, [&](Session& s) {
     pos = initial;  // this may run twice (a replica, then the primary)
-    // Where the next pages must be read at or past: this one's state.
+    // Where the next pages must be read at or past: the first page's state
+    // (later pages need no more than that).
     std::uint64_t next_lsn = initial.min_lsn;
-    if (replicas) {
+    if (replicas && first_page) {
       next_lsn = std::max(
           next_lsn, core::ParseLsn(s.Exec(api_.Stmt(kStateLsnSql))[0][0].c_str()).value_or(0));
     }

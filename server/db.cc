@@ -178,7 +178,18 @@ void Db::RunPooled(const std::function<void(Session&)>& fn, const std::string& b
       if (!lease.conn().is_open()) throw pqxx::in_doubt_error(e.what());
       throw;
     }
-    if (track) NoteCommitLsn(lease.conn());
+    if (track) {
+      // On this nontransaction (a second transaction object on the
+      // connection would be refused). Behind the pooler it may run on
+      // another server connection: the position is the cluster's, and the
+      // commit is done.
+      try {
+        commit_lsn = core::ParseLsn(tx.exec1("SELECT pg_current_wal_insert_lsn()::text")[0].c_str())
+                         .value_or(0);
+      } catch (const std::exception&) {
+        commit_lsn = 0;  // the write stands (see NoteCommitLsn)
+      }
+    }
   });
 }
 

@@ -255,7 +255,9 @@ TEST_F(ReplicaPulls, LaterSnapshotPagesAreNeverReadFromACopyOlderThanTheFirst) {
     const Resp r =
         rest.Post("/api/shots", {{"project_id", project}, {"title", "S" + std::to_string(i)}});
     ASSERT_EQ(r.status, 201) << r.raw;
-    lsn = r.headers.find(core::kLsnHeader)->second;
+    const auto header = r.headers.find(core::kLsnHeader);
+    ASSERT_NE(header, r.headers.end()) << "a write with replicas configured says where it reached";
+    lsn = header->second;
   }
   httplib::Client http("127.0.0.1", s->port());
   const httplib::Headers fresh = {{"Authorization", "Bearer " + rest.token},
