@@ -133,6 +133,10 @@ std::shared_ptr<net::ssl::context> LoadTls(const std::string& cert_file,
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
   SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // An encrypted key is refused, never prompted for: OpenSSL would ask on
+  // the terminal and block the start (or a SIGHUP reload).
+  ctx->set_password_callback(
+      [](std::size_t, net::ssl::context::password_purpose) { return std::string(); });
   beast::error_code ec;
   ctx->use_certificate_chain_file(cert_file, ec);
   if (ec) {
