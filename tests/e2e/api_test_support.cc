@@ -160,6 +160,14 @@ std::string RawExchange(int port, const std::string& request, int timeout_ms, co
   return out;
 }
 
+double MetricOf(int port, const std::string& name) {
+  httplib::Client http("127.0.0.1", port);
+  const auto r = http.Get("/metrics");
+  if (!r) return -1;
+  const size_t at = r->body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
+}
+
 std::string RandomUuid() {
   static std::mutex mu;
   static std::mt19937_64 gen{std::random_device{}()};

@@ -95,6 +95,9 @@ std::string RawExchange(int port, const std::string& request, int timeout_ms = 1
                         const char* source = nullptr);
 // Opens a TCP connection to 127.0.0.1:port, from `source` when given; -1 on failure.
 int ConnectTcp(int port, const char* source = nullptr);
+// The value of a gauge or counter without labels in GET /metrics of the
+// server on 127.0.0.1:port; -1 when it is absent or the server does not answer.
+double MetricOf(int port, const std::string& name);
 // A random version-4 UUID.
 std::string RandomUuid();
 // Resident memory of this process in KiB (VmRSS).

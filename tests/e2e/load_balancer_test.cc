@@ -167,15 +167,6 @@ TEST_F(LoadBalancer, RandomOfflineEditsConvergeWhileAnInstanceIsKilledAndRestart
   RecordProperty("created_rows", static_cast<int>(created_rows));
 }
 
-// A gauge of one instance's /metrics; -1 when absent.
-double Gauge(int port, const std::string& name) {
-  httplib::Client http("127.0.0.1", port);
-  const auto r = http.Get("/metrics");
-  if (!r) return -1;
-  const size_t at = r->body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
-}
-
 TEST_F(LoadBalancer, AWatcherParkedOnOneInstanceIsWokenByAWriteOnAnother) {
   Device a = NewAccount("a", proxy_->url());
   Device b = NewAccount("b", proxy_->url());
@@ -188,7 +179,8 @@ TEST_F(LoadBalancer, AWatcherParkedOnOneInstanceIsWokenByAWriteOnAnother) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (parked < 0 && std::chrono::steady_clock::now() < deadline) {
       for (int i = 0; i < 3; ++i) {
-        if (Gauge(instances_[static_cast<size_t>(i)]->port(), "vemakin_sync_pulls_waiting") >= 1) {
+        if (MetricOf(instances_[static_cast<size_t>(i)]->port(), "vemakin_sync_pulls_waiting") >=
+            1) {
           parked = i;
         }
       }
@@ -199,7 +191,7 @@ TEST_F(LoadBalancer, AWatcherParkedOnOneInstanceIsWokenByAWriteOnAnother) {
       FAIL() << "the watcher's pull never parked";
     }
     const int parked_port = instances_[static_cast<size_t>(parked)]->port();
-    const double woken = Gauge(parked_port, "vemakin_sync_pulls_woken_total");
+    const double woken = MetricOf(parked_port, "vemakin_sync_pulls_woken_total");
     // The write goes to another instance, directly.
     const int writer = (parked + 1 + round_no % 2) % 3;
     ApiClient rest = LoginAt(instances_[static_cast<size_t>(writer)]->port(), a);
@@ -211,7 +203,7 @@ TEST_F(LoadBalancer, AWatcherParkedOnOneInstanceIsWokenByAWriteOnAnother) {
     ASSERT_EQ(created.status, 201) << created.raw;
     EXPECT_GE(round.pulled, 1);
     EXPECT_LT(took, std::chrono::seconds(15));  // woken, not timed out (30 s)
-    EXPECT_EQ(Gauge(parked_port, "vemakin_sync_pulls_woken_total"), woken + 1);
+    EXPECT_EQ(MetricOf(parked_port, "vemakin_sync_pulls_woken_total"), woken + 1);
     EXPECT_EQ(b.store->Get(Collection::kNotes, created.body.at("id")).at("title"),
               "On " + std::to_string(writer + 1));
   }

@@ -17,14 +17,6 @@
 namespace vemakin::testing {
 namespace {
 
-double Metric(int port, const std::string& name) {
-  httplib::Client http("127.0.0.1", port);
-  const auto r = http.Get("/metrics");
-  if (!r) return -1;
-  const size_t at = r->body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
-}
-
 std::uint64_t Lsn(pqxx::connection& c, const std::string& sql) {
   pqxx::nontransaction tx(c);
   return core::ParseLsn(tx.exec1(sql)[0].c_str()).value_or(0);
@@ -97,7 +89,7 @@ TEST_F(ReplicaPulls,
   auto pull = [&](const std::string& cursor, bool fresh, int limit) {
     httplib::Headers h = {{"Authorization", "Bearer " + rest.token}};
     if (fresh && seen_lsn > 0) h.emplace(core::kMinLsnHeader, core::FormatLsn(seen_lsn));
-    const double before = Metric(s->port(), "vemakin_replica_reads_total");
+    const double before = MetricOf(s->port(), "vemakin_replica_reads_total");
     const auto r = http.Get(
         ("/api/sync/pull?limit=" + std::to_string(limit) + "&cursor=" + cursor).c_str(), h);
     EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
@@ -109,7 +101,7 @@ TEST_F(ReplicaPulls,
     p.has_more = body.at("has_more");
     p.lsn = core::ParseLsn(r->get_header_value(core::kLsnHeader)).value_or(0);
     EXPECT_GT(p.lsn, 0u) << "a pull with replicas configured says how fresh it is";
-    p.by_replica = Metric(s->port(), "vemakin_replica_reads_total") > before;
+    p.by_replica = MetricOf(s->port(), "vemakin_replica_reads_total") > before;
     seen_lsn = std::max(seen_lsn, p.lsn);
     return p;
   };
@@ -219,7 +211,7 @@ TEST_F(ReplicaPulls, AWatcherIsWokenByAChangeTheReplicaHasNotReplayed) {
     if (r && r->status == 200) woken = json::parse(r->body);
   });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (Metric(s->port(), "vemakin_sync_pulls_waiting") < 1 &&
+  while (MetricOf(s->port(), "vemakin_sync_pulls_waiting") < 1 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a poll, with a deadline
   }
@@ -271,7 +263,7 @@ TEST_F(ReplicaPulls, LaterSnapshotPagesAreNeverReadFromACopyOlderThanTheFirst) {
   };
   std::string next = next_of(json::parse(first->body));
   ASSERT_FALSE(next.empty());
-  const double replica_reads = Metric(s->port(), "vemakin_replica_reads_total");
+  const double replica_reads = MetricOf(s->port(), "vemakin_replica_reads_total");
   int pages = 0, shots = 0;
   while (!next.empty() && pages < 100) {
     // A new session: no freshness header, only the token.
@@ -284,7 +276,7 @@ TEST_F(ReplicaPulls, LaterSnapshotPagesAreNeverReadFromACopyOlderThanTheFirst) {
     ++pages;
   }
   EXPECT_EQ(shots, 4);
-  EXPECT_EQ(Metric(s->port(), "vemakin_replica_reads_total"), replica_reads)
+  EXPECT_EQ(MetricOf(s->port(), "vemakin_replica_reads_total"), replica_reads)
       << "a later page came from the paused replica";
 }
 
@@ -313,7 +305,7 @@ TEST_F(ReplicaSync, RandomOfflineEditsConvergeWhileTheReplicaLags) {
     world.Check();
     if (HasFailure()) break;
   }
-  EXPECT_GT(Metric(server_->port(), "vemakin_replica_reads_total"), 0);
+  EXPECT_GT(MetricOf(server_->port(), "vemakin_replica_reads_total"), 0);
 }
 
 }  // namespace

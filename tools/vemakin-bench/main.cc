@@ -645,6 +645,31 @@ int FreeLoopbackPort() {
   return a.local_endpoint().port();
 }
 
+// A fresh account on the server `http` talks to and a project of its own:
+// (the account JSON with its token, the auth header, the project id).
+struct BenchAccount {
+  json account;
+  httplib::Headers auth;
+  std::string project;
+};
+BenchAccount NewAccountWithProject(httplib::Client& http, const std::string& name) {
+  std::mt19937_64 gen(std::random_device{}());
+  auto reg = http.Post("/api/auth/register",
+                       json{{"email", name + "-" + RandomUuid(gen) + "@example.com"},
+                            {"password", "benchmark pass"},
+                            {"name", name}}
+                           .dump(),
+                       "application/json");
+  if (!reg || reg->status != 201) throw std::runtime_error("register failed");
+  BenchAccount out;
+  out.account = json::parse(reg->body);
+  out.auth = {{"Authorization", "Bearer " + out.account.at("token").get<std::string>()}};
+  auto proj = http.Post("/api/projects", out.auth, json{{"name", name}}.dump(), "application/json");
+  if (!proj || proj->status != 201) throw std::runtime_error("cannot create a project");
+  out.project = json::parse(proj->body).at("id");
+  return out;
+}
+
 // N long-polling watchers parked on one server process (the real binary:
 // its memory is measured on its own), then one write: how long until each
 // watcher has its answer.
@@ -681,19 +706,10 @@ void ScaleWatchers(const ScaleOptions& so, const std::string& url) {
       throw std::runtime_error("the server did not start; see " + log);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  std::mt19937_64 gen(std::random_device{}());
-  auto reg = http.Post("/api/auth/register",
-                       json{{"email", "scale-" + RandomUuid(gen) + "@example.com"},
-                            {"password", "benchmark pass"},
-                            {"name", "Scale"}}
-                           .dump(),
-                       "application/json");
-  if (!reg || reg->status != 201) throw std::runtime_error("register failed");
-  const std::string token = json::parse(reg->body).at("token");
-  const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
-  auto proj =
-      http.Post("/api/projects", auth, json{{"name", "Watched"}}.dump(), "application/json");
-  const std::string project = json::parse(proj->body).at("id");
+  const BenchAccount bench = NewAccountWithProject(http, "scale");
+  const std::string token = bench.account.at("token");
+  const httplib::Headers& auth = bench.auth;
+  const std::string& project = bench.project;
   std::string cursor;
   for (bool more = true; more;) {
     auto r = http.Get("/api/sync/pull?limit=10000&cursor=" + cursor, auth);
@@ -786,20 +802,9 @@ void ScaleReplicaPulls(const ScaleOptions& so, const std::string& url) {
     server.Start();
     const int port = server.port();
     httplib::Client http("127.0.0.1", port);
-    std::mt19937_64 gen(std::random_device{}());
-    auto reg = http.Post("/api/auth/register",
-                         json{{"email", "pulls-" + RandomUuid(gen) + "@example.com"},
-                              {"password", "benchmark pass"},
-                              {"name", "Pulls"}}
-                             .dump(),
-                         "application/json");
-    if (!reg || reg->status != 201) throw std::runtime_error("register failed");
-    const json account = json::parse(reg->body);
-    const httplib::Headers auth = {
-        {"Authorization", "Bearer " + account.at("token").get<std::string>()}};
-    auto proj =
-        http.Post("/api/projects", auth, json{{"name", "Pulled"}}.dump(), "application/json");
-    Seed(url, account.at("user").at("id"), json::parse(proj->body).at("id"), so.shots);
+    const BenchAccount bench = NewAccountWithProject(http, "pulls");
+    const httplib::Headers& auth = bench.auth;
+    Seed(url, bench.account.at("user").at("id"), bench.project, so.shots);
     if (replica) {
       // Wait for the replica to have it all.
       pqxx::connection p(url), r(so.replica_url);
