@@ -92,6 +92,36 @@ TEST_F(Cli, CatalogWorksOfflineInGuestMode) {
   EXPECT_GE(Json({"catalog", "brands", "--category", category}).at("total").get<int>(), 1);
 }
 
+// Issue 14 (part 4): with --json every failure is JSON on stderr, usage
+// errors too, with the documented exit codes.
+TEST_F(Cli, UsageErrorsAreJsonWithExitCodeTwoAndVersionPrints) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--json", "frobnicate"},
+                                             {"--json"},
+                                             {"shot", "list", "--skip", "abc", "--json"},
+                                             {"--json", "shot", "add", "--no-such-flag", "1"},
+                                             {"--json", "member", "add", "--project", "p"}}) {
+    const testing::RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << args.back() << " " << r.err;
+    const json err = json::parse(r.err, nullptr, false);
+    ASSERT_TRUE(err.is_object() && err.contains("error")) << r.err;
+    EXPECT_EQ(err.at("exit_code"), 2);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  const testing::RunResult plain = Run({"frobnicate"});
+  EXPECT_EQ(plain.exit_code, 2);
+  EXPECT_FALSE(json::parse(plain.err, nullptr, false).is_object()) << plain.err;
+  const testing::RunResult version = Run({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("vemakin ", 0), 0u) << version.out;
+  // Server unreachable: 5.
+  const testing::RunResult away =
+      Run({"--json", "login", "--server", "http://127.0.0.1:1", "--email", "a@example.com",
+           "--password", "long enough password"});
+  EXPECT_EQ(away.exit_code, 5) << away.err;
+  EXPECT_TRUE(json::parse(away.err, nullptr, false).contains("error")) << away.err;
+}
+
 TEST_F(Cli, BadInputGivesAClearMessageAndANonZeroExit) {
   const std::string p = Json({"project", "add", "P"}).at("id");
   testing::RunResult r =

@@ -352,15 +352,33 @@ int main(int argc, char** argv) {
 
   vemakin::cli::AddSyncCommands(app, g, action);
 
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", std::string("vemakin ") + VEMAKIN_VERSION);
+  // --json is looked for before parsing: a usage error can stop the parse
+  // before it reaches the flag, and must still be answered in JSON.
+  for (int i = 1; i < argc; ++i) g.json |= std::string(argv[i]) == "--json";
   auto fail = [&](const std::string& message, int code) {
     if (g.json) {
-      std::cerr << json{{"error", message}}.dump() << "\n";
+      std::cerr << json{{"error", message}, {"exit_code", code}}.dump() << "\n";
     } else {
       std::cerr << "error: " << message << "\n";
     }
     return code;
   };
+  // Exit codes (docs/client.md): 0 success, 1 any other failure, 2 usage or
+  // invalid input, 3 not found, 4 conflict, 5 server unreachable.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (g.json) return fail(e.what(), 2);
+    app.exit(e);  // CLI11's message and the usage hint
+    return 2;
+  }
   try {
     vemakin::client::ClientOptions options;
     options.path = g.db;
@@ -370,8 +388,18 @@ int main(int argc, char** argv) {
   } catch (const ValidationError& e) {
     return fail(Describe(e), 2);
   } catch (const Error& e) {
-    if (e.code() == ErrorCode::kInvalidArgument) return fail(e.what(), 2);
-    return fail(e.what(), e.code() == ErrorCode::kNotFound ? 3 : 1);
+    switch (e.code()) {
+      case ErrorCode::kInvalidArgument:
+        return fail(e.what(), 2);
+      case ErrorCode::kNotFound:
+        return fail(e.what(), 3);
+      case ErrorCode::kAlreadyExists:
+        return fail(e.what(), 4);
+      case ErrorCode::kUnavailable:
+        return fail(e.what(), 5);
+      default:
+        return fail(e.what(), 1);
+    }
   } catch (const std::exception& e) {
     return fail(e.what(), 1);
   }
