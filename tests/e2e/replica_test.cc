@@ -194,9 +194,7 @@ TEST_F(ReplicaPulls,
 }
 
 TEST_F(ReplicaPulls, AWatcherIsWokenByAChangeTheReplicaHasNotReplayed) {
-  auto o = WithReplica();
-  o.logger = std::make_shared<StderrLogger>(LogLevel::kDebug);
-  auto s = StartTestServer(o);
+  auto s = StartTestServer(WithReplica());
   ApiClient rest(s->port());
   rest.Register();
   const std::string project =
