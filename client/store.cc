@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 #include <variant>
 
@@ -571,6 +572,64 @@ StoreStatus Store::Status() {
   q.Step();
   s.conflicts = q.Int(0);
   return s;
+}
+
+const std::vector<std::string>& Store::SettingKeys() {
+  static const std::vector<std::string> keys = {"server", "ca-file"};
+  return keys;
+}
+
+void Store::Impl::SetConfig(const std::string& key, const std::optional<std::string>& value) {
+  const std::vector<std::string>& keys = SettingKeys();
+  if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+    std::string known;
+    for (const std::string& k : keys) known += (known.empty() ? "" : ", ") + k;
+    throw Error(ErrorCode::kInvalidArgument,
+                "unknown setting \"" + key + "\" (settings: " + known + ")");
+  }
+  if (!value) {
+    db->Prepare("DELETE FROM client_config WHERE key = ?1", {Value::Text(key)}).Run();
+    return;
+  }
+  const std::string& v = *value;
+  const bool printable = std::all_of(
+      v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) > 0x20 && c != 0x7f; });
+  if (v.empty() || v.size() > 2048 || !printable) {
+    throw Error(ErrorCode::kInvalidArgument,
+                key + " must be 1 to 2048 characters without spaces or control characters");
+  }
+  if (key == "server" && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+    throw Error(ErrorCode::kInvalidArgument, "the server URL must start with http:// or https://");
+  }
+  db->Prepare(
+        "INSERT INTO client_config (key, value) VALUES (?1, ?2) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        {Value::Text(key), Value::Text(v)})
+      .Run();
+}
+
+std::optional<std::string> Store::Setting(const std::string& key) {
+  const std::unique_lock<std::mutex> lock = impl_->Lock();
+  const std::vector<std::string>& keys = SettingKeys();
+  if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+    throw Error(ErrorCode::kInvalidArgument, "unknown setting \"" + key + "\"");
+  }
+  return impl_->Config(key);
+}
+
+void Store::SetSetting(const std::string& key, const std::optional<std::string>& value) {
+  impl_->Write([&] {
+    impl_->SetConfig(key, value);
+    return 0;
+  });
+}
+
+std::map<std::string, std::string> Store::Settings() {
+  const std::unique_lock<std::mutex> lock = impl_->Lock();
+  std::map<std::string, std::string> out;
+  Query q = impl_->db->Prepare("SELECT key, value FROM client_config");
+  while (q.Step()) out[std::string(*q.Text(0))] = std::string(*q.Text(1));
+  return out;
 }
 
 std::vector<OutboxEntry> Store::Outbox(long long limit) {

@@ -72,6 +72,15 @@ struct Store::Impl {
         .Run();
   }
 
+  // The client_config table (Store::Setting); the caller holds the lock.
+  std::optional<std::string> Config(const std::string& key) {
+    Query q = db->Prepare("SELECT value FROM client_config WHERE key = ?1", {Value::Text(key)});
+    if (!q.Step()) return std::nullopt;
+    return std::string(*q.Text(0));
+  }
+  // Validates like Store::SetSetting, in the caller's transaction.
+  void SetConfig(const std::string& key, const std::optional<std::string>& value);
+
   void Initialize();
   // A new guest identity (client id, owner id) and the starter catalog, in
   // the caller's transaction.

@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -148,6 +149,11 @@ struct SyncClient::Impl {
   // Requests of one SyncClient are sequential; the snapshot prefetch thread
   // and the applying thread take turns inside the transport.
   std::unique_ptr<Transport> transport;
+  // Watch(): `watch_stop` asks it to return; `watching` while it runs.
+  std::mutex watch_mu;
+  std::condition_variable watch_cv;
+  bool watch_stop = false;
+  bool watching = false;
 
   struct Reply {
     int status = 0;
@@ -159,11 +165,10 @@ struct SyncClient::Impl {
     std::optional<core::SnapshotPage> page;
   };
 
-  Impl(Store& st, SyncClientOptions o)
-      : store(st),
-        s(*st.impl_),
-        options(std::move(o)),
-        transport(NewHttpTransport(options.timeout, options.ca_file)) {}
+  Impl(Store& st, SyncClientOptions o) : store(st), s(*st.impl_), options(std::move(o)) {
+    if (options.ca_file.empty()) options.ca_file = store.Setting("ca-file").value_or("");
+    transport = NewHttpTransport(options.timeout, options.ca_file);
+  }
 
   // The session state as committed (takes the store's lock).
   SyncState LoadState() {
@@ -667,6 +672,14 @@ struct SyncClient::Impl {
                   "already signed in as " + *signed_in + "; run `vemakin logout` first");
     }
     std::string base = server_url;
+    if (base.empty()) {
+      base = store.Setting("server").value_or("");
+      if (base.empty()) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "no server given and none remembered: give its URL, or set one with "
+                    "`vemakin config set server URL`");
+      }
+    }
     while (!base.empty() && base.back() == '/') base.pop_back();
     if (base.rfind("http://", 0) != 0 && base.rfind("https://", 0) != 0) {
       throw Error(ErrorCode::kInvalidArgument,
@@ -708,6 +721,7 @@ struct SyncClient::Impl {
             .Run();
       }
       s.SetState("owner_id", user_id);
+      s.SetConfig("server", base);  // remembered for the next sign-in (`vemakin config`)
       state.account_email = email;
       state.server_url = base;
       state.token = new_token;
@@ -820,6 +834,52 @@ SyncReport SyncClient::PushOnly() {
 }
 
 SyncReport SyncClient::WatchRound(std::chrono::seconds wait) { return impl_->Round(wait); }
+
+void SyncClient::Watch(std::chrono::seconds wait,
+                       const std::function<bool(const SyncReport&)>& on_change,
+                       const std::function<void(const Error&, std::chrono::seconds)>& on_retry) {
+  Impl& i = *impl_;
+  auto stopped = [&i] {
+    std::lock_guard<std::mutex> lock(i.watch_mu);
+    return i.watch_stop;
+  };
+  {
+    std::lock_guard<std::mutex> lock(i.watch_mu);
+    i.watching = true;
+  }
+  struct Leave {
+    Impl& i;
+    ~Leave() {
+      std::lock_guard<std::mutex> lock(i.watch_mu);
+      i.watching = false;
+      i.watch_stop = false;
+      i.transport->Resume();
+    }
+  } leave{i};
+  std::chrono::seconds backoff{1};
+  while (!stopped()) {
+    try {
+      const SyncReport r = i.Round(wait);
+      backoff = std::chrono::seconds(1);
+      const bool changed = r.pushed || r.rejected || r.pulled || r.snapshot_rows;
+      if (changed && on_change && !on_change(r)) return;
+    } catch (const Error& e) {
+      if (stopped()) return;
+      if (e.code() != ErrorCode::kUnavailable) throw;
+      if (on_retry) on_retry(e, backoff);
+      std::unique_lock<std::mutex> lock(i.watch_mu);
+      if (i.watch_cv.wait_for(lock, backoff, [&i] { return i.watch_stop; })) return;
+      backoff = std::min(backoff * 2, std::chrono::seconds(30));
+    }
+  }
+}
+
+void SyncClient::StopWatch() {
+  std::lock_guard<std::mutex> lock(impl_->watch_mu);
+  impl_->watch_stop = true;
+  impl_->watch_cv.notify_all();
+  if (impl_->watching) impl_->transport->Cancel();
+}
 
 VerifyReport SyncClient::Verify() {
   impl_->ServerUrl();

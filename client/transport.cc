@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 
 #include "core/error.h"
@@ -38,6 +39,13 @@ class HttpTransport : public Transport {
   HttpTransport(std::chrono::seconds timeout, std::string ca_file)
       : timeout_(timeout), ca_file_(std::move(ca_file)) {}
 
+  void Cancel() override {
+    cancelled_ = true;
+    std::lock_guard<std::mutex> client_lock(client_mu_);
+    if (http_) http_->stop();  // httplib: shuts the socket of a request in flight
+  }
+  void Resume() override { cancelled_ = false; }
+
   TransportResponse Exchange(const TransportRequest& request) override {
     httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
     if (request.bearer) headers.emplace("Authorization", "Bearer " + *request.bearer);
@@ -63,11 +71,16 @@ class HttpTransport : public Transport {
       min_lsn_ = 0;
     }
     if (min_lsn_ > 0) headers.emplace(core::kMinLsnHeader, core::FormatLsn(min_lsn_));
+    if (cancelled_) throw Error(ErrorCode::kUnavailable, "cancelled");
     httplib::Result r = Send(request, headers, text);
-    if (!r && reused_) {
-      http_.reset();
+    if (!r && reused_ && !cancelled_) {
+      {
+        std::lock_guard<std::mutex> client_lock(client_mu_);
+        http_.reset();
+      }
       r = Send(request, headers, text);
     }
+    if (!r && cancelled_) throw Error(ErrorCode::kUnavailable, "cancelled");
     if (!r) {
       throw Error(ErrorCode::kUnavailable, "cannot reach the server at " + request.base + ": " +
                                                httplib::to_string(r.error()));
@@ -89,7 +102,11 @@ class HttpTransport : public Transport {
                        const std::string& text) {
     reused_ = http_ != nullptr && base_ == request.base;
     if (!reused_) {
-      http_ = std::make_unique<httplib::Client>(request.base);
+      auto fresh = std::make_unique<httplib::Client>(request.base);
+      {
+        std::lock_guard<std::mutex> client_lock(client_mu_);
+        http_ = std::move(fresh);
+      }
       base_ = request.base;
       http_->set_keep_alive(true);
       http_->set_connection_timeout(timeout_);
@@ -107,8 +124,12 @@ class HttpTransport : public Transport {
 
   const std::chrono::seconds timeout_;
   const std::string ca_file_;
-  std::mutex mu_;
+  std::mutex mu_;  // one exchange at a time
+  // Guards the http_ pointer itself (not its use): Cancel() reaches the
+  // client from another thread while an exchange holds mu_.
+  std::mutex client_mu_;
   std::unique_ptr<httplib::Client> http_;
+  std::atomic<bool> cancelled_{false};
   std::string base_;
   bool reused_ = false;
   std::string lsn_base_;

@@ -37,6 +37,11 @@ class Transport {
   // Any HTTP status is a response; a server that cannot be reached throws
   // Error(kUnavailable).
   virtual TransportResponse Exchange(const TransportRequest& request) = 0;
+  // From any thread: the exchange in progress, if any, and every later one
+  // until Resume() fail at once with Error(kUnavailable) (a watch stopping
+  // while parked in a long poll). Transports that cannot cut short ignore it.
+  virtual void Cancel() {}
+  virtual void Resume() {}
 };
 
 // cpp-httplib over one keep-alive connection (a TLS handshake per snapshot

@@ -289,5 +289,44 @@ TEST_F(SyncCli, MemberAddSaysWhenTheEmailHasNoAccount) {
       << r.err;
 }
 
+TEST_F(SyncCli, ConfigRemembersTheServerAcrossSignOutsAndRefusesBadSettings) {
+  const std::string db = (dir_ / "config.db").string();
+  const std::string email = "cli-config-" + RandomUuid().substr(0, 8) + "@example.com";
+
+  // No server given and none remembered: a usage error that says what to do.
+  RunResult r = VemakinWithInput(
+      db, {"--json", "register", "--email", email, "--password-stdin", "--name", "C"},
+      std::string(kPassword) + "\n");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(json::parse(r.err, nullptr, false).value("error", "").find("vemakin config set server"),
+            std::string::npos)
+      << r.err;
+
+  // A sign-in remembers its server; it outlives the sign-out.
+  r = VemakinWithInput(
+      db, {"register", "--server", Url(), "--email", email, "--password-stdin", "--name", "C"},
+      std::string(kPassword) + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonOut(Vemakin(db, {"--json", "config"})), json({{"server", Url()}}));
+  ASSERT_EQ(Vemakin(db, {"logout"}).exit_code, 0);
+  r = Vemakin(db, {"config", "get", "server"});
+  EXPECT_EQ(r.out, Url() + "\n") << r.err;
+  r = VemakinWithInput(db, {"--json", "login", "--email", email, "--password-stdin"},
+                       std::string(kPassword) + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonOut(Vemakin(db, {"--json", "status"})).at("account"), email);
+
+  // Bad settings are refused with exit 2 and change nothing.
+  r = Vemakin(db, {"--json", "config", "set", "server", "ftp://elsewhere"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(json::parse(r.err, nullptr, false).contains("error")) << r.err;
+  r = Vemakin(db, {"--json", "config", "set", "colour", "blue"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(JsonOut(Vemakin(db, {"--json", "config", "get", "server"})), json({{"server", Url()}}));
+  ASSERT_EQ(Vemakin(db, {"config", "unset", "server"}).exit_code, 0);
+  r = Vemakin(db, {"--json", "config", "get", "server"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+}
+
 }  // namespace
 }  // namespace vemakin::testing

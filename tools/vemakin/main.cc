@@ -350,6 +350,58 @@ int main(int argc, char** argv) {
     };
   });
 
+  // vemakin config [get KEY | set KEY VALUE | unset KEY]: the store's settings.
+  CLI::App* config = app.add_subcommand(
+      "config", "this store's settings: server (where sign-ins go), ca-file; no verb lists them");
+  config->fallthrough();
+  std::string config_key, config_value;
+  std::string keys_help = "one of:";
+  for (const std::string& k : Store::SettingKeys()) keys_help += " " + k;
+  auto print_settings = [&](Store& store) {
+    const std::map<std::string, std::string> all = store.Settings();
+    if (g.json) {
+      std::cout << json(all).dump() << "\n";
+      return;
+    }
+    for (const std::string& k : Store::SettingKeys()) {
+      auto it = all.find(k);
+      std::cout << k << std::string(10 - k.size(), ' ') << (it == all.end() ? "-" : it->second)
+                << "\n";
+    }
+  };
+  config->callback([&] {
+    if (config->get_subcommands().empty()) action = print_settings;
+  });
+  CLI::App* config_get = config->add_subcommand("get", "print one setting");
+  config_get->fallthrough();
+  config_get->add_option("KEY", config_key, keys_help)->required();
+  config_get->callback([&] {
+    action = [&](Store& store) {
+      const std::optional<std::string> v = store.Setting(config_key);
+      if (!v) throw Error(ErrorCode::kNotFound, config_key + " is not set");
+      std::cout << (g.json ? json{{config_key, *v}}.dump() : *v) << "\n";
+    };
+  });
+  CLI::App* config_set = config->add_subcommand("set", "change one setting");
+  config_set->fallthrough();
+  config_set->add_option("KEY", config_key, keys_help)->required();
+  config_set->add_option("VALUE", config_value, "its value")->required();
+  config_set->callback([&] {
+    action = [&](Store& store) {
+      store.SetSetting(config_key, config_value);
+      print_settings(store);
+    };
+  });
+  CLI::App* config_unset = config->add_subcommand("unset", "forget one setting");
+  config_unset->fallthrough();
+  config_unset->add_option("KEY", config_key, keys_help)->required();
+  config_unset->callback([&] {
+    action = [&](Store& store) {
+      store.SetSetting(config_key, std::nullopt);
+      print_settings(store);
+    };
+  });
+
   vemakin::cli::AddSyncCommands(app, g, action);
 
   app.set_version_flag("--version", std::string("vemakin ") + VEMAKIN_VERSION);

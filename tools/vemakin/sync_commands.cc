@@ -148,6 +148,12 @@ SyncClientOptions BaseOptions(const Global& g) {
   return options;
 }
 
+// --server of register and login ("" when not given).
+std::string& server_flag() {
+  static std::string server;
+  return server;
+}
+
 // A password about to travel in clear text to another machine: say so (a
 // server on this machine, or one behind a TLS-terminating proxy on it, is fine).
 void WarnIfPlainHttp(const Global& g, const std::string& server) {
@@ -169,6 +175,16 @@ void WarnIfPlainHttp(const Global& g, const std::string& server) {
   }
 }
 
+// `sign_in` preceded by the plain-HTTP warning for the server it will use
+// (--server, or the one the store remembers).
+Action WarningOfPlainHttp(const Global& g, Action sign_in) {
+  return [&g, sign_in](client::Store& store) {
+    WarnIfPlainHttp(g,
+                    !server_flag().empty() ? server_flag() : store.Setting("server").value_or(""));
+    sign_in(store);
+  };
+}
+
 void PrintReport(const Global& g, const SyncReport& r) {
   if (g.json) {
     std::cout << r.ToJson().dump() << "\n";
@@ -184,7 +200,8 @@ void PrintReport(const Global& g, const SyncReport& r) {
 }  // namespace
 
 void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
-  static std::string server, email, name, project, role = "viewer";
+  std::string& server = server_flag();
+  static std::string email, name, project, role = "viewer";
   static PasswordFlags password;
   static bool watch = false, discard = false, everywhere = false;
   auto with_client = [&g](const std::function<void(SyncClient&)>& fn) {
@@ -208,7 +225,9 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
 
   CLI::App* reg = app.add_subcommand("register", "create an account; this store's data joins it");
   reg->fallthrough();
-  reg->add_option("--server", server, "server URL, e.g. http://127.0.0.1:8000")->required();
+  reg->add_option("--server", server,
+                  "server URL, e.g. http://127.0.0.1:8000 (default: the one remembered, see "
+                  "`vemakin config`)");
   reg->add_option("--email", email, "email")->required();
   // The password: prompted for on a terminal, or --password-stdin, or (seen
   // by every local user while it runs) --password.
@@ -221,25 +240,25 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   password_flags(reg, "password (at least 8 characters); prefer the prompt or --password-stdin");
   reg->add_option("--name", name, "your name")->required();
   reg->callback([&, with_client, print_user] {
-    WarnIfPlainHttp(g, server);
-    action = with_client([print_user](SyncClient& c) {
-      const std::string secret = ReadPassword(password, true);
-      print_user(c.Register(server, email, secret, name), "registered", c.last_report());
-    });
+    action = WarningOfPlainHttp(g, with_client([print_user](SyncClient& c) {
+                                  const std::string secret = ReadPassword(password, true);
+                                  print_user(c.Register(server_flag(), email, secret, name),
+                                             "registered", c.last_report());
+                                }));
   });
 
   CLI::App* login =
       app.add_subcommand("login", "sign in; this store's guest data joins the account");
   login->fallthrough();
-  login->add_option("--server", server, "server URL")->required();
+  login->add_option("--server", server, "server URL (default: the one remembered)");
   login->add_option("--email", email, "email")->required();
   password_flags(login, "password; prefer the prompt or --password-stdin");
   login->callback([&, with_client, print_user] {
-    WarnIfPlainHttp(g, server);
-    action = with_client([print_user](SyncClient& c) {
-      const std::string secret = ReadPassword(password, false);
-      print_user(c.Login(server, email, secret), "signed in as", c.last_report());
-    });
+    action = WarningOfPlainHttp(g, with_client([print_user](SyncClient& c) {
+                                  const std::string secret = ReadPassword(password, false);
+                                  print_user(c.Login(server_flag(), email, secret), "signed in as",
+                                             c.last_report());
+                                }));
   });
 
   CLI::App* logout = app.add_subcommand("logout", "sign out and empty this store");
@@ -287,23 +306,17 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
         if (!watch) return;
         LocalPusher pusher(store, g.db, BaseOptions(g));
         std::cerr << "watching for changes (Ctrl-C to stop)" << std::endl;
-        std::chrono::seconds backoff{1};
-        for (;;) {
-          try {
-            const SyncReport r = c.WatchRound(std::chrono::seconds(20));
-            backoff = std::chrono::seconds(1);
-            if (r.pushed || r.pulled || r.rejected || r.snapshot_rows) {
+        c.Watch(
+            std::chrono::seconds(20),
+            [&g](const SyncReport& r) {
               PrintReport(g, r);
               std::cerr << "applied " << r.pulled + r.snapshot_rows << " change(s), pushed "
                         << r.pushed << std::endl;
-            }
-          } catch (const Error& e) {
-            if (e.code() != ErrorCode::kUnavailable) throw;
-            std::cerr << "warning: " << e.what() << "; retrying in " << backoff.count() << " s\n";
-            std::this_thread::sleep_for(backoff);
-            backoff = std::min(backoff * 2, std::chrono::seconds(30));
-          }
-        }
+              return true;
+            },
+            [](const Error& e, std::chrono::seconds wait) {
+              std::cerr << "warning: " << e.what() << "; retrying in " << wait.count() << " s\n";
+            });
       })(store);
     };
   });

@@ -137,6 +137,19 @@ class Store {
   void Batch(const std::function<void()>& writes);
 
   StoreStatus Status();
+
+  // The store's settings (`vemakin config`), kept across sign-outs:
+  //   "server"   the server URL a sign-in uses when it is given none; every
+  //              sign-in remembers the URL it used here
+  //   "ca-file"  a PEM file of certificate authorities for an https://
+  //              server, used when SyncClientOptions::ca_file is empty
+  // SettingKeys() lists them. Setting() is nullopt when unset; SetSetting()
+  // with nullopt unsets. kInvalidArgument for another key or a bad value (a
+  // server URL must be http:// or https://, with no spaces or controls).
+  static const std::vector<std::string>& SettingKeys();
+  std::optional<std::string> Setting(const std::string& key);
+  void SetSetting(const std::string& key, const std::optional<std::string>& value);
+  std::map<std::string, std::string> Settings();
   std::vector<OutboxEntry> Outbox(long long limit = 1000);
 
   // EXPLAIN QUERY PLAN of the list query `List(c, query)` would run.

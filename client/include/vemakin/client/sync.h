@@ -134,6 +134,18 @@ class SyncClient {
   // Push, then pull; the first pull waits up to `wait` for a change (long
   // poll). One round of `vemakin sync --watch`.
   SyncReport WatchRound(std::chrono::seconds wait);
+  // `vemakin sync --watch`: WatchRound(wait) again and again until stopped.
+  // After each round that changed something (pushed, rejected, pulled or
+  // loaded rows) it calls on_change(report), which returns false to stop. A
+  // server that cannot be reached (kUnavailable) is tried again after 1 s,
+  // doubling up to 30 s, each wait announced to on_retry (may be empty); any
+  // other error ends the watch by its exception.
+  void Watch(std::chrono::seconds wait, const std::function<bool(const SyncReport&)>& on_change,
+             const std::function<void(const Error&, std::chrono::seconds)>& on_retry = {});
+  // From any thread, also from on_change: Watch() returns soon (a long poll
+  // in flight is cut short; a retry wait ends). Called while no Watch() runs,
+  // the next one returns at once.
+  void StopWatch();
 
   // Brings the store up to date, takes the server's digest (one snapshot, at
   // a position), pulls to exactly that position and compares.

@@ -1,0 +1,445 @@
+"""Vemakin Sync for Python: the offline store and its sync, over the C API.
+
+Pure Python (ctypes) over libvemakin.so.0 (vemakin/vemakin.h); no compiled
+extension. The library is found from $VEMAKIN_LIBRARY (a path), else by the
+system's loader (the libvemakin-client package installs it).
+
+    import vemakin
+    with vemakin.Store("crew.db") as store:            # guest mode at once
+        project = store.create("projects", {"name": "Neon Paradox"})
+        store.create("shots", {"project_id": project["id"], "title": "Opening crane"})
+        page = store.list("shots", project_id=project["id"], status="pending", limit=50)
+        with store.sync() as sync:
+            sync.register("https://sync.example.com", "me@example.com", "a passphrase", "Me")
+            sync.sync()                                  # push, then pull
+            sync.watch(lambda report: print(report["pulled"], "new"))  # until stopped
+
+Errors raise VemakinError (or a subclass per code: NotFound, InvalidArgument,
+Unavailable, ...) carrying `.code` (the C API's number) and `.code_name`.
+
+Thread-safety is the C API's: a Store may be shared by threads; a Sync is
+used by one thread at a time, except Sync.stop_watch() from any thread.
+"""
+
+import ctypes
+import ctypes.util
+import json
+import os
+
+__all__ = [
+    "Store", "Sync", "Page", "VemakinError", "InvalidArgument", "NotFound", "AlreadyExists",
+    "FailedPrecondition", "Aborted", "Unavailable", "DataLoss", "Unauthenticated",
+    "PermissionDenied", "DeadlineExceeded", "Internal", "library_version",
+]
+
+
+class VemakinError(Exception):
+    """A failed call: `code` is the C API's vemakin_code, `message` its text."""
+
+    code = None
+    code_name = "unknown"
+
+    def __init__(self, code, code_name, message):
+        super().__init__(message)
+        self.code = code
+        self.code_name = code_name
+        self.message = message
+
+    def __str__(self):
+        return "%s: %s" % (self.code_name, self.message)
+
+
+class InvalidArgument(VemakinError):
+    pass
+
+
+class NotFound(VemakinError):
+    pass
+
+
+class AlreadyExists(VemakinError):
+    pass
+
+
+class FailedPrecondition(VemakinError):
+    pass
+
+
+class Aborted(VemakinError):
+    pass
+
+
+class Unavailable(VemakinError):
+    pass
+
+
+class DataLoss(VemakinError):
+    pass
+
+
+class Unauthenticated(VemakinError):
+    pass
+
+
+class PermissionDenied(VemakinError):
+    pass
+
+
+class DeadlineExceeded(VemakinError):
+    pass
+
+
+class Internal(VemakinError):
+    pass
+
+
+# vemakin_code values (vemakin.h) -> exception classes.
+_ERRORS = {
+    1: InvalidArgument, 2: NotFound, 3: AlreadyExists, 4: FailedPrecondition, 5: Aborted,
+    6: Unavailable, 7: DataLoss, 8: Unauthenticated, 9: PermissionDenied, 10: DeadlineExceeded,
+    11: Internal,
+}
+
+
+class _Error(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_int), ("message", ctypes.c_char * 1024)]
+
+
+_PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_longlong,
+                             ctypes.c_longlong)
+_CHANGE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
+
+_lib = None
+
+
+def _library():
+    """Loads libvemakin once and declares every function's signature."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    path = os.environ.get("VEMAKIN_LIBRARY") or ctypes.util.find_library("vemakin") \
+        or "libvemakin.so.0"
+    lib = ctypes.CDLL(path)
+    P, S, I, LL = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_longlong
+    OUT, ERR = ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(_Error)
+    signatures = {
+        "vemakin_version": ([], S),
+        "vemakin_code_name": ([I], S),
+        "vemakin_free": ([P], None),
+        "vemakin_store_open": ([S, OUT, ERR], I),
+        "vemakin_store_close": ([P], None),
+        "vemakin_create": ([P, S, S, OUT, ERR], I),
+        "vemakin_get": ([P, S, S, OUT, ERR], I),
+        "vemakin_update": ([P, S, S, S, OUT, ERR], I),
+        "vemakin_delete": ([P, S, S, ERR], I),
+        "vemakin_list": ([P, S, S, OUT, ERR], I),
+        "vemakin_catalog": ([P, S, S, OUT, ERR], I),
+        "vemakin_catalog_item": ([P, S, OUT, ERR], I),
+        "vemakin_status": ([P, OUT, ERR], I),
+        "vemakin_setting_get": ([P, S, OUT, ERR], I),
+        "vemakin_setting_set": ([P, S, S, ERR], I),
+        "vemakin_sync_new": ([P, S, _PROGRESS, P, OUT, ERR], I),
+        "vemakin_sync_free": ([P], None),
+        "vemakin_register": ([P, S, S, S, S, OUT, ERR], I),
+        "vemakin_login": ([P, S, S, S, OUT, ERR], I),
+        "vemakin_logout": ([P, I, ERR], I),
+        "vemakin_sync_now": ([P, OUT, ERR], I),
+        "vemakin_pull_only": ([P, OUT, ERR], I),
+        "vemakin_push_only": ([P, OUT, ERR], I),
+        "vemakin_verify": ([P, OUT, ERR], I),
+        "vemakin_conflicts": ([P, LL, OUT, ERR], I),
+        "vemakin_add_member": ([P, S, S, S, OUT, ERR], I),
+        "vemakin_watch": ([P, I, _CHANGE, P, ERR], I),
+        "vemakin_watch_stop": ([P], None),
+    }
+    for name, (args, result) in signatures.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = result
+    _lib = lib
+    return lib
+
+
+def library_version():
+    """The C library's version, e.g. "0.1.0"."""
+    return _library().vemakin_version().decode()
+
+
+def _text(value):
+    return None if value is None else str(value).encode()
+
+
+def _call(fn, *args, out=False):
+    """Calls a C API function; returns its `out` text (decoded JSON) or None."""
+    lib = _library()
+    err = _Error()
+    if out:
+        result = ctypes.c_void_p()
+        rc = fn(*args, ctypes.byref(result), ctypes.byref(err))
+    else:
+        rc = fn(*args, ctypes.byref(err))
+    if rc != 0:
+        cls = _ERRORS.get(rc, VemakinError)
+        raise cls(rc, lib.vemakin_code_name(rc).decode(),
+                  err.message.decode("utf-8", "replace"))
+    if not out:
+        return None
+    try:
+        return ctypes.string_at(result.value).decode() if result.value else None
+    finally:
+        lib.vemakin_free(result)
+
+
+def _json_call(fn, *args):
+    text = _call(fn, *args, out=True)
+    return None if text is None else json.loads(text)
+
+
+class Page:
+    """One page of a list: `items` (dicts), `total`, `skip`, `limit`,
+    `has_more` and `next_cursor` (pass it as cursor= for the next page)."""
+
+    def __init__(self, envelope):
+        self.items = envelope["items"]
+        self.total = envelope["total"]
+        self.skip = envelope["skip"]
+        self.limit = envelope["limit"]
+        self.has_more = envelope["has_more"]
+        self.next_cursor = envelope.get("next_cursor")
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __repr__(self):
+        return "Page(%d of %d, has_more=%s)" % (len(self.items), self.total, self.has_more)
+
+
+def _query(filters, skip, limit, cursor):
+    q = {k: v for k, v in filters.items() if v is not None}
+    if skip is not None:
+        q["skip"] = skip
+    if limit is not None:
+        q["limit"] = limit
+    if cursor is not None:
+        q["cursor"] = cursor
+    return json.dumps(q).encode()
+
+
+class Store:
+    """One local store file (":memory:" for a private in-memory one). Works at
+    once in guest mode; collections are "projects", "shots", "notes", "tasks"
+    and "inventory"; rows are dicts with the REST API's field names."""
+
+    COLLECTIONS = ("projects", "shots", "notes", "tasks", "inventory")
+
+    def __init__(self, path="vemakin.db"):
+        lib = _library()
+        handle = ctypes.c_void_p()
+        err = _Error()
+        rc = lib.vemakin_store_open(_text(os.fspath(path)), ctypes.byref(handle),
+                                    ctypes.byref(err))
+        if rc != 0:
+            raise _ERRORS.get(rc, VemakinError)(rc, lib.vemakin_code_name(rc).decode(),
+                                                err.message.decode("utf-8", "replace"))
+        self._handle = handle
+        self._syncs = []
+
+    def _h(self):
+        if self._handle is None:
+            raise FailedPrecondition(4, "failed_precondition", "the store is closed")
+        return self._handle
+
+    def close(self):
+        """Closes the store (and every Sync made from it)."""
+        for s in list(self._syncs):
+            s.close()
+        if self._handle is not None:
+            _library().vemakin_store_close(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone
+            pass
+
+    def create(self, collection, row):
+        return _json_call(_library().vemakin_create, self._h(), _text(collection),
+                          json.dumps(row).encode())
+
+    def get(self, collection, row_id):
+        return _json_call(_library().vemakin_get, self._h(), _text(collection), _text(row_id))
+
+    def update(self, collection, row_id, **fields):
+        return _json_call(_library().vemakin_update, self._h(), _text(collection),
+                          _text(row_id), json.dumps(fields).encode())
+
+    def delete(self, collection, row_id):
+        _call(_library().vemakin_delete, self._h(), _text(collection), _text(row_id))
+
+    def list(self, collection, skip=None, limit=None, cursor=None, **filters):
+        """A Page of `collection` with the API's filters (project_id=,
+        status=, date=, priority=, category=, shot_id=, task_id=), order,
+        skip/limit, or cursor= (a previous page's next_cursor)."""
+        return Page(_json_call(_library().vemakin_list, self._h(), _text(collection),
+                               _query(filters, skip, limit, cursor)))
+
+    def iterate(self, collection, page_size=500, **filters):
+        """Every row of a list, following the cursors."""
+        cursor = None
+        while True:
+            page = self.list(collection, limit=page_size, cursor=cursor, **filters)
+            yield from page.items
+            if not page.has_more:
+                return
+            cursor = page.next_cursor
+
+    def catalog(self, kind, skip=None, limit=None, cursor=None, **filters):
+        """The gear catalog: kind "categories", "brands" (category_id=) or
+        "items" (category_id=, brand_id=)."""
+        return Page(_json_call(_library().vemakin_catalog, self._h(), _text(kind),
+                               _query(filters, skip, limit, cursor)))
+
+    def catalog_item(self, item_id):
+        return _json_call(_library().vemakin_catalog_item, self._h(), _text(item_id))
+
+    def status(self):
+        return _json_call(_library().vemakin_status, self._h())
+
+    def setting(self, key):
+        """A setting ("server", "ca-file"), or None when unset."""
+        try:
+            return _call(_library().vemakin_setting_get, self._h(), _text(key), out=True)
+        except NotFound:
+            return None
+
+    def set_setting(self, key, value):
+        """Sets a setting; None unsets it."""
+        _call(_library().vemakin_setting_set, self._h(), _text(key), _text(value))
+
+    def sync(self, timeout_seconds=30, ca_file=None, progress=None):
+        """A Sync session over this store. `progress(phase, done, total)` is
+        called during syncs (total is -1 when unknown)."""
+        return Sync(self, timeout_seconds, ca_file, progress)
+
+
+class Sync:
+    """A sync session over a Store (Store.sync()). Use one per thread."""
+
+    def __init__(self, store, timeout_seconds=30, ca_file=None, progress=None):
+        options = {"timeout_seconds": timeout_seconds}
+        if ca_file is not None:
+            options["ca_file"] = os.fspath(ca_file)
+        self._progress_error = None
+
+        def on_progress(_context, phase, done, total):
+            try:
+                if progress is not None:
+                    progress(phase.decode(), done, total)
+            except BaseException as e:  # never unwind through C
+                self._progress_error = e
+
+        self._progress = _PROGRESS(on_progress)  # kept alive with the handle
+        lib = _library()
+        handle = ctypes.c_void_p()
+        err = _Error()
+        rc = lib.vemakin_sync_new(store._h(), json.dumps(options).encode(),
+                                  self._progress if progress else _PROGRESS(), None,
+                                  ctypes.byref(handle), ctypes.byref(err))
+        if rc != 0:
+            raise _ERRORS.get(rc, VemakinError)(rc, lib.vemakin_code_name(rc).decode(),
+                                                err.message.decode("utf-8", "replace"))
+        self._handle = handle
+        self._store = store
+        store._syncs.append(self)
+
+    def _h(self):
+        if self._handle is None:
+            raise FailedPrecondition(4, "failed_precondition", "the sync session is closed")
+        return self._handle
+
+    def close(self):
+        if self._handle is not None:
+            _library().vemakin_sync_free(self._handle)
+            self._handle = None
+            self._store._syncs.remove(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _run(self, fn, *args):
+        self._progress_error = None
+        result = _json_call(fn, self._h(), *args)
+        if self._progress_error is not None:
+            raise self._progress_error
+        return result
+
+    def register(self, server_url, email, password, name):
+        """Creates an account (server_url None: the store's remembered
+        server), claims the guest data into it, syncs. Returns the user."""
+        return self._run(_library().vemakin_register, _text(server_url), _text(email),
+                         _text(password), _text(name))
+
+    def login(self, server_url, email, password):
+        return self._run(_library().vemakin_login, _text(server_url), _text(email),
+                         _text(password))
+
+    def logout(self, discard=False, everywhere=False):
+        _call(_library().vemakin_logout, self._h(), (1 if discard else 0) | (2 if everywhere else 0))
+
+    def sync(self):
+        """Push, then pull until up to date; returns the report dict."""
+        return self._run(_library().vemakin_sync_now)
+
+    def pull_only(self):
+        return self._run(_library().vemakin_pull_only)
+
+    def push_only(self):
+        return self._run(_library().vemakin_push_only)
+
+    def verify(self):
+        """{"equal": bool, "mismatched": [...], ...} against the server."""
+        return self._run(_library().vemakin_verify)
+
+    def conflicts(self, limit=1000):
+        return self._run(_library().vemakin_conflicts, limit)
+
+    def add_member(self, project_id, email, role):
+        return self._run(_library().vemakin_add_member, _text(project_id), _text(email),
+                         _text(role))
+
+    def watch(self, on_change, wait_seconds=20):
+        """Keeps the store in sync until stopped: on_change(report) is called
+        after each round that changed something; it returns False to stop
+        (None or True go on). stop_watch() from another thread stops it too.
+        An exception raised by on_change stops the watch and is re-raised."""
+        raised = []
+
+        def callback(_context, report):
+            try:
+                return 1 if on_change(json.loads(report.decode())) is False else 0
+            except BaseException as e:  # never unwind through C
+                raised.append(e)
+                return 1
+
+        cb = _CHANGE(callback)
+        _call(_library().vemakin_watch, self._h(), int(wait_seconds), cb, None)
+        if raised:
+            raise raised[0]
+
+    def stop_watch(self):
+        """From any thread: makes watch() return soon."""
+        if self._handle is not None:
+            _library().vemakin_watch_stop(self._handle)
