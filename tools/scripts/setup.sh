@@ -25,6 +25,9 @@ packages=(
   curl                             # the demo's health probe
   openssl                          # the TLS tests make their own CA and certificates
   systemd                          # systemd-analyze verify of deploy/systemd's unit
+  python3                          # the Python binding (bindings/python) and its tests
+  dpkg-dev                         # cpack -G DEB: dpkg-shlibdeps fills the packages' Depends
+  lintian                          # the Debian packages' check (Packaging.* test)
 )
 
 missing=()

@@ -1,7 +1,9 @@
 // vemakin-server: builds ServerOptions from flags and environment (SPEC.md
 // section 2 "Configuration") and serves until SIGINT/SIGTERM. With --dev and
 // no database configured it first starts a private PostgreSQL cluster
-// (server/pg_cluster.h), migrates it and seeds the catalog.
+// (server/pg_cluster.h), migrates it and seeds the catalog; --migrate does
+// the last two on the configured database (the package's service unit asks
+// for it with VEMAKIN_MIGRATE=1 in /etc/vemakin/server.env).
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
@@ -64,6 +66,11 @@ int main(int argc, char** argv) {
   app.add_flag("--dev", dev,
                "with no database configured, run a private PostgreSQL in --data-dir, migrated and "
                "seeded");
+  bool migrate = false;
+  app.add_flag("--migrate", migrate,
+               "apply the database migrations and install the starter catalog before serving "
+               "(several instances starting at once take turns)")
+      ->envname("VEMAKIN_MIGRATE");
   app.add_option("--data-dir", data_dir, "where --dev keeps its PostgreSQL cluster")
       ->envname("VEMAKIN_DEV_DATA_DIR");
   app.add_option("--database-url", options.database_url, "libpq URL (the PG* variables also work)")
@@ -210,7 +217,7 @@ int main(int argc, char** argv) {
       std::ofstream(url_file) << options.database_url << "\n";
       fs::permissions(url_file, fs::perms::owner_read | fs::perms::owner_write);
       PrepareDatabase(options.database_url);
-    } else if (dev) {
+    } else if (dev || migrate) {
       // Migrations take a session-level advisory lock: through a transaction
       // pooler its unlock could land on another server connection. They run
       // over the direct URL the bell uses.
