@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build and tests need (only those
-# missing), then configures and builds into ${VEMAKIN_BUILD_DIR:-build}.
+# Installs the Debian packages the build needs (only those missing), then
+# configures and builds into ${VEMAKIN_BUILD_DIR:-build}.
+#   VEMAKIN_SETUP=all (default): everything, for the test suite (test.sh).
+#   VEMAKIN_SETUP=run: only what the programs need to build and run, and
+#     only the targets named by VEMAKIN_TARGETS (demo.sh); a new build folder
+#     is configured without the tests.
 # Usage: bash tools/scripts/setup.sh [extra cmake -D options...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+mode=${VEMAKIN_SETUP:-all}
 
 packages=(
   g++ cmake pkg-config make        # toolchain
@@ -16,13 +21,15 @@ packages=(
   zlib1g-dev                       # gzip of large sync responses
   libssl-dev                       # SHA-256 of the sync digests
   libcli11-dev                     # command-line parsing of the tools
-  libgtest-dev libgmock-dev        # test framework
   postgresql                       # server binaries for --dev and the test cluster
+  curl                             # the demo's health probe
+)
+test_packages=(
+  libgtest-dev libgmock-dev        # test framework
   pgbouncer                        # transaction-mode pooler in front of the test cluster (Pooler.* tests)
   haproxy                          # load balancer in front of three server instances (LoadBalancer.* tests)
   clang-format                     # style check in the test run
   clang-14 libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer targets (build-fuzz/)
-  curl                             # the demo's health probe
   openssl                          # the TLS tests make their own CA and certificates
   systemd                          # systemd-analyze verify of deploy/systemd's unit
   python3                          # the Python binding (bindings/python) and its tests
@@ -30,6 +37,7 @@ packages=(
   lintian                          # the Debian packages' check (Packaging.* test)
 )
 
+[ "$mode" = run ] || packages+=("${test_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -45,6 +53,16 @@ if ((${#missing[@]})); then
 fi
 
 build_dir=${VEMAKIN_BUILD_DIR:-build}
-echo "== configuring and building in $build_dir"
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+if [ "$mode" = run ]; then
+  configure=()
+  [ -f "$build_dir/CMakeCache.txt" ] || configure=(-DVEMAKIN_BUILD_TESTS=OFF)
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${configure[@]}" "$@" >/dev/null
+  # shellcheck disable=SC2086
+  cmake --build "$build_dir" -j"$(nproc)" --target ${VEMAKIN_TARGETS:?names the targets to build} \
+    > "$build_dir/setup-build.log" 2>&1 ||
+    { tail -n 40 "$build_dir/setup-build.log"; echo "build failed (log: $build_dir/setup-build.log)"; exit 1; }
+else
+  echo "== configuring and building in $build_dir"
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$build_dir" -j"$(nproc)"
+fi
