@@ -86,8 +86,8 @@ VEMAKIN_API void vemakin_store_close(vemakin_store* store);
  * Each write is one local transaction with its outbox entry. */
 /* Creates a row from a JSON object (a client-chosen "id" is kept); `*out` is
  * the stored row. Repeating it with the same id and values returns the row. */
-VEMAKIN_API int vemakin_create(vemakin_store* store, const char* collection,
-                               const char* row_json, char** out, vemakin_error* err);
+VEMAKIN_API int vemakin_create(vemakin_store* store, const char* collection, const char* row_json,
+                               char** out, vemakin_error* err);
 VEMAKIN_API int vemakin_get(vemakin_store* store, const char* collection, const char* id,
                             char** out, vemakin_error* err);
 /* Changes only the fields of `patch_json`; `*out` is the row after. */
@@ -99,8 +99,8 @@ VEMAKIN_API int vemakin_delete(vemakin_store* store, const char* collection, con
  * parameters: the filters ("project_id", needed by shots, notes and tasks;
  * "status", "date", "priority", "category", "shot_id", "task_id"), "skip"
  * and "limit" (numbers), or "cursor" (a previous page's next_cursor). */
-VEMAKIN_API int vemakin_list(vemakin_store* store, const char* collection,
-                             const char* query_json, char** out, vemakin_error* err);
+VEMAKIN_API int vemakin_list(vemakin_store* store, const char* collection, const char* query_json,
+                             char** out, vemakin_error* err);
 /* The gear catalog: `kind` is "categories", "brands" (filter "category_id")
  * or "items" (filters "category_id", "brand_id"); `query_json` as above. */
 VEMAKIN_API int vemakin_catalog(vemakin_store* store, const char* kind, const char* query_json,
@@ -166,9 +166,8 @@ VEMAKIN_API int vemakin_conflicts(vemakin_sync* sync, long long limit, char** ou
                                   vemakin_error* err);
 /* Gives `email`'s account `role` ("editor" or "viewer") on a project this
  * account owns; `*out` is the membership. */
-VEMAKIN_API int vemakin_add_member(vemakin_sync* sync, const char* project_id,
-                                   const char* email, const char* role, char** out,
-                                   vemakin_error* err);
+VEMAKIN_API int vemakin_add_member(vemakin_sync* sync, const char* project_id, const char* email,
+                                   const char* role, char** out, vemakin_error* err);
 
 /* Live changes: `report_json` is the report of a round that changed
  * something (as vemakin_sync_now's). Return 0 to go on watching, non-zero to
