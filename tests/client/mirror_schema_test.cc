@@ -53,7 +53,7 @@ TEST(MirrorSchema, CreatesEveryTableAndRecordsTheVersion) {
       Query(db.get(),
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"),
-      "conflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nlist_counts\n"
+      "client_config\nconflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nlist_counts\n"
       "notes\noutbox\npostprod_tasks\nproject_members\nprojects\nshots\nsnapshot_seen\n"
       "sync_state\n");
 }
