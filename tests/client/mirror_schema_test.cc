@@ -53,7 +53,8 @@ TEST(MirrorSchema, CreatesEveryTableAndRecordsTheVersion) {
       Query(db.get(),
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"),
-      "client_config\nconflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nlist_counts\n"
+      "client_config\nconflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nlist_"
+      "counts\n"
       "notes\noutbox\npostprod_tasks\nproject_members\nprojects\nshots\nsnapshot_seen\n"
       "sync_state\n");
 }
