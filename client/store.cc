@@ -592,14 +592,23 @@ void Store::Impl::SetConfig(const std::string& key, const std::optional<std::str
     return;
   }
   const std::string& v = *value;
-  const bool printable = std::all_of(
-      v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) > 0x20 && c != 0x7f; });
-  if (v.empty() || v.size() > 2048 || !printable) {
+  const bool has_control = std::any_of(
+      v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (v.empty() || v.size() > 2048 || has_control) {
     throw Error(ErrorCode::kInvalidArgument,
-                key + " must be 1 to 2048 characters without spaces or control characters");
+                key + " must be 1 to 2048 characters without control characters");
   }
-  if (key == "server" && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
-    throw Error(ErrorCode::kInvalidArgument, "the server URL must start with http:// or https://");
+  if (key == "server") {
+    const size_t scheme = v.rfind("https://", 0) == 0 ? 8 : v.rfind("http://", 0) == 0 ? 7 : 0;
+    if (scheme == 0 || v.size() == scheme || v[scheme] == '/' || v.find(' ') != std::string::npos) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "the server URL must be http:// or https:// followed by a host, without spaces");
+    }
+  }
+  // A relative path would make the trusted authorities depend on the
+  // directory a sync happens to run in.
+  if (key == "ca-file" && v[0] != '/') {
+    throw Error(ErrorCode::kInvalidArgument, "ca-file must be an absolute path");
   }
   db->Prepare(
         "INSERT INTO client_config (key, value) VALUES (?1, ?2) "

@@ -145,7 +145,12 @@ struct SyncClient::Impl {
   std::atomic<long long> bytes_received{0}, bytes_sent{0};
   // Lock order: token_mu is never taken while the store's lock is held.
   std::mutex token_mu;
-  std::optional<std::string> token;  // read from the store on first use
+  // The sign-in token and the server that issued it, read together from the
+  // store at a round's first request (Begin() forgets them: another
+  // SyncClient of the store may have signed out and in elsewhere meanwhile);
+  // a token is only ever sent to its own server.
+  std::optional<std::string> token;
+  std::optional<std::string> token_server;
   // Requests of one SyncClient are sequential; the snapshot prefetch thread
   // and the applying thread take turns inside the transport.
   std::unique_ptr<Transport> transport;
@@ -232,8 +237,12 @@ struct SyncClient::Impl {
     request.path = path;
     if (authed) {
       std::lock_guard<std::mutex> lock(token_mu);  // not the store's lock: pages are fetched
-      if (!token) token = LoadState().token;       // while another is being applied
-      request.bearer = token;
+      if (!token) {                                // while another is being applied
+        const SyncState state = LoadState();
+        token = state.token;
+        token_server = state.server_url;
+      }
+      if (token_server == base) request.bearer = token;
     }
     request.body = body ? body->dump() : "{}";
     request.gzip = path == "/api/sync/push";  // ids and field names repeat: ~8x smaller
@@ -615,6 +624,11 @@ struct SyncClient::Impl {
   void Begin() {
     snapshot_restarts = 0;
     {
+      std::lock_guard<std::mutex> lock(token_mu);
+      token.reset();
+      token_server.reset();
+    }
+    {
       const std::unique_lock<std::mutex> lock = s.Lock();
       round_owner = s.owner_id;
     }
@@ -672,6 +686,9 @@ struct SyncClient::Impl {
                   "already signed in as " + *signed_in + "; run `vemakin logout` first");
     }
     std::string base = server_url;
+    // No URL given: the server this store is signed in to (a sign-in again),
+    // else the one remembered (`vemakin config`).
+    if (base.empty() && state.server_url) base = *state.server_url;
     if (base.empty()) {
       base = store.Setting("server").value_or("");
       if (base.empty()) {
@@ -732,6 +749,7 @@ struct SyncClient::Impl {
     {
       std::lock_guard<std::mutex> token_lock(token_mu);
       token = new_token;
+      token_server = base;
     }
   }
 

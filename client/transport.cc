@@ -3,11 +3,14 @@
 #include "client/transport.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "core/error.h"
 #include "core/sync_protocol.h"
@@ -39,10 +42,27 @@ class HttpTransport : public Transport {
   HttpTransport(std::chrono::seconds timeout, std::string ca_file)
       : timeout_(timeout), ca_file_(std::move(ca_file)) {}
 
+  ~HttpTransport() override {
+    {
+      std::lock_guard<std::mutex> lock(cancel_mu_);
+      quit_ = true;
+    }
+    cancel_cv_.notify_all();
+    if (canceller_.joinable()) canceller_.join();
+  }
+
+  // Never blocks: httplib's stop() waits for a connection attempt in
+  // progress (up to the connect timeout), so a thread of the transport's
+  // own calls it. A socket created after the flag is set is shut at birth
+  // (the socket-options hook below), so no request slips past a cancel.
   void Cancel() override {
     cancelled_ = true;
-    std::lock_guard<std::mutex> client_lock(client_mu_);
-    if (http_) http_->stop();  // httplib: shuts the socket of a request in flight
+    {
+      std::lock_guard<std::mutex> lock(cancel_mu_);
+      cancel_requested_ = true;
+      if (!canceller_.joinable()) canceller_ = std::thread([this] { CancelLoop(); });
+    }
+    cancel_cv_.notify_all();
   }
   void Resume() override { cancelled_ = false; }
 
@@ -103,6 +123,10 @@ class HttpTransport : public Transport {
     reused_ = http_ != nullptr && base_ == request.base;
     if (!reused_) {
       auto fresh = std::make_unique<httplib::Client>(request.base);
+      // Runs on every new socket before it connects.
+      fresh->set_socket_options([this](socket_t sock) {
+        if (cancelled_) ::shutdown(sock, SHUT_RDWR);
+      });
       {
         std::lock_guard<std::mutex> client_lock(client_mu_);
         http_ = std::move(fresh);
@@ -122,6 +146,21 @@ class HttpTransport : public Transport {
                : http_->Post(request.path.c_str(), headers, text, "application/json");
   }
 
+  void CancelLoop() {
+    std::unique_lock<std::mutex> lock(cancel_mu_);
+    for (;;) {
+      cancel_cv_.wait(lock, [this] { return cancel_requested_ || quit_; });
+      if (quit_) return;
+      cancel_requested_ = false;
+      lock.unlock();
+      {
+        std::lock_guard<std::mutex> client_lock(client_mu_);
+        if (http_) http_->stop();  // httplib: shuts the socket of a request in flight
+      }
+      lock.lock();
+    }
+  }
+
   const std::chrono::seconds timeout_;
   const std::string ca_file_;
   std::mutex mu_;  // one exchange at a time
@@ -130,6 +169,12 @@ class HttpTransport : public Transport {
   std::mutex client_mu_;
   std::unique_ptr<httplib::Client> http_;
   std::atomic<bool> cancelled_{false};
+  // The canceller thread (started by the first Cancel()).
+  std::mutex cancel_mu_;
+  std::condition_variable cancel_cv_;
+  bool cancel_requested_ = false;
+  bool quit_ = false;
+  std::thread canceller_;
   std::string base_;
   bool reused_ = false;
   std::string lsn_base_;

@@ -3,6 +3,7 @@
 // loss and gain, rebase after compaction, live updates.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -367,6 +368,42 @@ TEST_F(SyncClientTest, AWatchingClientIsWokenByAnotherMembersChange) {
   EXPECT_GE(round.pulled, 1);
   EXPECT_LT(took, std::chrono::seconds(15));
   EXPECT_EQ(b.store->Get(Collection::kShots, created.body.at("id")).at("title"), "Live");
+}
+
+// StopWatch() from another thread while the watch is parked in its long
+// poll on the server (seen in the server's gauge) ends it well before the
+// poll's 30 s, and the client then syncs as before.
+TEST_F(SyncClientTest, StopWatchCutsALongPollInFlightShort) {
+  Device a = NewAccount("a");
+  std::atomic<int> changes{0};
+  std::chrono::steady_clock::time_point returned;
+  std::thread watcher([&] {
+    a.sync->Watch(std::chrono::seconds(30), [&](const client::SyncReport&) {
+      ++changes;
+      return true;
+    });
+    returned = std::chrono::steady_clock::now();
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const int port = server_->port();
+  while (MetricOf(port, "vemakin_sync_pulls_waiting") < 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(MetricOf(port, "vemakin_sync_pulls_waiting"), 1) << "the watch never parked";
+  const auto stopped = std::chrono::steady_clock::now();
+  a.sync->StopWatch();
+  watcher.join();
+  EXPECT_LT(returned - stopped, std::chrono::seconds(10));
+  EXPECT_EQ(changes.load(), 0);
+  // Not left cancelled: the next sync works, and so does another watch.
+  a.store->Create(Collection::kProjects, {{"name", "After the stop"}});
+  EXPECT_EQ(a.sync->Sync().pushed, 1);
+  std::thread again([&] {
+    a.sync->Watch(std::chrono::seconds(30), [&](const client::SyncReport&) { return true; });
+  });
+  a.sync->StopWatch();
+  again.join();
 }
 
 TEST_F(SyncClientTest, AStrangerReceivesNothingOfOthersProjects) {

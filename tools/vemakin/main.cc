@@ -4,7 +4,9 @@
 // `--start-time`), plus short aliases (`--project`, `--shot`, `--task`).
 // `--db PATH` and `--json` apply to every command.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -365,8 +367,8 @@ int main(int argc, char** argv) {
     }
     for (const std::string& k : Store::SettingKeys()) {
       auto it = all.find(k);
-      std::cout << k << std::string(10 - k.size(), ' ') << (it == all.end() ? "-" : it->second)
-                << "\n";
+      std::cout << k << std::string(std::max<size_t>(10, k.size() + 2) - k.size(), ' ')
+                << (it == all.end() ? "-" : it->second) << "\n";
     }
   };
   config->callback([&] {
@@ -388,6 +390,10 @@ int main(int argc, char** argv) {
   config_set->add_option("VALUE", config_value, "its value")->required();
   config_set->callback([&] {
     action = [&](Store& store) {
+      // A CA file named from here is stored as the absolute path it names.
+      if (config_key == "ca-file" && !config_value.empty() && config_value[0] != '/') {
+        config_value = std::filesystem::absolute(config_value).string();
+      }
       store.SetSetting(config_key, config_value);
       print_settings(store);
     };

@@ -175,12 +175,25 @@ void WarnIfPlainHttp(const Global& g, const std::string& server) {
   }
 }
 
-// `sign_in` preceded by the plain-HTTP warning for the server it will use
-// (--server, or the one the store remembers).
-Action WarningOfPlainHttp(const Global& g, Action sign_in) {
+// `sign_in` for the server it will use, resolved before any password is
+// asked for: --server, else the server this store is signed in to, else the
+// one it remembers (`vemakin config`), which is named on stderr so that a
+// password never goes to a server the user did not see; then the plain-HTTP
+// warning.
+Action ResolvingTheServer(const Global& g, Action sign_in) {
   return [&g, sign_in](client::Store& store) {
-    WarnIfPlainHttp(g,
-                    !server_flag().empty() ? server_flag() : store.Setting("server").value_or(""));
+    std::string& server = server_flag();
+    if (server.empty()) {
+      server = store.Status().server_url.value_or(store.Setting("server").value_or(""));
+      if (server.empty()) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "no server: give --server URL, or remember one with `vemakin config set "
+                    "server URL`");
+      }
+      const std::string note = "signing in to " + server + " (remembered; see `vemakin config`)";
+      std::cerr << (g.json ? json{{"note", note}}.dump() : note) << "\n";
+    }
+    WarnIfPlainHttp(g, server);
     sign_in(store);
   };
 }
@@ -240,7 +253,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   password_flags(reg, "password (at least 8 characters); prefer the prompt or --password-stdin");
   reg->add_option("--name", name, "your name")->required();
   reg->callback([&, with_client, print_user] {
-    action = WarningOfPlainHttp(g, with_client([print_user](SyncClient& c) {
+    action = ResolvingTheServer(g, with_client([print_user](SyncClient& c) {
                                   const std::string secret = ReadPassword(password, true);
                                   print_user(c.Register(server_flag(), email, secret, name),
                                              "registered", c.last_report());
@@ -254,7 +267,7 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
   login->add_option("--email", email, "email")->required();
   password_flags(login, "password; prefer the prompt or --password-stdin");
   login->callback([&, with_client, print_user] {
-    action = WarningOfPlainHttp(g, with_client([print_user](SyncClient& c) {
+    action = ResolvingTheServer(g, with_client([print_user](SyncClient& c) {
                                   const std::string secret = ReadPassword(password, false);
                                   print_user(c.Login(server_flag(), email, secret), "signed in as",
                                              c.last_report());

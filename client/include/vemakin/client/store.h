@@ -145,7 +145,8 @@ class Store {
   //              server, used when SyncClientOptions::ca_file is empty
   // SettingKeys() lists them. Setting() is nullopt when unset; SetSetting()
   // with nullopt unsets. kInvalidArgument for another key or a bad value (a
-  // server URL must be http:// or https://, with no spaces or controls).
+  // server URL must be http:// or https:// and a host, without spaces; a
+  // ca-file an absolute path; neither may hold control characters).
   static const std::vector<std::string>& SettingKeys();
   std::optional<std::string> Setting(const std::string& key);
   void SetSetting(const std::string& key, const std::optional<std::string>& value);
