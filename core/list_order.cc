@@ -131,6 +131,13 @@ std::optional<PageSql> BuildPageSql(const TableSpec& spec, const std::string& fr
   if (!dialect.orders_nulls_last) {
     for (const OrderKey& k : keys) deferred = deferred || (k.nullable && !k.descending);
   }
+  // A page by skip finds its ids first, past the skipped rows on the list's
+  // index alone (an index-only scan: no heap read per skipped row), then
+  // reads only the page's rows by id: at skip 99,950 of 100,000 shots 21 ms
+  // instead of 147 ms for the best plan over whole rows (issue 13). Its text
+  // differs from the first page's, so a prepared statement's cached plan,
+  // chosen for first pages, is never the one a deep page runs.
+  if (!page.cursor && page.skip > 0) deferred = true;
   const std::string limit = dialect.integer_placeholder(n++);
   out.params.emplace_back(page.limit + 1);  // one more: has_more
   if (!page.cursor) {

@@ -42,8 +42,9 @@ TEST(BuildPageSql, AFirstPageAsksForOneRowMoreAfterTheCallersParameters) {
                                                   ListOrder(Entity::kNote), page, 2, Postgres());
   ASSERT_TRUE(sql);
   EXPECT_EQ(sql->sql, "SELECT " + ColumnList(notes, "t") +
-                          " FROM notes t WHERE t.project_id = $1 ORDER BY t.updated_at DESC, "
-                          "t.id ASC LIMIT $2::bigint OFFSET $3::bigint");
+                          " FROM notes t WHERE t.id IN (SELECT t.id FROM notes t WHERE "
+                          "t.project_id = $1 ORDER BY t.updated_at DESC, t.id ASC LIMIT $2::bigint "
+                          "OFFSET $3::bigint) ORDER BY t.updated_at DESC, t.id ASC");
   EXPECT_EQ(Params(sql->params), "21;40;");
 }
 
@@ -81,6 +82,28 @@ TEST(BuildPageSql, SqliteDefersTheJoinWhenAnAscendingKeyIsNullable) {
   const std::optional<PageSql> pg = BuildPageSql(Spec(Entity::kShot), "shots t", "true",
                                                  ListOrder(Entity::kShot), page, 1, Postgres());
   EXPECT_EQ(pg->sql.find("t.id IN"), std::string::npos) << pg->sql;
+}
+
+// A page by skip, in either engine, finds its ids on the index first (a
+// deferred join); the first page reads rows directly.
+TEST(BuildPageSql, APageBySkipFindsItsIdsFirst) {
+  PageRequest page;
+  page.skip = 50000;
+  for (const SqlDialect& dialect : {Postgres(), Sqlite()}) {
+    const std::optional<PageSql> notes = BuildPageSql(Spec(Entity::kNote), "notes t", "true",
+                                                      ListOrder(Entity::kNote), page, 1, dialect);
+    ASSERT_TRUE(notes);
+    EXPECT_EQ(notes->sql.rfind("SELECT " + ColumnList(Spec(Entity::kNote), "t") +
+                                   " FROM notes t WHERE t.id IN (SELECT t.id FROM notes t",
+                               0),
+              0u)
+        << notes->sql;
+    EXPECT_NE(notes->sql.find(" OFFSET "), std::string::npos) << notes->sql;
+  }
+  page.skip = 0;
+  const std::optional<PageSql> first = BuildPageSql(Spec(Entity::kNote), "notes t", "true",
+                                                    ListOrder(Entity::kNote), page, 1, Postgres());
+  EXPECT_EQ(first->sql.find("t.id IN"), std::string::npos) << first->sql;
 }
 
 TEST(BuildPageSql, RefusesACursorOfAnotherList) {
