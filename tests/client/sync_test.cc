@@ -418,6 +418,35 @@ TEST(SyncSession, ALogoutDuringAPullKeepsNothingOfTheOldAccount) {
   EXPECT_EQ(store->List(Collection::kProjects, ListQuery{}).total, 0);
 }
 
+// Another SyncClient of the store signs out and in to another server: this
+// one's next round takes the new sign-in's token with its server, and never
+// sends the first server's token to the second (issue 14's review, H2).
+TEST(SyncSession, ATokenIsOnlyEverSentToTheServerThatIssuedIt) {
+  auto store = OpenStore();
+  SyncClient sync(*store);
+  std::vector<TransportRequest> seen;
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(SignInSteps(), &seen));
+  sync.Login("http://first", "a@example.com", "password");
+  SyncClient other(*store);
+  std::deque<ScriptedTransport::Step> elsewhere = SignInSteps();
+  elsewhere.front().body =
+      json{{"user", {{"id", kUser}, {"email", "a@example.com"}}}, {"token", "s3cond"}}.dump();
+  elsewhere.push_front({"POST", "/api/auth/logout", 204, ""});
+  other.TestOnlySetTransport(std::make_unique<ScriptedTransport>(elsewhere, &seen));
+  other.Logout(true);
+  other.Login("http://second", "a@example.com", "password");
+  const json pull = {
+      {"changes", json::array()}, {"cursor", "7.3"}, {"has_more", false}, {"latest", "7.3"}};
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{{"GET", "/api/sync/pull?cursor=7.3&", 200, pull.dump()}},
+      &seen));
+  seen.clear();
+  sync.PullOnly();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].base, "http://second");
+  EXPECT_EQ(seen[0].bearer, std::optional<std::string>("s3cond"));
+}
+
 // A snapshot page whose position names a project the user has since lost
 // (404) restarts the snapshot from its first page instead of failing every
 // later sync at the same position.
