@@ -22,6 +22,8 @@ struct vemakin_store {
 
 struct vemakin_sync {
   std::unique_ptr<vemakin::client::SyncClient> client;
+  vemakin_progress_fn progress = nullptr;  // also told of a watch's retries
+  void* context = nullptr;
 };
 
 namespace {
@@ -62,17 +64,20 @@ int CodeOf(ErrorCode code) {
 }
 
 // Copies `message` into err->message, cut on a UTF-8 character boundary.
-int SetError(vemakin_error* err, int code, const std::string& message) {
+int SetError(vemakin_error* err, int code, const char* message, size_t size) noexcept {
   if (err != nullptr) {
     err->code = code;
-    size_t n = std::min(message.size(), sizeof(err->message) - 1);
-    while (n > 0 && n < message.size() && (static_cast<unsigned char>(message[n]) & 0xC0) == 0x80) {
+    size_t n = std::min(size, sizeof(err->message) - 1);
+    while (n > 0 && n < size && (static_cast<unsigned char>(message[n]) & 0xC0) == 0x80) {
       --n;  // message[n] continues a character: cut before that character
     }
-    std::memcpy(err->message, message.data(), n);
+    std::memcpy(err->message, message, n);
     err->message[n] = '\0';
   }
   return code;
+}
+int SetError(vemakin_error* err, int code, const char* message) noexcept {
+  return SetError(err, code, message, std::strlen(message));
 }
 
 // Field errors as one line each, "<field>: <message>" (the server's 422 loc).
@@ -87,18 +92,25 @@ std::string Describe(const vemakin::client::ValidationError& e) {
 }
 
 // Runs `fn`, translating every exception into an error code and message.
+// Nothing in the handlers allocates but Describe(), itself guarded: an
+// allocation failing there must not escape the extern "C" function.
 template <class F>
-int Guard(vemakin_error* err, F&& fn) {
+int Guard(vemakin_error* err, F&& fn) noexcept {
   try {
     fn();
     return SetError(err, VEMAKIN_OK, "");
   } catch (const vemakin::client::ValidationError& e) {
-    return SetError(err, VEMAKIN_INVALID_ARGUMENT, Describe(e));
+    try {
+      const std::string text = Describe(e);
+      return SetError(err, VEMAKIN_INVALID_ARGUMENT, text.data(), text.size());
+    } catch (...) {
+      return SetError(err, VEMAKIN_INVALID_ARGUMENT, e.what());
+    }
   } catch (const Error& e) {
     return SetError(err, CodeOf(e.code()), e.what());
   } catch (const json::exception& e) {
     // A JSON text from the caller that does not parse, or of the wrong shape.
-    return SetError(err, VEMAKIN_INVALID_ARGUMENT, std::string("invalid JSON: ") + e.what());
+    return SetError(err, VEMAKIN_INVALID_ARGUMENT, e.what());
   } catch (const std::bad_alloc&) {
     return SetError(err, VEMAKIN_INTERNAL, "out of memory");
   } catch (const std::exception& e) {
@@ -165,6 +177,9 @@ ListQuery QueryOf(const char* query_json) {
       }
       (key == "skip" ? q.skip : q.limit) = value.get<long long>();
     } else if (key == "cursor") {
+      if (!value.is_null() && !value.is_string()) {
+        throw Error(ErrorCode::kInvalidArgument, "cursor must be a string");
+      }
       if (!value.is_null()) q.cursor = value.get<std::string>();
     } else if (value.is_string()) {
       q.filters[key] = value.get<std::string>();
@@ -335,24 +350,28 @@ int vemakin_sync_new(vemakin_store* store, const char* options_json, vemakin_pro
       const std::string& key = it.key();
       const json& value = it.value();
       if (key == "timeout_seconds") {
-        const long long s = value.get<long long>();
+        const long long s = value.is_number_integer() ? value.get<long long>() : 0;
         if (s < 1 || s > 3600) {
           throw Error(ErrorCode::kInvalidArgument, "timeout_seconds must be 1 to 3600");
         }
         options.timeout = std::chrono::seconds(s);
       } else if (key == "ca_file") {
+        if (!value.is_string())
+          throw Error(ErrorCode::kInvalidArgument, "ca_file must be a string");
         options.ca_file = value.get<std::string>();
       } else {
         throw Error(ErrorCode::kInvalidArgument,
                     "unknown option \"" + key + "\" (timeout_seconds, ca_file)");
       }
     }
+    auto handle = std::make_unique<vemakin_sync>();
     if (progress != nullptr) {
       options.progress = [progress, context](const vemakin::client::SyncProgress& p) {
         progress(context, p.phase.c_str(), p.done, p.total);
       };
+      handle->progress = progress;
+      handle->context = context;
     }
-    auto handle = std::make_unique<vemakin_sync>();
     handle->client = std::make_unique<vemakin::client::SyncClient>(StoreOf(store), options);
     *out = handle.release();
   });
@@ -435,11 +454,15 @@ int vemakin_watch(vemakin_sync* sync, int wait_seconds, vemakin_change_fn on_cha
     if (wait_seconds < 1 || wait_seconds > 300) {
       throw Error(ErrorCode::kInvalidArgument, "wait_seconds must be 1 to 300");
     }
-    ClientOf(sync).Watch(std::chrono::seconds(wait_seconds),
-                         [on_change, context](const vemakin::client::SyncReport& r) {
-                           if (on_change == nullptr) return true;
-                           return on_change(context, r.ToJson().dump().c_str()) == 0;
-                         });
+    ClientOf(sync).Watch(
+        std::chrono::seconds(wait_seconds),
+        [on_change, context](const vemakin::client::SyncReport& r) {
+          if (on_change == nullptr) return true;
+          return on_change(context, r.ToJson().dump().c_str()) == 0;
+        },
+        [sync](const Error&, std::chrono::seconds wait) {
+          if (sync->progress != nullptr) sync->progress(sync->context, "retry", wait.count(), -1);
+        });
   });
 }
 

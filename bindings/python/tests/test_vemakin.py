@@ -6,8 +6,10 @@ PYTHONPATH=bindings/python python3 -m unittest discover -s bindings/python/tests
 
 import os
 import shutil
+import signal
 import tempfile
 import threading
+import time
 import unittest
 import uuid
 
@@ -198,6 +200,43 @@ class SyncTest(unittest.TestCase):
 
             with self.assertRaises(KeyError):
                 sa.watch(boom, wait_seconds=30)
+
+    def test_closing_the_store_stops_a_watch_on_another_thread_and_waits_for_it(self):
+        store = vemakin.Store(os.path.join(self.dir, "closing.db"))
+        sync = store.sync()
+        sync.register(self.server, self.email("closing"), PASSWORD, "Closing")
+        errors = []
+
+        def watch():
+            try:
+                sync.watch(lambda report: True, wait_seconds=30)
+            except vemakin.FailedPrecondition as e:  # closed before it began: fine
+                errors.append(e)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        started = time.monotonic()
+        store.close()  # stops the watch, waits for it, then frees the handles
+        watcher.join(15)
+        self.assertFalse(watcher.is_alive())
+        self.assertLess(time.monotonic() - started, 15)
+        with self.assertRaises(vemakin.FailedPrecondition):
+            sync.sync()
+        with self.assertRaises(vemakin.FailedPrecondition):
+            store.list("projects")
+
+    def test_ctrl_c_ends_a_watch_on_the_main_thread(self):
+        store = self.device("interrupted")
+        with store.sync() as s:
+            s.register(self.server, self.email("interrupted"), PASSWORD, "Interrupted")
+            interrupt = threading.Timer(1.0, signal.raise_signal, args=(signal.SIGINT,))
+            started = time.monotonic()
+            interrupt.start()
+            with self.assertRaises(KeyboardInterrupt):
+                s.watch(lambda report: True, wait_seconds=30)
+            interrupt.join()
+            self.assertLess(time.monotonic() - started, 10)
+            self.assertEqual(s.sync()["pushed"], 0)  # still usable afterwards
 
     def test_logout_keeps_unsynced_work_unless_discarded(self):
         store = self.device("leaving")

@@ -19,12 +19,16 @@ Unavailable, ...) carrying `.code` (the C API's number) and `.code_name`.
 
 Thread-safety is the C API's: a Store may be shared by threads; a Sync is
 used by one thread at a time, except Sync.stop_watch() from any thread.
+close() (and leaving a `with` block) stops a running watch and waits for
+every call in progress on the handle before it frees it.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
 import os
+import threading
 
 __all__ = [
     "Store", "Sync", "Page", "VemakinError", "InvalidArgument", "NotFound", "AlreadyExists",
@@ -169,6 +173,41 @@ def _text(value):
     return None if value is None else str(value).encode()
 
 
+class _Handle:
+    """A C handle that close() frees only once no call is using it."""
+
+    def __init__(self, pointer, what):
+        self.pointer = pointer
+        self.what = what
+        self._cv = threading.Condition()
+        self._calls = 0
+
+    @contextlib.contextmanager
+    def use(self):
+        with self._cv:
+            if self.pointer is None:
+                raise FailedPrecondition(4, "failed_precondition", "the %s is closed" % self.what)
+            self._calls += 1
+        try:
+            yield self.pointer
+        finally:
+            with self._cv:
+                self._calls -= 1
+                self._cv.notify_all()
+
+    def release(self, before_wait=None):
+        """Marks it closed, waits for the calls in progress, returns the pointer
+        to free (None when closed already). `before_wait(pointer)` runs first
+        (a watch is stopped there), under the lock."""
+        with self._cv:
+            pointer, self.pointer = self.pointer, None
+            if pointer is not None and before_wait is not None:
+                before_wait(pointer)
+            while self._calls:
+                self._cv.wait()
+            return pointer
+
+
 def _call(fn, *args, out=False):
     """Calls a C API function; returns its `out` text (decoded JSON) or None."""
     lib = _library()
@@ -239,26 +278,26 @@ class Store:
         lib = _library()
         handle = ctypes.c_void_p()
         err = _Error()
-        rc = lib.vemakin_store_open(_text(os.fspath(path)), ctypes.byref(handle),
-                                    ctypes.byref(err))
+        rc = lib.vemakin_store_open(os.fsencode(path), ctypes.byref(handle), ctypes.byref(err))
         if rc != 0:
             raise _ERRORS.get(rc, VemakinError)(rc, lib.vemakin_code_name(rc).decode(),
                                                 err.message.decode("utf-8", "replace"))
-        self._handle = handle
+        self._handle = _Handle(handle, "store")
         self._syncs = []
-
-    def _h(self):
-        if self._handle is None:
-            raise FailedPrecondition(4, "failed_precondition", "the store is closed")
-        return self._handle
+        self._syncs_lock = threading.Lock()
+        self._closing = False
 
     def close(self):
-        """Closes the store (and every Sync made from it)."""
-        for s in list(self._syncs):
+        """Closes the store and every Sync made from it (stopping their
+        watches), once the calls in progress have returned."""
+        with self._syncs_lock:
+            self._closing = True  # no new Sync from now on
+            syncs = list(self._syncs)
+        for s in syncs:
             s.close()
-        if self._handle is not None:
-            _library().vemakin_store_close(self._handle)
-            self._handle = None
+        pointer = self._handle.release()
+        if pointer is not None:
+            _library().vemakin_store_close(pointer)
 
     def __enter__(self):
         return self
@@ -272,25 +311,29 @@ class Store:
         except Exception:  # interpreter shutdown: the library may be gone
             pass
 
+    def _json(self, name, *args):
+        with self._handle.use() as h:
+            return _json_call(getattr(_library(), name), h, *args)
+
     def create(self, collection, row):
-        return _json_call(_library().vemakin_create, self._h(), _text(collection),
-                          json.dumps(row).encode())
+        return self._json("vemakin_create", _text(collection), json.dumps(row).encode())
 
     def get(self, collection, row_id):
-        return _json_call(_library().vemakin_get, self._h(), _text(collection), _text(row_id))
+        return self._json("vemakin_get", _text(collection), _text(row_id))
 
     def update(self, collection, row_id, **fields):
-        return _json_call(_library().vemakin_update, self._h(), _text(collection),
-                          _text(row_id), json.dumps(fields).encode())
+        return self._json("vemakin_update", _text(collection), _text(row_id),
+                          json.dumps(fields).encode())
 
     def delete(self, collection, row_id):
-        _call(_library().vemakin_delete, self._h(), _text(collection), _text(row_id))
+        with self._handle.use() as h:
+            _call(_library().vemakin_delete, h, _text(collection), _text(row_id))
 
     def list(self, collection, skip=None, limit=None, cursor=None, **filters):
         """A Page of `collection` with the API's filters (project_id=,
         status=, date=, priority=, category=, shot_id=, task_id=), order,
         skip/limit, or cursor= (a previous page's next_cursor)."""
-        return Page(_json_call(_library().vemakin_list, self._h(), _text(collection),
+        return Page(self._json("vemakin_list", _text(collection),
                                _query(filters, skip, limit, cursor)))
 
     def iterate(self, collection, page_size=500, **filters):
@@ -306,25 +349,26 @@ class Store:
     def catalog(self, kind, skip=None, limit=None, cursor=None, **filters):
         """The gear catalog: kind "categories", "brands" (category_id=) or
         "items" (category_id=, brand_id=)."""
-        return Page(_json_call(_library().vemakin_catalog, self._h(), _text(kind),
-                               _query(filters, skip, limit, cursor)))
+        return Page(self._json("vemakin_catalog", _text(kind), _query(filters, skip, limit, cursor)))
 
     def catalog_item(self, item_id):
-        return _json_call(_library().vemakin_catalog_item, self._h(), _text(item_id))
+        return self._json("vemakin_catalog_item", _text(item_id))
 
     def status(self):
-        return _json_call(_library().vemakin_status, self._h())
+        return self._json("vemakin_status")
 
     def setting(self, key):
         """A setting ("server", "ca-file"), or None when unset."""
         try:
-            return _call(_library().vemakin_setting_get, self._h(), _text(key), out=True)
+            with self._handle.use() as h:
+                return _call(_library().vemakin_setting_get, h, _text(key), out=True)
         except NotFound:
             return None
 
     def set_setting(self, key, value):
         """Sets a setting; None unsets it."""
-        _call(_library().vemakin_setting_set, self._h(), _text(key), _text(value))
+        with self._handle.use() as h:
+            _call(_library().vemakin_setting_set, h, _text(key), _text(value))
 
     def sync(self, timeout_seconds=30, ca_file=None, progress=None):
         """A Sync session over this store. `progress(phase, done, total)` is
@@ -333,12 +377,13 @@ class Store:
 
 
 class Sync:
-    """A sync session over a Store (Store.sync()). Use one per thread."""
+    """A sync session over a Store (Store.sync()). Use one per thread;
+    stop_watch() may be called from any thread."""
 
     def __init__(self, store, timeout_seconds=30, ca_file=None, progress=None):
         options = {"timeout_seconds": timeout_seconds}
         if ca_file is not None:
-            options["ca_file"] = os.fspath(ca_file)
+            options["ca_file"] = os.fsdecode(ca_file)
         self._progress_error = None
 
         def on_progress(_context, phase, done, total):
@@ -352,26 +397,28 @@ class Sync:
         lib = _library()
         handle = ctypes.c_void_p()
         err = _Error()
-        rc = lib.vemakin_sync_new(store._h(), json.dumps(options).encode(),
-                                  self._progress if progress else _PROGRESS(), None,
-                                  ctypes.byref(handle), ctypes.byref(err))
-        if rc != 0:
-            raise _ERRORS.get(rc, VemakinError)(rc, lib.vemakin_code_name(rc).decode(),
-                                                err.message.decode("utf-8", "replace"))
-        self._handle = handle
-        self._store = store
-        store._syncs.append(self)
-
-    def _h(self):
-        if self._handle is None:
-            raise FailedPrecondition(4, "failed_precondition", "the sync session is closed")
-        return self._handle
+        with store._syncs_lock:
+            if store._closing:
+                raise FailedPrecondition(4, "failed_precondition", "the store is closed")
+            with store._handle.use() as store_pointer:
+                rc = lib.vemakin_sync_new(store_pointer, json.dumps(options).encode(),
+                                          self._progress if progress else _PROGRESS(), None,
+                                          ctypes.byref(handle), ctypes.byref(err))
+            if rc != 0:
+                raise _ERRORS.get(rc, VemakinError)(rc, lib.vemakin_code_name(rc).decode(),
+                                                    err.message.decode("utf-8", "replace"))
+            self._handle = _Handle(handle, "sync session")
+            self._store = store
+            store._syncs.append(self)
 
     def close(self):
-        if self._handle is not None:
-            _library().vemakin_sync_free(self._handle)
-            self._handle = None
-            self._store._syncs.remove(self)
+        """Frees the session: a watch running on it is stopped, and every call
+        in progress is waited for."""
+        pointer = self._handle.release(before_wait=_library().vemakin_watch_stop)
+        if pointer is not None:
+            _library().vemakin_sync_free(pointer)
+            with self._store._syncs_lock:
+                self._store._syncs.remove(self)
 
     def __enter__(self):
         return self
@@ -381,23 +428,29 @@ class Sync:
 
     def _run(self, fn, *args):
         self._progress_error = None
-        result = _json_call(fn, self._h(), *args)
+        with self._handle.use() as h:
+            result = _json_call(fn, h, *args)
         if self._progress_error is not None:
             raise self._progress_error
         return result
 
     def register(self, server_url, email, password, name):
         """Creates an account (server_url None: the store's remembered
-        server), claims the guest data into it, syncs. Returns the user."""
+        server), claims the guest data into it, syncs. Returns the user. When
+        the account was made but the first sync failed, the store stays
+        signed in and the sync's error is raised: call sync() later."""
         return self._run(_library().vemakin_register, _text(server_url), _text(email),
                          _text(password), _text(name))
 
     def login(self, server_url, email, password):
+        """Signs in (server_url None: the server this store is signed in to,
+        else the remembered one), as register() does."""
         return self._run(_library().vemakin_login, _text(server_url), _text(email),
                          _text(password))
 
     def logout(self, discard=False, everywhere=False):
-        _call(_library().vemakin_logout, self._h(), (1 if discard else 0) | (2 if everywhere else 0))
+        with self._handle.use() as h:
+            _call(_library().vemakin_logout, h, (1 if discard else 0) | (2 if everywhere else 0))
 
     def sync(self):
         """Push, then pull until up to date; returns the report dict."""
@@ -423,8 +476,13 @@ class Sync:
     def watch(self, on_change, wait_seconds=20):
         """Keeps the store in sync until stopped: on_change(report) is called
         after each round that changed something; it returns False to stop
-        (None or True go on). stop_watch() from another thread stops it too.
-        An exception raised by on_change stops the watch and is re-raised."""
+        (None or True go on). stop_watch() from another thread stops it too,
+        and so does Ctrl-C when watch() runs on the main thread (the watch
+        then runs on a helper thread, which also calls on_change). An
+        exception raised by on_change or by the progress callback stops the
+        watch and is raised again here."""
+        if not 1 <= int(wait_seconds) <= 300:
+            raise InvalidArgument(1, "invalid_argument", "wait_seconds must be 1 to 300")
         raised = []
 
         def callback(_context, report):
@@ -435,11 +493,41 @@ class Sync:
                 return 1
 
         cb = _CHANGE(callback)
-        _call(_library().vemakin_watch, self._h(), int(wait_seconds), cb, None)
+        self._progress_error = None
+        outcome = []
+
+        def run():
+            try:
+                with self._handle.use() as h:
+                    _call(_library().vemakin_watch, h, int(wait_seconds), cb, None)
+                outcome.append(None)
+            except BaseException as e:
+                outcome.append(e)
+
+        if threading.current_thread() is threading.main_thread():
+            # The main thread must keep running bytecode for Ctrl-C to arrive.
+            worker = threading.Thread(target=run, name="vemakin-watch", daemon=True)
+            worker.start()
+            try:
+                while worker.is_alive():
+                    worker.join(0.2)
+            except KeyboardInterrupt:
+                self.stop_watch()
+                worker.join()
+                raise
+        else:
+            run()
+        if outcome and outcome[0] is not None:
+            raise outcome[0]
         if raised:
             raise raised[0]
+        if self._progress_error is not None:
+            raise self._progress_error
 
     def stop_watch(self):
-        """From any thread: makes watch() return soon."""
-        if self._handle is not None:
-            _library().vemakin_watch_stop(self._handle)
+        """From any thread: makes watch() return soon. Never blocks."""
+        try:
+            with self._handle.use() as h:
+                _library().vemakin_watch_stop(h)
+        except FailedPrecondition:  # closed: nothing watches
+            pass

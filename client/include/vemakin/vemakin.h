@@ -9,7 +9,11 @@
  *  - A function that can fail returns a vemakin_code: VEMAKIN_OK (0) on
  *    success, else the error's code, also written with its message into
  *    `*err` when `err` is not NULL (and err->code = VEMAKIN_OK on success).
- *    Nothing is changed by a call that failed, unless its comment says so.
+ *    A call that failed changes nothing, with two exceptions: a sync call
+ *    keeps the batches it applied before failing (each one whole, with its
+ *    position: the next call resumes), and vemakin_register/vemakin_login
+ *    stay signed in when the sign-in succeeded but the first sync failed
+ *    (vemakin_status then says "mode": "account"; sync again later).
  *  - `char** out` parameters receive a NUL-terminated UTF-8 JSON text
  *    allocated by the library, to be released with vemakin_free(); they are
  *    set to NULL when the call fails. `out` may be NULL when the caller does
@@ -22,8 +26,12 @@
  *
  * Thread-safety: a vemakin_store may be used by several threads at once
  * (calls are serialised inside). A vemakin_sync is used by one thread at a
- * time, except vemakin_watch_stop(), which any thread may call; several
- * vemakin_sync handles may share one store (e.g. one watching, one pushing).
+ * time, except vemakin_watch_stop(), which any thread may call while the
+ * handle lives; several vemakin_sync handles may share one store (e.g. one
+ * watching, one pushing). Lifetimes: free a vemakin_sync only after every
+ * call on it has returned (a watch included: stop it, then wait for
+ * vemakin_watch to return), and close a store only after every vemakin_sync
+ * made on it is freed. Nothing here may be called from a signal handler.
  */
 #ifndef VEMAKIN_VEMAKIN_H_
 #define VEMAKIN_VEMAKIN_H_
@@ -50,7 +58,7 @@ typedef enum vemakin_code {
   VEMAKIN_FAILED_PRECONDITION = 4, /* not now: not signed in, changes pending, ... */
   VEMAKIN_ABORTED = 5,             /* retry the whole operation */
   VEMAKIN_UNAVAILABLE = 6,         /* server unreachable or failing: retry later */
-  VEMAKIN_DATA_LOSS = 7,           /* a damaged store file; verify found a difference */
+  VEMAKIN_DATA_LOSS = 7,           /* a damaged store file */
   VEMAKIN_UNAUTHENTICATED = 8,     /* sign in again */
   VEMAKIN_PERMISSION_DENIED = 9,   /* e.g. a viewer writing */
   VEMAKIN_DEADLINE_EXCEEDED = 10,
@@ -120,9 +128,14 @@ VEMAKIN_API int vemakin_setting_set(vemakin_store* store, const char* key, const
 
 /* ----------------------------------------------------------------- sync */
 
-/* Sync progress: `phase` is "push", "snapshot" or "pull"; `total` is -1 when
- * unknown. Called on the thread running the sync, with no lock held; it
- * must not free the sync handle. */
+/* Sync progress: `phase` is "push", "snapshot" or "pull" (`done` rows or
+ * mutations so far, `total` -1 when unknown), "wait" (waiting for the
+ * server's changes held back behind an open transaction) or, during a
+ * watch, "retry" (the server cannot be reached; `done` is the seconds until
+ * the next attempt: show "offline"). Called on the thread running the sync,
+ * with no lock held: it may call the store's functions, but must not call
+ * this sync handle's functions (but vemakin_watch_stop) nor free it, and
+ * must return (no longjmp, no C++ exception). */
 typedef void (*vemakin_progress_fn)(void* context, const char* phase, long long done,
                                     long long total);
 
@@ -171,17 +184,20 @@ VEMAKIN_API int vemakin_add_member(vemakin_sync* sync, const char* project_id, c
 
 /* Live changes: `report_json` is the report of a round that changed
  * something (as vemakin_sync_now's). Return 0 to go on watching, non-zero to
- * stop. Called on the watching thread; the text is valid during the call. */
+ * stop. Called on the watching thread, with the rules of the progress
+ * callback; the text is valid during the call. */
 typedef int (*vemakin_change_fn)(void* context, const char* report_json);
 /* Keeps the store in sync until stopped: each round pushes, then waits up to
- * `wait_seconds` (1..300) on the server for others' changes (a long poll)
- * and applies them. An unreachable server is retried with backoff (1 s
- * doubling to 30 s). Returns VEMAKIN_OK when stopped (by the callback or by
- * vemakin_watch_stop), or the error that ended it. */
+ * `wait_seconds` (1..300; the server answers after at most 30) for others'
+ * changes (a long poll) and applies them. An unreachable server is retried
+ * with backoff (1 s doubling to 30 s), each wait told to the progress
+ * callback as "retry". Returns VEMAKIN_OK when stopped (by the callback or
+ * by vemakin_watch_stop), or the error that ended it. */
 VEMAKIN_API int vemakin_watch(vemakin_sync* sync, int wait_seconds, vemakin_change_fn on_change,
                               void* context, vemakin_error* err);
-/* From any thread: makes vemakin_watch return soon (a long poll in flight is
- * cut short). Called while no watch runs, the next one returns at once. */
+/* From any thread while the handle lives: makes vemakin_watch return soon
+ * (a long poll in flight is cut short). Never blocks. Called while no watch
+ * runs, the next one returns at once. */
 VEMAKIN_API void vemakin_watch_stop(vemakin_sync* sync);
 
 #ifdef __cplusplus
