@@ -37,10 +37,19 @@ for p in vemakin-server libvemakin-client libvemakin-client-dev vemakin; do
 done
 
 # ------------------------------------------------------- 2. metadata, files
+# Listings are read into files first: a `| grep -q` that stops reading early
+# would fail the pipeline under pipefail.
+for p in "${!deb[@]}"; do
+  dpkg-deb -c "${deb[$p]}" > "$work/$p.contents"
+  mkdir -p "$work/control/$p"
+  dpkg-deb -e "${deb[$p]}" "$work/control/$p"
+done
 field() { dpkg-deb -f "${deb[$1]}" "$2"; }
-has_file() { dpkg-deb -c "${deb[$1]}" | awk '{print $6}' | grep -qx "./$2" || fail "$1 lacks /$2"; }
-lacks_file() { ! dpkg-deb -c "${deb[$1]}" | awk '{print $6}' | grep -qx "./$2" || fail "$1 has /$2"; }
-control_file() { dpkg-deb --ctrl-tarfile "${deb[$1]}" | tar -xO "./$2" 2>/dev/null || fail "$1 has no $2"; }
+entry() { awk -v f="./$2" '$6 == f' "$work/$1.contents"; }
+has_file() { [ -n "$(entry "$1" "$2")" ] || fail "$1 lacks /$2"; }
+lacks_file() { [ -z "$(entry "$1" "$2")" ] || fail "$1 has /$2"; }
+mode_of() { entry "$1" "$2" | awk '{print $1}'; }
+control_file() { cat "$work/control/$1/$2" 2>/dev/null || fail "$1 has no $2"; }
 
 for p in "${!deb[@]}"; do
   [ "$(field "$p" Package)" = "$p" ] || fail "$p: Package field"
@@ -62,6 +71,17 @@ control_file vemakin-server conffiles | grep -qx /etc/vemakin/server.env ||
   fail "server.env is not a conffile"
 control_file vemakin-server postinst | grep -q 'adduser --system' || fail "postinst adds no system user"
 control_file vemakin-server postrm | grep -q 'purge' || fail "postrm ignores purge"
+for p in "${!deb[@]}"; do
+  for script in preinst postinst prerm postrm; do
+    [ -f "$work/control/$p/$script" ] || continue
+    sh -n "$work/control/$p/$script" || fail "$p's $script is not valid sh"
+  done
+done
+# The settings will hold the database password: root-only until postinst.
+[ "$(mode_of vemakin-server etc/vemakin/server.env)" = "-rw-------" ] ||
+  fail "server.env ships as $(mode_of vemakin-server etc/vemakin/server.env)"
+[ "$(mode_of vemakin-server etc/vemakin/)" = "drwxr-x---" ] ||
+  fail "/etc/vemakin ships as $(mode_of vemakin-server etc/vemakin/)"
 
 has_file libvemakin-client "usr/lib/libvemakin.so.$version"
 has_file libvemakin-client usr/lib/libvemakin.so.0
@@ -77,6 +97,11 @@ for f in usr/include/vemakin/vemakin.h usr/include/vemakin/client/store.h usr/li
 done
 field libvemakin-client-dev Depends | grep -q "libvemakin-client (= $version-1)" ||
   fail "the -dev package does not pin its library: $(field libvemakin-client-dev Depends)"
+field libvemakin-client-dev Depends | grep -q "pkg-config" ||
+  fail "the -dev package does not bring pkg-config"
+dpkg-deb --fsys-tarfile "${deb[libvemakin-client-dev]}" | tar -xO ./usr/lib/pkgconfig/vemakin.pc \
+  > "$work/vemakin.pc"
+grep -qx 'prefix=/usr' "$work/vemakin.pc" || fail "the packaged vemakin.pc: $(head -5 "$work/vemakin.pc")"
 has_file vemakin usr/bin/vemakin
 
 root="$work/root"
@@ -92,7 +117,12 @@ grep -q '^User=vemakin$' "$root/lib/systemd/system/vemakin-server.service" ||
   fail "the packaged unit does not run as the vemakin user"
 
 if command -v lintian >/dev/null; then
-  lintian --tag-display-limit 0 "${deb[@]}" > "$work/lintian.txt" 2>&1 || true
+  rc=0
+  lintian --tag-display-limit 0 "${deb[@]}" > "$work/lintian.txt" 2>&1 || rc=$?
+  if [ "$rc" -ge 2 ] || grep -qi 'internal error' "$work/lintian.txt"; then
+    cat "$work/lintian.txt"
+    fail "lintian did not run (exit $rc)"
+  fi
   grep -v 'root privileges' "$work/lintian.txt" || true
   if grep -q '^E: ' "$work/lintian.txt"; then fail "lintian reports errors"; fi
   echo "lintian: $(grep -c '^W: ' "$work/lintian.txt" || true) warning(s), no error"
@@ -113,7 +143,9 @@ psql -q -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE $db" > /dev/null
 url="postgresql://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$db"
 
 mkfifo "$work/server.err"
-"$root/usr/bin/vemakin-server" --database-url "$url" --listen 127.0.0.1:0 --migrate \
+# As the packaged unit runs it: settings in the environment (the password
+# out of argv), migrations asked for by VEMAKIN_MIGRATE.
+DATABASE_URL="$url" VEMAKIN_MIGRATE=1 VEMAKIN_LISTEN=127.0.0.1:0 "$root/usr/bin/vemakin-server" \
   2> "$work/server.err" &
 server_pid=$!
 exec 3< "$work/server.err"
@@ -126,7 +158,7 @@ done
 cat <&3 >> "$work/server.log" &  # keep draining its log
 echo "extracted vemakin-server migrated $db and listens on $server"
 
-"$root/usr/bin/vemakin-admin" --database-url "$url" migrate verify > "$work/verify.txt" ||
+DATABASE_URL="$url" "$root/usr/bin/vemakin-admin" migrate verify > "$work/verify.txt" ||
   { cat "$work/verify.txt"; fail "vemakin-admin migrate verify"; }
 
 cli() { "$root/usr/bin/vemakin" --db "$work/cli.db" "$@"; }
@@ -139,7 +171,7 @@ echo "correct horse battery" |
   > "$work/register.json" || fail "register: $(cat "$work/register.json")"
 cli --json verify | grep -q '"equal":true' || fail "the CLI's store differs from the server"
 
-flags=$(PKG_CONFIG_PATH="$root/usr/lib/pkgconfig" pkg-config --cflags --libs vemakin)
+flags=$(PKG_CONFIG_PATH="$root/usr/lib/pkgconfig" pkg-config --define-prefix --cflags --libs vemakin)
 include_dir=$(echo "$flags" | sed -E 's/.*-I([^ ]+).*/\1/')
 [ "$(realpath "$include_dir")" = "$(realpath "$root/usr/include")" ] ||
   fail "pkg-config's flags do not follow the unpacked tree: $flags"
@@ -148,6 +180,7 @@ cc -std=c11 -Wall -Werror "$source/tests/embedding/c_api_test.c" -o "$work/c_api
 mkdir "$work/c-store"
 LD_LIBRARY_PATH="$root/usr/lib" "$work/c_api_test" "$work/c-store" "$server" "c-$email" ||
   fail "the C program against the packaged library"
-LD_LIBRARY_PATH="$root/usr/lib" ldd "$work/c_api_test" | grep -q "libvemakin.so.0 => $root/usr/lib/libvemakin.so.0" ||
-  fail "the C program did not load the packaged library"
+LD_LIBRARY_PATH="$root/usr/lib" ldd "$work/c_api_test" > "$work/ldd.txt"
+grep -q "libvemakin.so.0 => $root/usr/lib/libvemakin.so.0" "$work/ldd.txt" ||
+  fail "the C program did not load the packaged library: $(cat "$work/ldd.txt")"
 echo "packages built, checked and run"
