@@ -59,18 +59,28 @@ admin="$build_dir/tools/vemakin-admin"
 cli="$build_dir/tools/vemakin"
 
 step "Start vemakin-server --dev (its own PostgreSQL in $data_dir)"
+# Another server on the port (an installed vemakin-server listens there by
+# default) must not be mistaken for ours: the story would run against it.
+if curl -fsS -o /dev/null "http://$listen/health" 2>/dev/null; then
+  say "something already serves http://$listen; stop it or set VEMAKIN_LISTEN=127.0.0.1:PORT"
+  exit 1
+fi
 "$server_bin" --dev --data-dir "$data_dir" --listen "$listen" 2> "$logs/server.log" &
 server=$!
 trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 240); do
-  if curl -fsS "http://$listen/health" > "$logs/health.json" 2>/dev/null; then break; fi
+# Ready when our server says so in its log (the first run creates the cluster).
+for _ in $(seq 1 600); do
+  if grep -q "vemakin-server listening on" "$logs/server.log" 2>/dev/null; then break; fi
   if ! kill -0 $server 2>/dev/null; then
     tail -n 20 "$logs/server.log"
     say "vemakin-server exited (log: $logs/server.log)"
     exit 1
   fi
-  sleep 0.5
+  sleep 0.2
 done
+grep -q "vemakin-server listening on" "$logs/server.log" ||
+  { say "vemakin-server did not start (log: $logs/server.log)"; exit 1; }
+curl -fsS "http://$listen/health" > "$logs/health.json"
 say "listening on http://$listen; GET /health: $(cat "$logs/health.json")"
 database_url=$(cat "$data_dir/database_url")
 "$admin" --database-url "$database_url" migrate verify > "$logs/migrate-verify.txt"
@@ -96,16 +106,18 @@ run 'vemakin status' d --json status
 say "mode $(json_field mode), $(json_field pending_mutations) changes waiting for a server"
 
 step "She registers: her offline work joins the account"
+# The passphrase travels on standard input, never in a command line.
+export VEMAKIN_DEMO_PASSPHRASE="$passphrase"
 run "vemakin register --server http://$listen --email $director --password-stdin" \
-  bash -c 'echo "$0" | "$1" --db "$2" --json register --server "$3" --email "$4" --password-stdin --name Director' \
-  "$passphrase" "$cli" "$work/director.db" "http://$listen" "$director"
+  bash -c 'printf "%s\n" "$VEMAKIN_DEMO_PASSPHRASE" | "$0" --db "$1" --json register --server "$2" --email "$3" --password-stdin --name Director' \
+  "$cli" "$work/director.db" "http://$listen" "$director"
 run 'vemakin status' d --json status
 say "mode $(json_field mode), $(json_field pending_mutations) changes waiting"
 
 step "The camera operator signs up; she shares the project with him"
 run "vemakin register --email $operator ..." \
-  bash -c 'echo "$0" | "$1" --db "$2" --json register --server "$3" --email "$4" --password-stdin --name Operator' \
-  "$passphrase" "$cli" "$work/operator.db" "http://$listen" "$operator"
+  bash -c 'printf "%s\n" "$VEMAKIN_DEMO_PASSPHRASE" | "$0" --db "$1" --json register --server "$2" --email "$3" --password-stdin --name Operator' \
+  "$cli" "$work/operator.db" "http://$listen" "$operator"
 run "vemakin member add --project ... --email $operator --role editor" \
   d member add --project "$project" --email "$operator" --role editor
 run 'vemakin sync   (the operator)' o --json sync

@@ -36,9 +36,9 @@ fs::path DefaultDevDataDir() {
   return fs::path(home && *home ? home : "/tmp") / ".local" / "share" / "vemakin" / "dev";
 }
 
-void PrepareDatabase(const std::string& url) {
+void PrepareDatabase(const std::string& url, const std::shared_ptr<vemakin::Logger>& logger) {
   pqxx::connection conn(url);
-  vemakin::server::Migrator migrator(conn, vemakin::DefaultLogger());
+  vemakin::server::Migrator migrator(conn, logger);
   migrator.Up();
   vemakin::server::SeedCatalog(conn);
 }
@@ -216,14 +216,19 @@ int main(int argc, char** argv) {
       const fs::path url_file = cluster_options.root_dir / "database_url";
       std::ofstream(url_file) << options.database_url << "\n";
       fs::permissions(url_file, fs::perms::owner_read | fs::perms::owner_write);
-      PrepareDatabase(options.database_url);
+      PrepareDatabase(options.database_url, options.logger);
     } else if (dev || migrate) {
+      if (options.transaction_pooler && options.listen_database_url.empty()) {
+        throw vemakin::Error(vemakin::ErrorCode::kInvalidArgument,
+                             "--transaction-pooler needs --listen-database-url (a direct URL: "
+                             "migrations and the live-sync bell cannot go through the pooler)");
+      }
       // Migrations take a session-level advisory lock: through a transaction
       // pooler its unlock could land on another server connection. They run
       // over the direct URL the bell uses.
-      PrepareDatabase(options.transaction_pooler && !options.listen_database_url.empty()
-                          ? options.listen_database_url
-                          : options.database_url);
+      PrepareDatabase(
+          options.transaction_pooler ? options.listen_database_url : options.database_url,
+          options.logger);
     }
     vemakin::server::Server server(options);
     server.Start();
