@@ -621,13 +621,16 @@ struct SyncClient::Impl {
 
   int snapshot_restarts = 0;  // in this round (a bound: a server that keeps refusing is an error)
 
+  // The next request reads the token again (with its server) from the store.
+  void ForgetToken() {
+    std::lock_guard<std::mutex> lock(token_mu);
+    token.reset();
+    token_server.reset();
+  }
+
   void Begin() {
     snapshot_restarts = 0;
-    {
-      std::lock_guard<std::mutex> lock(token_mu);
-      token.reset();
-      token_server.reset();
-    }
+    ForgetToken();
     {
       const std::unique_lock<std::mutex> lock = s.Lock();
       round_owner = s.owner_id;
@@ -804,6 +807,7 @@ json SyncClient::Login(const std::string& server_url, const std::string& email,
 }
 
 void SyncClient::Logout(bool discard_pending, bool everywhere) {
+  impl_->ForgetToken();  // another SyncClient of the store may have signed in again
   const long long pending = impl_->store.Status().pending_mutations;
   if (pending > 0 && !discard_pending) {
     throw Error(ErrorCode::kFailedPrecondition,
@@ -861,6 +865,7 @@ void SyncClient::Watch(std::chrono::seconds wait,
     std::lock_guard<std::mutex> lock(i.watch_mu);
     return i.watch_stop;
   };
+  i.transport->PrepareCancel();
   {
     std::lock_guard<std::mutex> lock(i.watch_mu);
     i.watching = true;
@@ -939,6 +944,7 @@ json SyncClient::AddMember(const std::string& project_id, const std::string& ema
 
 long long SyncClient::ChangePassword(const std::string& current_password,
                                      const std::string& new_password) {
+  impl_->ForgetToken();
   const json body = {{"current_password", current_password}, {"new_password", new_password}};
   const Impl::Reply r = impl_->Call(impl_->ServerUrl(), "POST", "/api/users/me/password", &body);
   if (r.status != 200) impl_->Fail(r, "password not changed");

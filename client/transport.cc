@@ -2,8 +2,12 @@
 // httplib's errors become vemakin::Error.
 #include "client/transport.h"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -37,6 +41,43 @@ std::optional<std::string> Gzip(const std::string& text) {
   return out;
 }
 
+// SIGPIPE, which a write to a socket the peer (or a cancel) closed raises
+// on the writing thread, is held blocked while this object lives and any
+// such signal it raised is discarded, so a host application keeps its own
+// disposition and is never killed by it (libpq's pattern). OpenSSL writes
+// with plain write(), without MSG_NOSIGNAL, so every httplib call that can
+// write (requests, TLS shutdowns in stop() and in the client's destructor)
+// runs under one.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+  }
+  ~SigpipeGuard() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    if (!was_pending_) {
+      const timespec none{0, 0};
+      while (sigtimedwait(&pipe, nullptr, &none) == SIGPIPE) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t old_;
+  bool was_pending_ = false;
+};
+
 class HttpTransport : public Transport {
  public:
   HttpTransport(std::chrono::seconds timeout, std::string ca_file)
@@ -49,18 +90,25 @@ class HttpTransport : public Transport {
     }
     cancel_cv_.notify_all();
     if (canceller_.joinable()) canceller_.join();
+    const SigpipeGuard guard;  // the client's TLS shutdown writes
+    http_.reset();
   }
 
-  // Never blocks: httplib's stop() waits for a connection attempt in
-  // progress (up to the connect timeout), so a thread of the transport's
-  // own calls it. A socket created after the flag is set is shut at birth
-  // (the socket-options hook below), so no request slips past a cancel.
+  void PrepareCancel() override {
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    if (!canceller_.joinable()) canceller_ = std::thread([this] { CancelLoop(); });
+  }
+
+  // Never blocks, never throws: httplib's stop() waits for a connection
+  // attempt in progress (up to the connect timeout), so the transport's own
+  // thread (started by PrepareCancel) calls it. A socket created after the
+  // flag is set never connects (the socket-options hook below), so no
+  // request slips past a cancel.
   void Cancel() override {
     cancelled_ = true;
     {
       std::lock_guard<std::mutex> lock(cancel_mu_);
       cancel_requested_ = true;
-      if (!canceller_.joinable()) canceller_ = std::thread([this] { CancelLoop(); });
     }
     cancel_cv_.notify_all();
   }
@@ -92,6 +140,7 @@ class HttpTransport : public Transport {
     }
     if (min_lsn_ > 0) headers.emplace(core::kMinLsnHeader, core::FormatLsn(min_lsn_));
     if (cancelled_) throw Error(ErrorCode::kUnavailable, "cancelled");
+    const SigpipeGuard guard;
     httplib::Result r = Send(request, headers, text);
     if (!r && reused_ && !cancelled_) {
       {
@@ -123,9 +172,17 @@ class HttpTransport : public Transport {
     reused_ = http_ != nullptr && base_ == request.base;
     if (!reused_) {
       auto fresh = std::make_unique<httplib::Client>(request.base);
-      // Runs on every new socket before it connects.
+      // Runs on every new socket before it connects: once cancelled, the
+      // descriptor is replaced by /dev/null's, so connect() fails at once
+      // (a socket merely shut would still send its SYN, and a TLS handshake
+      // on it would spin). httplib closes it as its own.
       fresh->set_socket_options([this](socket_t sock) {
-        if (cancelled_) ::shutdown(sock, SHUT_RDWR);
+        if (!cancelled_) return;
+        const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null_fd >= 0) {
+          ::dup2(null_fd, sock);
+          ::close(null_fd);
+        }
       });
       {
         std::lock_guard<std::mutex> client_lock(client_mu_);
@@ -147,6 +204,9 @@ class HttpTransport : public Transport {
   }
 
   void CancelLoop() {
+    // This thread only ever writes through httplib's stop(): SIGPIPE stays
+    // blocked here, and whatever it raises is discarded when the thread ends.
+    const SigpipeGuard guard;
     std::unique_lock<std::mutex> lock(cancel_mu_);
     for (;;) {
       cancel_cv_.wait(lock, [this] { return cancel_requested_ || quit_; });
@@ -154,8 +214,18 @@ class HttpTransport : public Transport {
       cancel_requested_ = false;
       lock.unlock();
       {
+        // Not when the watch has resumed meanwhile: it would cut the next
+        // request instead.
         std::lock_guard<std::mutex> client_lock(client_mu_);
-        if (http_) http_->stop();  // httplib: shuts the socket of a request in flight
+        if (http_ && cancelled_) http_->stop();  // httplib: shuts a request in flight
+      }
+      // Discard what the stop raised (blocked here), so it never reaches a
+      // thread of the application.
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      const timespec none{0, 0};
+      while (sigtimedwait(&pipe, nullptr, &none) == SIGPIPE) {
       }
       lock.lock();
     }

@@ -42,6 +42,8 @@ class Transport {
   // while parked in a long poll). Transports that cannot cut short ignore it.
   virtual void Cancel() {}
   virtual void Resume() {}
+  // Readies Cancel() (which then never throws nor blocks); may throw.
+  virtual void PrepareCancel() {}
 };
 
 // cpp-httplib over one keep-alive connection (a TLS handshake per snapshot

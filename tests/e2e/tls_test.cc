@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "tests/e2e/sync_test_support.h"
 #include "tests/support/deployment.h"
@@ -116,6 +117,57 @@ TEST_F(Tls, TheClientSyncsOverHttpsWithItsCaAndRefusesAServerItCannotVerify) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kUnavailable) << e.what();
   }
+}
+
+// A watch parked in a long poll over HTTPS, stopped from another thread, in
+// a process whose SIGPIPE is at its default action (killing it): the cut
+// TLS connection's writes must neither kill the process nor leave a signal
+// for it, and the watch returns well before its poll would.
+TEST_F(Tls, StoppingAWatchOverHttpsNeitherRaisesSigpipeNorWaitsForThePoll) {
+  signal(SIGPIPE, SIG_DFL);
+  auto s = StartTestServer(WithTls());
+  const std::string url = "https://127.0.0.1:" + std::to_string(s->port());
+  const fs::path store_dir = dir_ / ("watch-" + RandomUuid().substr(0, 8));
+  fs::create_directories(store_dir);
+  client::ClientOptions co;
+  co.path = store_dir / "watching.db";
+  auto store = Store::Open(co);
+  client::SyncClientOptions so;
+  so.ca_file = Path("ca.pem");
+  SyncClient sync(*store, so);
+  sync.Register(url, "tls-watch-" + RandomUuid().substr(0, 8) + "@example.com", kPassword, "W");
+  for (int round = 0; round < 2; ++round) {
+    std::chrono::steady_clock::time_point returned;
+    std::thread watcher([&] {
+      sync.Watch(std::chrono::seconds(30), [](const client::SyncReport&) { return true; });
+      returned = std::chrono::steady_clock::now();
+    });
+    // The server's gauge of parked pulls, read over HTTPS.
+    auto parked = [&] {
+      httplib::Client metrics(url);
+      metrics.set_ca_cert_path(Path("ca.pem"));
+      metrics.enable_server_certificate_verification(true);
+      const auto r = metrics.Get("/metrics");
+      if (!r) return -1.0;
+      const std::string name = "vemakin_sync_pulls_waiting ";
+      const size_t at = r->body.find("\n" + name);
+      return at == std::string::npos ? -1.0 : std::stod(r->body.substr(at + 1 + name.size()));
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (parked() < 1 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const bool was_parked = parked() >= 1;
+    const auto stopped = std::chrono::steady_clock::now();
+    sync.StopWatch();
+    watcher.join();
+    ASSERT_TRUE(was_parked) << "the watch never parked";
+    EXPECT_LT(returned - stopped, std::chrono::seconds(10));
+    sigset_t pending;
+    sigpending(&pending);
+    EXPECT_EQ(sigismember(&pending, SIGPIPE), 0) << "a SIGPIPE was left pending";
+  }
+  EXPECT_EQ(sync.Sync().pushed, 0);  // and the connection is usable again
 }
 
 TEST_F(Tls, TheCliWarnsBeforeSendingAPasswordOverPlainHttpToAnotherHost) {

@@ -61,7 +61,7 @@ cli="$build_dir/tools/vemakin"
 step "Start vemakin-server --dev (its own PostgreSQL in $data_dir)"
 # Another server on the port (an installed vemakin-server listens there by
 # default) must not be mistaken for ours: the story would run against it.
-if curl -fsS -o /dev/null "http://$listen/health" 2>/dev/null; then
+if curl -fsS --max-time 5 -o /dev/null "http://$listen/health" 2>/dev/null; then
   say "something already serves http://$listen; stop it or set VEMAKIN_LISTEN=127.0.0.1:PORT"
   exit 1
 fi
@@ -80,7 +80,7 @@ for _ in $(seq 1 600); do
 done
 grep -q "vemakin-server listening on" "$logs/server.log" ||
   { say "vemakin-server did not start (log: $logs/server.log)"; exit 1; }
-curl -fsS "http://$listen/health" > "$logs/health.json"
+curl -fsS --max-time 10 "http://$listen/health" > "$logs/health.json"
 say "listening on http://$listen; GET /health: $(cat "$logs/health.json")"
 database_url=$(cat "$data_dir/database_url")
 "$admin" --database-url "$database_url" migrate verify > "$logs/migrate-verify.txt"

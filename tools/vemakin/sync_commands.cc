@@ -180,11 +180,20 @@ void WarnIfPlainHttp(const Global& g, const std::string& server) {
 // one it remembers (`vemakin config`), which is named on stderr so that a
 // password never goes to a server the user did not see; then the plain-HTTP
 // warning.
-Action ResolvingTheServer(const Global& g, Action sign_in) {
-  return [&g, sign_in](client::Store& store) {
+Action ResolvingTheServer(
+    const Global& g, Action sign_in,
+    std::function<bool(const client::StoreStatus&)> sign_in_again = [](const client::StoreStatus&) {
+      return false;
+    }) {
+  return [&g, sign_in, sign_in_again](client::Store& store) {
+    const client::StoreStatus status = store.Status();
+    if (status.account && !sign_in_again(status)) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "already signed in as " + *status.account + "; run `vemakin logout` first");
+    }
     std::string& server = server_flag();
     if (server.empty()) {
-      server = store.Status().server_url.value_or(store.Setting("server").value_or(""));
+      server = status.server_url.value_or(store.Setting("server").value_or(""));
       if (server.empty()) {
         throw Error(ErrorCode::kInvalidArgument,
                     "no server: give --server URL, or remember one with `vemakin config set "
@@ -271,7 +280,10 @@ void AddSyncCommands(CLI::App& app, const Global& g, Action& action) {
                                   const std::string secret = ReadPassword(password, false);
                                   print_user(c.Login(server_flag(), email, secret), "signed in as",
                                              c.last_report());
-                                }));
+                                }),
+                                [](const client::StoreStatus& st) {
+                                  return st.account && *st.account == email;  // again
+                                });
   });
 
   CLI::App* logout = app.add_subcommand("logout", "sign out and empty this store");

@@ -200,6 +200,12 @@ class SyncTest(unittest.TestCase):
 
             with self.assertRaises(KeyError):
                 sa.watch(boom, wait_seconds=30)
+            # Closing the session from its own callback is refused, not a hang.
+            b.create("projects", {"name": "Trigger again"})
+            sb.sync()
+            with self.assertRaises(vemakin.FailedPrecondition):
+                sa.watch(lambda report: sa.close(), wait_seconds=30)
+            self.assertTrue(sa.verify()["equal"])
 
     def test_closing_the_store_stops_a_watch_on_another_thread_and_waits_for_it(self):
         store = vemakin.Store(os.path.join(self.dir, "closing.db"))

@@ -23,12 +23,14 @@ close() (and leaving a `with` block) stops a running watch and waits for
 every call in progress on the handle before it frees it.
 """
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
 import json
 import os
 import threading
+import weakref
 
 __all__ = [
     "Store", "Sync", "Page", "VemakinError", "InvalidArgument", "NotFound", "AlreadyExists",
@@ -115,6 +117,21 @@ _CHANGE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
 
 _lib = None
 
+# Syncs watching now: stopped at interpreter exit, before daemon threads are
+# torn down inside a C call (which would abort the process).
+_watching = weakref.WeakSet()
+
+
+def _stop_watches_at_exit():
+    watches = list(_watching)
+    for sync in watches:
+        sync.stop_watch()
+    for sync in watches:
+        sync._watch_done.wait(10)
+
+
+atexit.register(_stop_watches_at_exit)
+
 
 def _library():
     """Loads libvemakin once and declares every function's signature."""
@@ -174,38 +191,62 @@ def _text(value):
 
 
 class _Handle:
-    """A C handle that close() frees only once no call is using it."""
+    """A C handle freed exactly once, when closed and no call uses it: close()
+    from any thread marks it closed (calls from then on raise
+    FailedPrecondition), waits for the calls in progress, then frees it;
+    a second close() waits for the same free."""
 
-    def __init__(self, pointer, what):
-        self.pointer = pointer
+    def __init__(self, pointer, what, free):
+        self._pointer = pointer
         self.what = what
+        self._free = free
         self._cv = threading.Condition()
         self._calls = 0
+        self._threads = {}  # thread ident -> calls it is inside
+        self._closing = False
+        self._freed = False
 
     @contextlib.contextmanager
     def use(self):
+        ident = threading.get_ident()
         with self._cv:
-            if self.pointer is None:
+            if self._closing:
                 raise FailedPrecondition(4, "failed_precondition", "the %s is closed" % self.what)
             self._calls += 1
+            self._threads[ident] = self._threads.get(ident, 0) + 1
         try:
-            yield self.pointer
+            yield self._pointer
         finally:
             with self._cv:
                 self._calls -= 1
+                self._threads[ident] -= 1
+                if not self._threads[ident]:
+                    del self._threads[ident]
                 self._cv.notify_all()
 
-    def release(self, before_wait=None):
-        """Marks it closed, waits for the calls in progress, returns the pointer
-        to free (None when closed already). `before_wait(pointer)` runs first
-        (a watch is stopped there), under the lock."""
+    def close(self, before_wait=None):
+        """`before_wait(pointer)` runs once, when the handle is first marked
+        closed (a running watch is stopped there)."""
         with self._cv:
-            pointer, self.pointer = self.pointer, None
-            if pointer is not None and before_wait is not None:
-                before_wait(pointer)
+            if threading.get_ident() in self._threads:
+                raise FailedPrecondition(
+                    4, "failed_precondition",
+                    "the %s cannot be closed from a call on it (a callback)" % self.what)
+            if not self._closing:
+                self._closing = True
+                if before_wait is not None:
+                    before_wait(self._pointer)
             while self._calls:
                 self._cv.wait()
-            return pointer
+            if not self._freed:
+                self._freed = True
+                self._free(self._pointer)
+                self._pointer = None
+
+    def in_call(self):
+        """The pointer while the calling thread is inside a call on it."""
+        with self._cv:
+            return self._pointer if threading.get_ident() in self._threads else None
 
 
 def _call(fn, *args, out=False):
@@ -282,7 +323,7 @@ class Store:
         if rc != 0:
             raise _ERRORS.get(rc, VemakinError)(rc, lib.vemakin_code_name(rc).decode(),
                                                 err.message.decode("utf-8", "replace"))
-        self._handle = _Handle(handle, "store")
+        self._handle = _Handle(handle, "store", lib.vemakin_store_close)
         self._syncs = []
         self._syncs_lock = threading.Lock()
         self._closing = False
@@ -294,10 +335,8 @@ class Store:
             self._closing = True  # no new Sync from now on
             syncs = list(self._syncs)
         for s in syncs:
-            s.close()
-        pointer = self._handle.release()
-        if pointer is not None:
-            _library().vemakin_store_close(pointer)
+            s.close()  # each waits until its handle is freed
+        self._handle.close()
 
     def __enter__(self):
         return self
@@ -392,8 +431,12 @@ class Sync:
                     progress(phase.decode(), done, total)
             except BaseException as e:  # never unwind through C
                 self._progress_error = e
+                pointer = self._handle.in_call()
+                if pointer is not None:
+                    _library().vemakin_watch_stop(pointer)  # a watch ends; a sync ignores it
 
         self._progress = _PROGRESS(on_progress)  # kept alive with the handle
+        self._watch_done = threading.Event()
         lib = _library()
         handle = ctypes.c_void_p()
         err = _Error()
@@ -407,17 +450,16 @@ class Sync:
             if rc != 0:
                 raise _ERRORS.get(rc, VemakinError)(rc, lib.vemakin_code_name(rc).decode(),
                                                     err.message.decode("utf-8", "replace"))
-            self._handle = _Handle(handle, "sync session")
+            self._handle = _Handle(handle, "sync session", lib.vemakin_sync_free)
             self._store = store
             store._syncs.append(self)
 
     def close(self):
         """Frees the session: a watch running on it is stopped, and every call
-        in progress is waited for."""
-        pointer = self._handle.release(before_wait=_library().vemakin_watch_stop)
-        if pointer is not None:
-            _library().vemakin_sync_free(pointer)
-            with self._store._syncs_lock:
+        in progress is waited for (not from a callback of this session)."""
+        self._handle.close(before_wait=_library().vemakin_watch_stop)
+        with self._store._syncs_lock:
+            if self in self._store._syncs:
                 self._store._syncs.remove(self)
 
     def __enter__(self):
@@ -495,6 +537,7 @@ class Sync:
         cb = _CHANGE(callback)
         self._progress_error = None
         outcome = []
+        self._watch_done = threading.Event()
 
         def run():
             try:
@@ -503,20 +546,30 @@ class Sync:
                 outcome.append(None)
             except BaseException as e:
                 outcome.append(e)
+            finally:
+                self._watch_done.set()
 
         if threading.current_thread() is threading.main_thread():
             # The main thread must keep running bytecode for Ctrl-C to arrive.
             worker = threading.Thread(target=run, name="vemakin-watch", daemon=True)
+            _watching.add(self)
             worker.start()
             try:
                 while worker.is_alive():
                     worker.join(0.2)
-            except KeyboardInterrupt:
-                self.stop_watch()
+            except BaseException:  # Ctrl-C, SystemExit, ...: stop it, then go on raising
+                if worker.is_alive():
+                    self.stop_watch()
                 worker.join()
                 raise
+            finally:
+                _watching.discard(self)
         else:
-            run()
+            _watching.add(self)
+            try:
+                run()
+            finally:
+                _watching.discard(self)
         if outcome and outcome[0] is not None:
             raise outcome[0]
         if raised:
