@@ -32,6 +32,11 @@
  * call on it has returned (a watch included: stop it, then wait for
  * vemakin_watch to return), and close a store only after every vemakin_sync
  * made on it is freed. Nothing here may be called from a signal handler.
+ *
+ * Signals: the library never changes the process's signal dispositions. A
+ * write to a closed connection raises SIGPIPE on the writing thread; the
+ * library's threads hold it blocked while they do network I/O and discard
+ * what they raised, so the host's own SIGPIPE handling is left as it was.
  */
 #ifndef VEMAKIN_VEMAKIN_H_
 #define VEMAKIN_VEMAKIN_H_
@@ -196,8 +201,9 @@ typedef int (*vemakin_change_fn)(void* context, const char* report_json);
 VEMAKIN_API int vemakin_watch(vemakin_sync* sync, int wait_seconds, vemakin_change_fn on_change,
                               void* context, vemakin_error* err);
 /* From any thread while the handle lives: makes vemakin_watch return soon
- * (a long poll in flight is cut short). Never blocks. Called while no watch
- * runs, the next one returns at once. */
+ * (a long poll in flight is cut short; a connection attempt in progress is
+ * let finish, at most the connect timeout). Never blocks. Called while no
+ * watch runs, the next one returns at once. */
 VEMAKIN_API void vemakin_watch_stop(vemakin_sync* sync);
 
 #ifdef __cplusplus
