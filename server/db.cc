@@ -25,6 +25,7 @@ pqxx::result Session::Exec(const Statement& st, const Params& params) {
   pqxx::result r = named ? tx_.exec_prepared(st.name, pqxx::prepare::make_dynamic_params(args))
                          : tx_.exec_params(st.sql, pqxx::prepare::make_dynamic_params(args));
   const auto elapsed = std::chrono::steady_clock::now() - start;
+  if (db_.options_.observer) db_.options_.observer(st.sql, params);
   if (elapsed >= db_.options_.slow_query) {
     // The statement text only: parameter values may hold personal data.
     db_.options_.logger->Log(

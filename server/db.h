@@ -72,9 +72,15 @@ class Session {
   bool spoiled_ = false;
 };
 
+// Benchmarks only (vemakin-bench api replays a request's statements through
+// libpq): told every statement a unit of work runs, with its parameters, on
+// the thread that runs it. Never set in a server: parameters hold user data.
+using StatementObserver = std::function<void(const std::string& sql, const Params& params)>;
+
 struct DbOptions {
   std::chrono::milliseconds slow_query{1000};
-  int max_attempts = 3;  // per unit of work, for retryable failures
+  StatementObserver observer;  // empty (the default): none
+  int max_attempts = 3;        // per unit of work, for retryable failures
   std::shared_ptr<Logger> logger;
   // Behind a transaction pooler (ServerOptions::transaction_pooler): SQL run
   // first in every unit of work (SET LOCAL ...), reads included, which then

@@ -122,6 +122,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   }
   db.slow_query = options_.slow_query;
   db.logger = options_.logger;
+  db.observer = options_.test_only_statement_observer;
   db.track_commit_lsn = !options_.replica_database_urls.empty();
   state_->db = std::make_unique<Db>(*state_->pool, db);
   // Replicas: the same settings, but a replica that cannot give a connection

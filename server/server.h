@@ -5,7 +5,9 @@
 #define VEMAKIN_SERVER_SERVER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +80,10 @@ struct ServerOptions {
   std::string tls_key_file;
   std::chrono::hours token_ttl{24 * 30};
   std::shared_ptr<Logger> logger;  // null = DefaultLogger()
+  // Benchmarks only (server/db.h's StatementObserver): every statement run,
+  // with its parameters (nullopt = NULL). Never set in a server.
+  std::function<void(const std::string&, const std::vector<std::optional<std::string>>&)>
+      test_only_statement_observer;
 };
 
 class Server {

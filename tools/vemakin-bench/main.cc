@@ -5,7 +5,9 @@
 // Without --database-url it runs its own throwaway PostgreSQL.
 #include <fcntl.h>
 #include <httplib.h>
+#include <libpq-fe.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -66,6 +69,84 @@ std::string RandomUuid(std::mt19937_64& gen) {
 }
 
 // One request of a scenario: returns the HTTP status (0 = transport error).
+// The raw limits the benchmarks measure in the same run on the same rows:
+// libpq (and SQLite's C API) with nothing of ours in between.
+class RawPg {
+ public:
+  explicit RawPg(const std::string& url) : conn_(PQconnectdb(url.c_str()), PQfinish) {
+    if (PQstatus(conn_.get()) != CONNECTION_OK) throw std::runtime_error("libpq: cannot connect");
+  }
+  void Exec(const std::string& sql) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> r(PQexec(conn_.get(), sql.c_str()), PQclear);
+    const ExecStatusType st = PQresultStatus(r.get());
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_COPY_OUT) {
+      throw std::runtime_error(std::string("libpq: ") + PQerrorMessage(conn_.get()));
+    }
+  }
+  PGconn* get() { return conn_.get(); }
+
+ private:
+  std::unique_ptr<PGconn, void (*)(PGconn*)> conn_;
+};
+
+// One statement a request ran, with its parameters (nullopt = NULL).
+struct Recorded {
+  std::string sql;
+  std::vector<std::optional<std::string>> params;
+};
+
+// The server's own statements through libpq: `connections` threads, each on
+// a connection of its own with the statements prepared, run one request's
+// statements again and again for `seconds` (as pgbench -M prepared would);
+// returns those rounds per second.
+double LibpqRate(const std::string& url, const std::vector<Recorded>& statements, int connections,
+                 double seconds) {
+  std::atomic<long long> rounds{0};
+  std::atomic<int> ready{0};
+  std::atomic<bool> stop{false};
+  std::atomic<long> errors{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&] {
+      RawPg pg(url);
+      std::vector<std::vector<const char*>> values(statements.size());
+      for (size_t i = 0; i < statements.size(); ++i) {
+        std::unique_ptr<PGresult, void (*)(PGresult*)> r(
+            PQprepare(pg.get(), ("s" + std::to_string(i)).c_str(), statements[i].sql.c_str(), 0,
+                      nullptr),
+            PQclear);
+        if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) ++errors;
+        for (const std::optional<std::string>& p : statements[i].params) {
+          values[i].push_back(p ? p->c_str() : nullptr);
+        }
+      }
+      ++ready;
+      while (!stop) {
+        for (size_t i = 0; i < statements.size(); ++i) {
+          std::unique_ptr<PGresult, void (*)(PGresult*)> r(
+              PQexecPrepared(pg.get(), ("s" + std::to_string(i)).c_str(),
+                             static_cast<int>(values[i].size()), values[i].data(), nullptr, nullptr,
+                             0),
+              PQclear);
+          const ExecStatusType st = PQresultStatus(r.get());
+          if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) ++errors;
+        }
+        ++rounds;
+      }
+    });
+  }
+  while (ready < connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const long long r0 = rounds;
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const long long r1 = rounds;
+  const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  if (errors > 0) std::cerr << "libpq replay: " << errors << " statement error(s)\n";
+  return (r1 - r0) / elapsed;
+}
+
 using Request = std::function<int(httplib::Client&, std::mt19937_64&)>;
 
 Result Drive(const std::string& name, int port, int connections, double seconds,
@@ -191,6 +272,15 @@ int RunApi(const BenchOptions& bo) {
   const std::string& url = database.url;
   vemakin::server::ServerOptions options = bo.server;
   options.database_url = url;
+  // One request of each read scenario is recorded (its statements and
+  // parameters) and replayed through libpq beside the HTTP figures.
+  std::mutex recording_mu;
+  std::vector<Recorded>* recording = nullptr;
+  options.test_only_statement_observer = [&](const std::string& sql,
+                                             const std::vector<std::optional<std::string>>& p) {
+    std::lock_guard<std::mutex> lock(recording_mu);
+    if (recording != nullptr) recording->push_back({sql, p});
+  };
   if (!bo.pooler_url.empty()) {
     options.listen_database_url = url;  // the bell stays direct
     options.database_url = bo.pooler_url;
@@ -224,7 +314,8 @@ int RunApi(const BenchOptions& bo) {
   const std::string list = "/api/shots?project_id=" + project;
   auto first = http.Get(list + "&limit=100", auth);
   const long long total = json::parse(first->body).at("total");
-  const long long deep_skip = total / 2;
+  // As deep as issue 13 measured the Python stack: the page before the last.
+  const long long deep_skip = total > 100 ? total - 50 : total / 2;
   auto before_deep = http.Get(list + "&limit=1&skip=" + std::to_string(deep_skip - 1), auth);
   const std::string deep_cursor = json::parse(before_deep->body).at("next_cursor");
   std::vector<std::string> ids;
@@ -273,28 +364,103 @@ int RunApi(const BenchOptions& bo) {
        }},
   };
   std::vector<Result> results;
+  std::map<std::pair<std::string, int>, double> own;  // (scenario, conns) -> libpq rounds/s
   for (const Scenario& s : scenarios) {
     if (!bo.only.empty() && s.name.find(bo.only) == std::string::npos) continue;
+    std::vector<Recorded> statements;
+    if (s.name != "create a shot") {
+      httplib::Client once("127.0.0.1", port);
+      std::mt19937_64 g(1);
+      {
+        std::lock_guard<std::mutex> lock(recording_mu);
+        recording = &statements;
+      }
+      const int status = s.request(once, g);
+      {
+        std::lock_guard<std::mutex> lock(recording_mu);
+        recording = nullptr;
+      }
+      if (status != 200)
+        throw std::runtime_error("recording " + s.name + ": " + std::to_string(status));
+    }
     for (int level : levels) {
       results.push_back(Drive(s.name, port, level, seconds, s.request));
-      std::cerr << "done: " << s.name << " @" << level << "\n";
+      if (!statements.empty()) own[{s.name, level}] = LibpqRate(url, statements, level, seconds);
+      std::cerr << "done: " << s.name << " @" << level << " (" << statements.size()
+                << " statements replayed)\n";
     }
   }
   if (with_256 && bo.only.empty()) {
-    results.push_back(Drive(scenarios[0].name, port, 256, seconds, scenarios[0].request));
-    results.push_back(Drive(scenarios[3].name, port, 256, seconds, scenarios[3].request));
+    for (const size_t i : {0, 1, 3}) {
+      results.push_back(Drive(scenarios[i].name, port, 256, seconds, scenarios[i].request));
+    }
   }
   const long rss = RssKiB();
-  std::printf("\n%-48s %5s %10s %9s %9s %9s %8s\n", "scenario", "conns", "req/s", "p50 ms",
-              "p99 ms", "max ms", "errors");
+  std::printf("\n%-48s %5s %10s %9s %9s %9s %8s %10s %6s\n", "scenario", "conns", "req/s", "p50 ms",
+              "p99 ms", "max ms", "errors", "libpq/s", "ratio");
   for (const Result& r : results) {
-    std::printf("%-48s %5d %10.0f %9.2f %9.2f %9.2f %8ld\n", r.scenario.c_str(), r.connections,
-                r.rps, r.p50_ms, r.p99_ms, r.max_ms, r.errors);
+    std::printf("%-48s %5d %10.0f %9.2f %9.2f %9.2f %8ld", r.scenario.c_str(), r.connections, r.rps,
+                r.p50_ms, r.p99_ms, r.max_ms, r.errors);
+    auto it = own.find({r.scenario, r.connections});
+    if (it != own.end() && it->second > 0) {
+      std::printf(" %10.0f %5.0f%%\n", it->second, 100.0 * r.rps / it->second);
+    } else {
+      std::printf(" %10s %6s\n", "-", "-");
+    }
   }
+  std::printf(
+      "\nlibpq/s: the statements one such request ran, replayed prepared through libpq\n"
+      "on as many connections, same database, same run; ratio = req/s / libpq/s\n");
   std::printf("\nshots in project: %lld; process RSS (server + load generator): %.1f MB\n", total,
               rss / 1024.0);
   server.Stop();
   return 0;
+}
+
+// The limit for batched local writes, measured on the same machine in the
+// same run: SQLite inserting the same rows as RunClient's batch (same
+// columns and values but the random ids) by one INSERT ... SELECT over a
+// recursive series, in one transaction, into a store file with the mirror's
+// schema, indexes and triggers (a Store makes it) and no outbox.
+double SetBasedInsertRate(const std::filesystem::path& path, int shots) {
+  namespace vc = vemakin::client;
+  std::string project;
+  {
+    vc::ClientOptions o;
+    o.path = path;
+    o.logger = std::make_shared<vemakin::NullLogger>();
+    auto store = vc::Store::Open(o);
+    project = store->Create(vc::Collection::kProjects, {{"name", "Limit"}}).at("id");
+  }
+  sqlite3* raw = nullptr;
+  if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) throw std::runtime_error("sqlite open");
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  auto exec = [&](const std::string& sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      const std::string message = error ? error : "?";
+      sqlite3_free(error);
+      throw std::runtime_error("set-based insert: " + message);
+    }
+  };
+  exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+  const auto t0 = Clock::now();
+  exec("BEGIN IMMEDIATE");
+  exec("WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < " +
+       std::to_string(shots - 1) +
+       "), r AS (SELECT n, lower(hex(randomblob(16))) AS h FROM g) "
+       "INSERT INTO shots (id, project_id, title, status, location, date, start_time, "
+       "created_at, updated_at) SELECT "
+       "substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-8' || "
+       "substr(h, 18, 3) || '-' || substr(h, 21, 12), '" +
+       project +
+       "', 'Shot ' || n, CASE WHEN n % 3 = 0 THEN 'done' ELSE 'pending' END, "
+       "'Stage ' || (n % 12), "
+       "CASE WHEN n % 10 != 0 THEN printf('2026-%02d-%02d', 1 + n % 12, 1 + n % 28) END, "
+       "CASE WHEN n % 7 != 0 THEN printf('%02d:%02d', 6 + n % 14, (n % 4) * 15) END, "
+       "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM r");
+  exec("COMMIT");
+  return shots / std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 // `vemakin-bench client`: local write rate (each write with its outbox entry)
@@ -359,9 +525,12 @@ int RunClient(int shots, int single_writes) {
   const auto c = time_list(deep_cursor, 200);
   const auto s = time_list(deep_skip, 50);
   const long rss = RssKiB();
+  const double limit = SetBasedInsertRate(dir / "limit.db", shots);
   std::printf("\n%-52s %12s\n", "measurement", "value");
   std::printf("%-52s %12.0f\n", "batched writes (rows/s, one transaction, with outbox)",
               shots / batched_s);
+  std::printf("%-52s %12.0f\n", "limit: SQLite set-based insert (rows/s, same rows)", limit);
+  std::printf("%-52s %11.0f%%\n", "batched writes / limit", 100.0 * shots / batched_s / limit);
   std::printf("%-52s %12.0f\n", "single-row writes (rows/s, a transaction each, FULL)",
               single_writes / single_s);
   std::printf("%-52s %12.3f\n", "list first page, 100 rows: p50 ms", f.first);
@@ -424,6 +593,130 @@ struct SyncBenchOptions {
   long long history = 1000000;
 };
 
+// The columns of a shot as the mirror stores them, in COPY's text format.
+constexpr char kShotColumns[] =
+    "id, project_id, title, description, status, date, start_time, duration, location, "
+    "location_lat, location_lng, remarks, scene_number, equipment_ids, prepared_equipment_ids, "
+    "created_at, updated_at";
+
+// Download limit: COPY (the project's shots, formatted as the mirror holds
+// them) TO STDOUT from PostgreSQL into one prepared SQLite insert, one
+// transaction, into a store file with the mirror's schema and indexes (the
+// client's initial-sync page cache). Returns rows/s; *rows the count.
+double RawDownloadRate(const std::string& url, const std::string& project, const std::string& owner,
+                       const std::filesystem::path& path, long long* rows) {
+  namespace vc = vemakin::client;
+  {
+    vc::ClientOptions o;
+    o.path = path;
+    o.logger = std::make_shared<vemakin::NullLogger>();
+    vc::Store::Open(o);
+  }
+  sqlite3* raw = nullptr;
+  if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) throw std::runtime_error("sqlite open");
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  auto exec = [&](const std::string& sql) {
+    if (sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db.get()));
+    }
+  };
+  exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+      "PRAGMA cache_size = -32768");
+  exec("INSERT INTO projects (id, user_id, name, created_at, updated_at) VALUES ('" + project +
+       "', '" + owner +
+       "', 'Limit', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')");
+  std::string insert = "INSERT INTO shots (" + std::string(kShotColumns) + ") VALUES (";
+  for (int i = 1; i <= 17; ++i) insert += (i > 1 ? ", ?" : "?") + std::to_string(i);
+  insert += ")";
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db.get(), insert.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db.get()));
+  }
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(st, sqlite3_finalize);
+  RawPg pg(url);
+  const std::string ts = "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+  auto stamp = [&](const char* column) {
+    std::string out = ts;
+    out.replace(out.find("%s"), 2, column);
+    return out;
+  };
+  const auto t0 = Clock::now();
+  exec("BEGIN IMMEDIATE");
+  pg.Exec(
+      "COPY (SELECT id, project_id, title, description, status, date, start_time, duration, "
+      "location, location_lat, location_lng, remarks, scene_number, equipment_ids, "
+      "prepared_equipment_ids, " +
+      stamp("created_at") + ", " + stamp("updated_at") + " FROM shots WHERE project_id = '" +
+      project + "') TO STDOUT");
+  long long n = 0;
+  std::vector<std::string> fields;
+  for (;;) {
+    char* line = nullptr;
+    const int len = PQgetCopyData(pg.get(), &line, 0);
+    if (len < 0) break;
+    std::unique_ptr<char, void (*)(void*)> owned(line, PQfreemem);
+    // Text format: tab-separated, \N for NULL, backslash escapes.
+    fields.assign(1, std::string());
+    std::vector<bool> null_fields(1, false);
+    for (int i = 0; i < len && line[i] != '\n'; ++i) {
+      const char c = line[i];
+      if (c == '\t') {
+        fields.emplace_back();
+        null_fields.push_back(false);
+      } else if (c == '\\' && i + 1 < len) {
+        const char e = line[++i];
+        if (e == 'N') {
+          null_fields.back() = true;
+        } else {
+          fields.back() += e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e;
+        }
+      } else {
+        fields.back() += c;
+      }
+    }
+    for (size_t f = 0; f < fields.size(); ++f) {
+      const int k = static_cast<int>(f) + 1;
+      if (null_fields[f]) {
+        sqlite3_bind_null(stmt.get(), k);
+      } else if (f == 9 || f == 10) {  // location_lat, location_lng: REAL
+        sqlite3_bind_double(stmt.get(), k, std::stod(fields[f]));
+      } else {
+        sqlite3_bind_text(stmt.get(), k, fields[f].data(), static_cast<int>(fields[f].size()),
+                          SQLITE_TRANSIENT);
+      }
+    }
+    if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db.get()));
+    }
+    sqlite3_reset(stmt.get());
+    ++n;
+  }
+  std::unique_ptr<PGresult, void (*)(PGresult*)> end(PQgetResult(pg.get()), PQclear);
+  if (PQresultStatus(end.get()) != PGRES_COMMAND_OK) throw std::runtime_error("COPY failed");
+  exec("COMMIT");
+  *rows = n;
+  return n / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Push limit: `count` new shots of the project (as the pushed ones: an id,
+// the project, a title) in one multi-row INSERT, one transaction, through
+// libpq; the change-capture triggers run as for any write.
+double RawPushRate(const std::string& url, const std::string& project, int count) {
+  std::mt19937_64 gen(99);
+  std::string sql = "INSERT INTO shots (id, project_id, title) VALUES ";
+  for (int i = 0; i < count; ++i) {
+    sql += (i ? ", ('" : "('") + RandomUuid(gen) + "', '" + project + "', 'Limit " +
+           std::to_string(i) + "')";
+  }
+  RawPg pg(url);
+  const auto t0 = Clock::now();
+  pg.Exec("BEGIN");
+  pg.Exec(sql);
+  pg.Exec("COMMIT");
+  return count / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 std::pair<double, double> Percentiles(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
   if (ms.empty()) return {0, 0};
@@ -442,6 +735,8 @@ int RunSync(const SyncBenchOptions& so) {
   const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
   httplib::Client http("127.0.0.1", server.port());
   std::mt19937_64 gen(7);
+  // Ratios of this run's figures to the limits measured here, on these rows.
+  auto ratio = [](double ours, double limit) { return limit > 0 ? 100.0 * ours / limit : 0.0; };
   const std::string email = "sync-bench-" + RandomUuid(gen) + "@example.com";
   const std::string password = "benchmark pass";
   auto reg = http.Post("/api/auth/register",
@@ -470,6 +765,11 @@ int RunSync(const SyncBenchOptions& so) {
   const json report = json::parse(initial.out).at("sync");
   const double rows = report.at("snapshot_rows").get<double>();
   std::cerr << "initial sync done\n";
+  long long limit_rows = 0;
+  const double download_limit =
+      RawDownloadRate(database.url, project, account.at("user").at("id").get<std::string>(),
+                      dir / "limit.db", &limit_rows);
+  std::cerr << "download limit measured (" << limit_rows << " rows)\n";
 
   // 2. Push of offline mutations.
   vc::ClientOptions co;
@@ -488,6 +788,7 @@ int RunSync(const SyncBenchOptions& so) {
   const vc::SyncReport pushed = device.Sync();
   const double push_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::cerr << "push done\n";
+  const double push_limit = RawPushRate(database.url, project, so.pushes);
 
   // 3. Live: a REST write until a watching client has applied it.
   const std::string shot = store
@@ -586,6 +887,9 @@ int RunSync(const SyncBenchOptions& so) {
       "%-60s %12.0f\n",
       ("initial sync of " + std::to_string(so.shots) + " shots: rows/s (CLI, wall)").c_str(),
       rows / initial.seconds);
+  std::printf("%-60s %12.0f\n", "limit: COPY from PostgreSQL into SQLite (rows/s)", download_limit);
+  std::printf("%-60s %11.0f%%\n", "initial sync / limit",
+              ratio(rows / initial.seconds, download_limit));
   std::printf("%-60s %12.2f\n", "initial sync: seconds", initial.seconds);
   std::printf("%-60s %12.1f\n", "initial sync: CLI peak RSS (MB)", initial.peak_kib / 1024.0);
   std::printf("%-60s %12.1f\n", "initial sync: bytes on the wire per row (received)",
@@ -594,6 +898,8 @@ int RunSync(const SyncBenchOptions& so) {
       "%-60s %12.0f\n",
       ("push of " + std::to_string(pushed.pushed) + " offline mutations: mutations/s").c_str(),
       pushed.pushed / push_s);
+  std::printf("%-60s %12.0f\n", "limit: one multi-row INSERT with triggers (rows/s)", push_limit);
+  std::printf("%-60s %11.0f%%\n", "push / limit", ratio(pushed.pushed / push_s, push_limit));
   std::printf("%-60s %12.1f\n", "push: bytes on the wire per mutation (sent)",
               static_cast<double>(pushed.bytes_sent) / std::max<long long>(1, pushed.pushed));
   std::printf("%-60s %12.1f\n", "live: REST write -> watching client applied, p50 ms", live.first);
