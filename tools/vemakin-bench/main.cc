@@ -610,7 +610,10 @@ constexpr char kShotColumns[] =
 // Download limit: COPY (the project's shots, formatted as the mirror holds
 // them) TO STDOUT from PostgreSQL into one prepared SQLite insert, one
 // transaction, into a store file with the mirror's schema and indexes (the
-// client's initial-sync page cache). Returns rows/s; *rows the count.
+// client's initial-sync page cache). The list counter a trigger keeps per
+// row is kept as a bulk load would keep it: the trigger is set aside for the
+// load and the count written once at its end (in the same transaction), so
+// the end state is the mirror's exactly. Returns rows/s; *rows the count.
 double RawDownloadRate(const std::string& url, const std::string& project, const std::string& owner,
                        const std::filesystem::path& path, long long* rows) {
   namespace vc = vemakin::client;
@@ -650,7 +653,21 @@ double RawDownloadRate(const std::string& url, const std::string& project, const
     return out;
   };
   const auto t0 = Clock::now();
+  std::string trigger;
+  {
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db.get(),
+                       "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+                       "name = 'shots_count_insert'",
+                       -1, &q, nullptr);
+    if (q != nullptr && sqlite3_step(q) == SQLITE_ROW) {
+      trigger = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+    }
+    sqlite3_finalize(q);
+  }
+  if (trigger.empty()) throw std::runtime_error("the mirror has no shots_count_insert trigger");
   exec("BEGIN IMMEDIATE");
+  exec("DROP TRIGGER shots_count_insert");
   pg.Exec(
       "COPY (SELECT id, project_id, title, description, status, date, start_time, duration, "
       "location, location_lat, location_lng, remarks, scene_number, equipment_ids, "
@@ -702,6 +719,10 @@ double RawDownloadRate(const std::string& url, const std::string& project, const
   }
   std::unique_ptr<PGresult, void (*)(PGresult*)> end(PQgetResult(pg.get()), PQclear);
   if (PQresultStatus(end.get()) != PGRES_COMMAND_OK) throw std::runtime_error("COPY failed");
+  exec(
+      "INSERT INTO list_counts SELECT 'shots', project_id, count(*) FROM shots GROUP BY "
+      "project_id ON CONFLICT (table_name, scope_id) DO UPDATE SET n = excluded.n");
+  exec(trigger);
   exec("COMMIT");
   *rows = n;
   return n / std::chrono::duration<double>(Clock::now() - t0).count();
