@@ -112,7 +112,11 @@ class HttpTransport : public Transport {
     }
     cancel_cv_.notify_all();
   }
-  void Resume() override { cancelled_ = false; }
+  void Resume() override {
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    cancelled_ = false;
+    cancel_requested_ = false;  // a stop still queued must not cut the next request
+  }
 
   TransportResponse Exchange(const TransportRequest& request) override {
     httplib::Headers headers = {{"Accept-Encoding", "gzip"}};
@@ -190,7 +194,10 @@ class HttpTransport : public Transport {
       }
       base_ = request.base;
       http_->set_keep_alive(true);
-      http_->set_connection_timeout(timeout_);
+      // Connecting takes milliseconds or never happens (a network that
+      // drops SYNs); capped so that a stopped watch or an offline sync gives
+      // up within 10 s whatever the request timeout.
+      http_->set_connection_timeout(std::min(timeout_, std::chrono::seconds(10)));
       http_->set_write_timeout(timeout_);
       if (request.base.rfind("https://", 0) == 0) {
         http_->enable_server_certificate_verification(true);

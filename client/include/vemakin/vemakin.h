@@ -153,9 +153,12 @@ VEMAKIN_API int vemakin_sync_new(vemakin_store* store, const char* options_json,
                                  vemakin_error* err);
 VEMAKIN_API void vemakin_sync_free(vemakin_sync* sync);
 
-/* Create an account or sign in (a server URL, or NULL for the store's
- * remembered "server"), claim the guest data into it, then sync. `*out` is
- * the user {"id", "email", "name", ...}. */
+/* Create an account or sign in, claim the guest data into it, then sync.
+ * `server_url` NULL: the server this store is signed in to (signing in
+ * again), else the store's remembered "server" setting, which may have been
+ * set by whoever handed over the store file: an application that did not
+ * set it itself should show the user where the password goes
+ * (vemakin_setting_get). `*out` is the user {"id", "email", "name", ...}. */
 VEMAKIN_API int vemakin_register(vemakin_sync* sync, const char* server_url, const char* email,
                                  const char* password, const char* name, char** out,
                                  vemakin_error* err);
