@@ -161,16 +161,59 @@ void Applier::Reapply(const core::TableSpec& spec, const std::string& id) {
   }
 }
 
+// The list counters of a page's tables are written once at its end, for
+// every scope the page touched, instead of by a trigger per inserted row
+// (schema/sqlite/0006_bulk_counts.sql: that trigger halved the load). The
+// pause is inside the caller's transaction, so no other connection sees it.
 long long Applier::ApplyTables(const std::vector<core::SnapshotTable>& tables) {
-  long long n = 0;
+  std::map<const core::TableSpec*, std::set<std::string>> counted;
   for (const core::SnapshotTable& t : tables) {
     const core::TableSpec* spec = core::FindSpec(t.table);
-    if (spec == nullptr || !spec->Mirrored()) continue;
-    for (const json& row : t.rows) {
-      Upsert(*spec, row, true);
-      ++n;
+    if (spec != nullptr && spec->Mirrored() && !spec->counter.empty() && !t.rows.empty()) {
+      counted[spec];
     }
   }
+  auto pause = [&](bool on) {
+    for (const auto& entry : counted) {
+      s_.db
+          ->Prepare(on ? "INSERT OR IGNORE INTO list_counts_paused (table_name) VALUES (?1)"
+                       : "DELETE FROM list_counts_paused WHERE table_name = ?1",
+                    {Value::Text(entry.first->name)})
+          .Run();
+    }
+  };
+  pause(true);
+  long long n = 0;
+  try {
+    for (const core::SnapshotTable& t : tables) {
+      const core::TableSpec* spec = core::FindSpec(t.table);
+      if (spec == nullptr || !spec->Mirrored()) continue;
+      auto scopes = counted.find(spec);
+      for (const json& row : t.rows) {
+        Upsert(*spec, row, true);
+        ++n;
+        if (scopes != counted.end()) {
+          const auto scope = row.find(spec->scope_column);
+          if (scope != row.end() && scope->is_string()) scopes->second.insert(*scope);
+        }
+      }
+    }
+    for (const auto& [spec, ids] : counted) {
+      const std::string recount =
+          "INSERT INTO list_counts (table_name, scope_id, n) SELECT ?1, ?2, count(*) FROM " +
+          spec->name + " WHERE " + spec->scope_column +
+          " = ?2 ON CONFLICT (table_name, scope_id) DO UPDATE SET n = excluded.n";
+      for (const std::string& id : ids) {
+        s_.db->Prepare(recount, {Value::Text(spec->name), Value::Text(id)}).Run();
+      }
+    }
+  } catch (...) {
+    // The caller's transaction rolls back; the pause must not outlive the
+    // page even if it were committed. Not a boundary: rethrown at once.
+    pause(false);
+    throw;
+  }
+  pause(false);
   return n;
 }
 

@@ -53,10 +53,9 @@ TEST(MirrorSchema, CreatesEveryTableAndRecordsTheVersion) {
       Query(db.get(),
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"),
-      "client_config\nconflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\nlist_"
-      "counts\n"
-      "notes\noutbox\npostprod_tasks\nproject_members\nprojects\nshots\nsnapshot_seen\n"
-      "sync_state\n");
+      "client_config\nconflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\n"
+      "list_counts\nlist_counts_paused\nnotes\noutbox\npostprod_tasks\nproject_members\n"
+      "projects\nshots\nsnapshot_seen\nsync_state\n");
 }
 
 TEST(MirrorSchema, IsIdempotent) {

@@ -447,6 +447,42 @@ TEST(SyncSession, ATokenIsOnlyEverSentToTheServerThatIssuedIt) {
   EXPECT_EQ(seen[0].bearer, std::optional<std::string>("s3cond"));
 }
 
+// A snapshot page's rows are counted once at its end (schema/sqlite/
+// 0006_bulk_counts.sql), not by a trigger per row: the list total is exact
+// after pages that bring new rows and rows already here, and the triggers
+// count local writes again afterwards.
+TEST(SyncSession, ListTotalsAreExactAfterSnapshotPagesAndCountLocalWritesAgain) {
+  auto store = OpenStore();
+  SyncClient sync(*store);
+  std::vector<TransportRequest> seen;
+  const char* shots[] = {"5d1e2f3a-4b5c-4d6e-8f70-000000000001",
+                         "5d1e2f3a-4b5c-4d6e-8f70-000000000002",
+                         "5d1e2f3a-4b5c-4d6e-8f70-000000000003"};
+  const json page1 = {
+      {{"table", "projects"}, {"rows", {ProjectRow(kP1, "One")}}},
+      {{"table", "project_members"}, {"rows", {OwnerRow(kP1)}}},
+      {{"table", "shots"}, {"rows", {ShotRow(shots[0], kP1, "A"), ShotRow(shots[1], kP1, "B")}}}};
+  // The second page repeats a row (an update, not a new row) and adds one.
+  const json page2 = {{{"table", "shots"},
+                       {"rows", {ShotRow(shots[1], kP1, "B again"), ShotRow(shots[2], kP1, "C")}}}};
+  sync.TestOnlySetTransport(std::make_unique<ScriptedTransport>(
+      std::deque<ScriptedTransport::Step>{
+          {"POST", "/api/auth/login", 200, LoginReply()},
+          {"GET", "/api/sync/snapshot?limit=", 200, SnapshotOf(page1, "7.3", "s~x")},
+          {"GET", "/api/sync/snapshot?limit=", 200, SnapshotOf(page2, "7.3", std::nullopt)},
+          {"GET", "/api/sync/pull?cursor=7.3&", 200, PullOf(json::array(), "7.3")}},
+      &seen));
+  sync.Login("http://scripted", "a@example.com", "password");
+  ListQuery q;
+  q.filters["project_id"] = kP1;
+  EXPECT_EQ(store->List(Collection::kShots, q).total, 3);
+  EXPECT_EQ(store->List(Collection::kShots, q).items.size(), 3u);
+  store->Create(Collection::kShots, {{"project_id", kP1}, {"title", "Local"}});
+  EXPECT_EQ(store->List(Collection::kShots, q).total, 4);
+  store->Delete(Collection::kShots, shots[0]);
+  EXPECT_EQ(store->List(Collection::kShots, q).total, 3);
+}
+
 // A snapshot page whose position names a project the user has since lost
 // (404) restarts the snapshot from its first page instead of failing every
 // later sync at the same position.
