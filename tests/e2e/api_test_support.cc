@@ -13,6 +13,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "server/catalog_seed.h"
 
@@ -161,11 +162,28 @@ std::string RawExchange(int port, const std::string& request, int timeout_ms, co
 }
 
 double MetricOf(int port, const std::string& name) {
-  httplib::Client http("127.0.0.1", port);
+  return MetricAt("http://127.0.0.1:" + std::to_string(port), name);
+}
+
+double MetricAt(const std::string& base, const std::string& name, const std::string& ca_file) {
+  httplib::Client http(base);
+  if (!ca_file.empty()) {
+    http.set_ca_cert_path(ca_file);
+    http.enable_server_certificate_verification(true);
+  }
   const auto r = http.Get("/metrics");
   if (!r) return -1;
   const size_t at = r->body.find("\n" + name + " ");
   return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
+}
+
+bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 std::string RandomUuid() {

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -98,6 +100,14 @@ int ConnectTcp(int port, const char* source = nullptr);
 // The value of a gauge or counter without labels in GET /metrics of the
 // server on 127.0.0.1:port; -1 when it is absent or the server does not answer.
 double MetricOf(int port, const std::string& name);
+// The same of the server at `base` ("http://..." or "https://...", its
+// certificate verified against `ca_file` when given).
+double MetricAt(const std::string& base, const std::string& name, const std::string& ca_file = "");
+// Checks `condition` every 10 ms until it holds or `timeout` passes, and says
+// whether it held. Only for a state a server shows through its metrics alone
+// (a pull parked in a long poll), which no event announces; the caller
+// asserts the result.
+bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 // A random version-4 UUID.
 std::string RandomUuid();
 // Resident memory of this process in KiB (VmRSS).

@@ -176,16 +176,15 @@ TEST_F(LoadBalancer, AWatcherParkedOnOneInstanceIsWokenByAWriteOnAnother) {
     std::thread watcher([&] { round = b.sync->WatchRound(std::chrono::seconds(30)); });
     // Find the instance b's long poll parked on (through the proxy: any).
     int parked = -1;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (parked < 0 && std::chrono::steady_clock::now() < deadline) {
-      for (int i = 0; i < 3; ++i) {
-        if (MetricOf(instances_[static_cast<size_t>(i)]->port(), "vemakin_sync_pulls_waiting") >=
-            1) {
-          parked = i;
-        }
-      }
-      if (parked < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a poll
-    }
+    PollUntil(
+        [&] {
+          for (int i = 0; i < 3; ++i) {
+            const int port = instances_[static_cast<size_t>(i)]->port();
+            if (MetricOf(port, "vemakin_sync_pulls_waiting") >= 1) parked = i;
+          }
+          return parked >= 0;
+        },
+        std::chrono::seconds(15));
     if (parked < 0) {
       watcher.join();
       FAIL() << "the watcher's pull never parked";

@@ -384,16 +384,14 @@ TEST_F(SyncClientTest, StopWatchCutsALongPollInFlightShort) {
     });
     returned = std::chrono::steady_clock::now();
   });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   const int port = server_->port();
-  while (MetricOf(port, "vemakin_sync_pulls_waiting") < 1 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_GE(MetricOf(port, "vemakin_sync_pulls_waiting"), 1) << "the watch never parked";
+  const bool parked =
+      PollUntil([port] { return MetricOf(port, "vemakin_sync_pulls_waiting") >= 1; },
+                std::chrono::seconds(20));
   const auto stopped = std::chrono::steady_clock::now();
   a.sync->StopWatch();
   watcher.join();
+  ASSERT_TRUE(parked) << "the watch never parked";
   EXPECT_LT(returned - stopped, std::chrono::seconds(10));
   EXPECT_EQ(changes.load(), 0);
   // Not left cancelled: the next sync works, and so does another watch.

@@ -142,22 +142,9 @@ TEST_F(Tls, StoppingAWatchOverHttpsNeitherRaisesSigpipeNorWaitsForThePoll) {
       sync.Watch(std::chrono::seconds(30), [](const client::SyncReport&) { return true; });
       returned = std::chrono::steady_clock::now();
     });
-    // The server's gauge of parked pulls, read over HTTPS.
-    auto parked = [&] {
-      httplib::Client metrics(url);
-      metrics.set_ca_cert_path(Path("ca.pem"));
-      metrics.enable_server_certificate_verification(true);
-      const auto r = metrics.Get("/metrics");
-      if (!r) return -1.0;
-      const std::string name = "vemakin_sync_pulls_waiting ";
-      const size_t at = r->body.find("\n" + name);
-      return at == std::string::npos ? -1.0 : std::stod(r->body.substr(at + 1 + name.size()));
-    };
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (parked() < 1 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    const bool was_parked = parked() >= 1;
+    const bool was_parked =
+        PollUntil([&] { return MetricAt(url, "vemakin_sync_pulls_waiting", Path("ca.pem")) >= 1; },
+                  std::chrono::seconds(20));
     const auto stopped = std::chrono::steady_clock::now();
     sync.StopWatch();
     watcher.join();
