@@ -161,20 +161,36 @@ void Applier::Reapply(const core::TableSpec& spec, const std::string& id) {
   }
 }
 
-// The list counters of a page's tables are written once at its end, for
-// every scope the page touched, instead of by a trigger per inserted row
-// (schema/sqlite/0006_bulk_counts.sql: that trigger halved the load). The
-// pause is inside the caller's transaction, so no other connection sees it.
+// The list counters of a page's tables are written once at its end instead
+// of by a trigger per inserted row (schema/sqlite/0006_bulk_counts.sql: that
+// trigger halved the load): each scope's counter moves by how many of the
+// page's rows it holds after the page minus before (the page writes only its
+// own rows), so the cost follows the page, not the project. The pause is
+// inside the caller's transaction, so no other connection sees it.
 long long Applier::ApplyTables(const std::vector<core::SnapshotTable>& tables) {
-  std::map<const core::TableSpec*, std::set<std::string>> counted;
+  std::map<const core::TableSpec*, json> ids;  // counted table -> the page's ids (JSON array)
   for (const core::SnapshotTable& t : tables) {
     const core::TableSpec* spec = core::FindSpec(t.table);
-    if (spec != nullptr && spec->Mirrored() && !spec->counter.empty() && !t.rows.empty()) {
-      counted[spec];
+    if (spec == nullptr || !spec->Mirrored() || spec->counter.empty() || t.rows.empty()) continue;
+    json& list = ids.emplace(spec, json::array()).first->second;
+    for (const json& row : t.rows) {
+      const auto id = row.find("id");
+      if (id != row.end() && id->is_string()) list.push_back(*id);
     }
   }
+  // Scope -> how many of the page's rows it holds now.
+  auto held = [&](const core::TableSpec& spec, const json& list) {
+    std::map<std::string, long long> out;
+    Query q = s_.db->Prepare("SELECT " + spec.scope_column + ", count(*) FROM " + spec.name +
+                                 " WHERE id IN (SELECT value FROM json_each(?1)) GROUP BY 1",
+                             {Value::Text(list.dump())});
+    while (q.Step()) out[std::string(*q.Text(0))] = q.Int(1);
+    return out;
+  };
+  std::map<const core::TableSpec*, std::map<std::string, long long>> before;
+  for (const auto& [spec, list] : ids) before[spec] = held(*spec, list);
   auto pause = [&](bool on) {
-    for (const auto& entry : counted) {
+    for (const auto& entry : ids) {
       s_.db
           ->Prepare(on ? "INSERT OR IGNORE INTO list_counts_paused (table_name) VALUES (?1)"
                        : "DELETE FROM list_counts_paused WHERE table_name = ?1",
@@ -188,23 +204,22 @@ long long Applier::ApplyTables(const std::vector<core::SnapshotTable>& tables) {
     for (const core::SnapshotTable& t : tables) {
       const core::TableSpec* spec = core::FindSpec(t.table);
       if (spec == nullptr || !spec->Mirrored()) continue;
-      auto scopes = counted.find(spec);
       for (const json& row : t.rows) {
         Upsert(*spec, row, true);
         ++n;
-        if (scopes != counted.end()) {
-          const auto scope = row.find(spec->scope_column);
-          if (scope != row.end() && scope->is_string()) scopes->second.insert(*scope);
-        }
       }
     }
-    for (const auto& [spec, ids] : counted) {
-      const std::string recount =
-          "INSERT INTO list_counts (table_name, scope_id, n) SELECT ?1, ?2, count(*) FROM " +
-          spec->name + " WHERE " + spec->scope_column +
-          " = ?2 ON CONFLICT (table_name, scope_id) DO UPDATE SET n = excluded.n";
-      for (const std::string& id : ids) {
-        s_.db->Prepare(recount, {Value::Text(spec->name), Value::Text(id)}).Run();
+    for (const auto& [spec, list] : ids) {
+      std::map<std::string, long long> delta = held(*spec, list);
+      for (const auto& [scope, count] : before[spec]) delta[scope] -= count;
+      for (const auto& [scope, d] : delta) {
+        if (d == 0) continue;
+        s_.db
+            ->Prepare(
+                "INSERT INTO list_counts (table_name, scope_id, n) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (table_name, scope_id) DO UPDATE SET n = n + excluded.n",
+                {Value::Text(spec->name), Value::Text(scope), Value::Int(d)})
+            .Run();
       }
     }
   } catch (...) {
