@@ -2,7 +2,7 @@
 -- snapshot page (thousands of rows, SPEC.md 4.7) load at half the speed
 -- SQLite loads the same rows. While a snapshot page is applied, its tables
 -- are listed in list_counts_paused, the insert triggers stand aside, and the
--- scopes the page touched are counted once at its end (client/applier.cc,
+-- counters move once at its end by the page's own rows (client/applier.cc,
 -- Applier::ApplyTables). The pause lives only inside the page's transaction:
 -- no other connection ever sees it, and a rollback takes it back.
 
