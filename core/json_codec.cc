@@ -271,10 +271,20 @@ void AppendFieldJson(const FieldSpec& f, std::optional<std::string_view> text, s
     case FieldType::kEnum:
       AppendJsonString(s, out);
       return;
-    case FieldType::kUuid:
+    case FieldType::kUuid: {
+      // Checked and lower-cased in one pass, straight into `out` (a list
+      // page holds several per row).
       if (!IsValidUuid(s)) Undecodable(f);
-      AppendJsonString(NormalizeUuid(s), out);
+      const size_t at = out->size();
+      out->push_back('"');
+      out->append(s);
+      out->push_back('"');
+      for (size_t i = at + 1; i < out->size() - 1; ++i) {
+        char& c = (*out)[i];
+        if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+      }
       return;
+    }
     case FieldType::kDate:
       if (!IsValidDate(s)) Undecodable(f);
       AppendJsonString(s, out);
@@ -316,6 +326,12 @@ void AppendFieldJson(const FieldSpec& f, std::optional<std::string_view> text, s
       out->append(s);
       return;
     case FieldType::kTimeOfDay:
+      if (IsValidTimeOfDay(s)) {  // as stored: no escape needed, no tree
+        out->push_back('"');
+        out->append(s);
+        out->push_back('"');
+        return;
+      }
       break;
   }
   out->append(DecodeField(f, s).dump());

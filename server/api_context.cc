@@ -43,10 +43,13 @@ HttpResponse Respond(const WriteOutcome& outcome, int done) {
 }
 
 std::string EnvelopeText(const PageText& p, const Page& page) {
-  std::string out = "{\"items\":" + p.items + ",\"total\":" + std::to_string(p.total) +
-                    ",\"skip\":" + std::to_string(page.skip) +
-                    ",\"limit\":" + std::to_string(page.limit) +
-                    ",\"has_more\":" + (p.has_more ? "true" : "false") + ",\"next_cursor\":";
+  std::string out;
+  out.reserve(p.items.size() + 160);  // the page's rows are copied once
+  out += "{\"items\":";
+  out += p.items;
+  out += ",\"total\":" + std::to_string(p.total) + ",\"skip\":" + std::to_string(page.skip) +
+         ",\"limit\":" + std::to_string(page.limit) +
+         ",\"has_more\":" + (p.has_more ? "true" : "false") + ",\"next_cursor\":";
   if (p.next_cursor) {
     core::AppendJsonString(*p.next_cursor, &out);
   } else {

@@ -57,7 +57,7 @@ PageText RenderPage(const TableSpec& spec, const std::vector<OrderKey>& order,
       break;
     }
     if (rendered++) out.items += ",";
-    out.items += RowText(spec, row, first);
+    AppendRowText(spec, row, first, &out.items);
     if (sized) beyond = row[row.size() - 1].as<bool>();
     last = i;
   }

@@ -325,7 +325,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         return;
       }
       auto res = std::make_shared<http::response<http::string_body>>(
-          self->Build(response, request->request_id, version, AcceptsGzip(*request)));
+          self->Build(std::move(response), request->request_id, version, AcceptsGzip(*request)));
       net::post(self->stream_.get_executor(),
                 [self, res, keep_alive] { self->Reply(std::move(*res), keep_alive); });
     };
@@ -347,10 +347,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void ReplyBusy(const std::string& request_id, unsigned version, bool keep_alive) {
     HttpResponse busy = HttpResponse::Json(503, ErrorBody("server busy; retry shortly"));
     busy.headers.emplace_back("Retry-After", "1");
-    Reply(Build(busy, request_id, version), keep_alive);
+    Reply(Build(std::move(busy), request_id, version), keep_alive);
   }
 
-  http::response<http::string_body> Build(const HttpResponse& r, const std::string& request_id,
+  http::response<http::string_body> Build(HttpResponse r, const std::string& request_id,
                                           unsigned version, bool gzip = false) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "vemakin");
@@ -371,7 +371,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       res.set(http::field::vary, "Accept-Encoding");
       res.body() = std::move(compressed);
     } else {
-      res.body() = r.body;
+      res.body() = std::move(r.body);
     }
     res.prepare_payload();
     return res;

@@ -10,17 +10,30 @@
 
 namespace vemakin::server {
 
-std::string RowText(const core::TableSpec& spec, const pqxx::row& row, int offset) {
-  std::string out;
-  out.reserve(512);
+void AppendRowText(const core::TableSpec& spec, const pqxx::row& row, int offset,
+                   std::string* out) {
+  // One field iterator walked along the row: indexing the row would make a
+  // pqxx::field per column, each copying (and releasing) the result's
+  // shared handle.
+  pqxx::row::const_iterator field = row.begin();
+  field += offset;
+  size_t at = 0;  // the field of `spec` the iterator is on
   core::AppendRowJson(
       spec,
       [&](size_t i) -> std::optional<std::string_view> {
-        const pqxx::field f = row[static_cast<pqxx::row::size_type>(offset + i)];
-        if (f.is_null()) return std::nullopt;
-        return std::string_view(f.c_str(), f.size());
+        field += static_cast<pqxx::row::difference_type>(i) -
+                 static_cast<pqxx::row::difference_type>(at);
+        at = i;
+        if (field->is_null()) return std::nullopt;
+        return std::string_view(field->c_str(), field->size());
       },
-      &out);
+      out);
+}
+
+std::string RowText(const core::TableSpec& spec, const pqxx::row& row, int offset) {
+  std::string out;
+  out.reserve(512);
+  AppendRowText(spec, row, offset, &out);
   return out;
 }
 

@@ -16,6 +16,8 @@ namespace vemakin::server {
 nlohmann::json RowJson(const core::TableSpec& spec, const pqxx::row& row, int offset);
 // The same row's JSON text, rendered without a JSON tree.
 std::string RowText(const core::TableSpec& spec, const pqxx::row& row, int offset);
+// Appends that text to `out` (a page renders its rows into one buffer).
+void AppendRowText(const core::TableSpec& spec, const pqxx::row& row, int offset, std::string* out);
 
 }  // namespace vemakin::server
 

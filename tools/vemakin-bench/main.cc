@@ -28,7 +28,9 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <random>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "core/log.h"
 #include "server/catalog_seed.h"
@@ -50,6 +52,43 @@ struct Result {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   long errors = 0;
   long requests = 0;
+  double switches_per_request = 0;  // context switches, whole machine
+  double cpu_us_per_request = 0;    // CPU time, whole machine (all processes)
+};
+
+// The machine's context switches and busy CPU time so far (/proc/stat): the
+// cost of a request however it is spread over the load generator, the server
+// and PostgreSQL's backends.
+struct MachineCounters {
+  double switches = 0;
+  double busy_us = 0;
+
+  static MachineCounters Now() {
+    MachineCounters c;
+    std::ifstream in("/proc/stat");
+    static const double us_per_tick = 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream fields(line);
+      std::string key;
+      fields >> key;
+      if (key == "cpu") {
+        double v = 0, total = 0, idle = 0;
+        for (int i = 0; i < 8 && fields >> v; ++i) {
+          total += v;
+          if (i == 3 || i == 4) idle += v;  // idle, iowait
+        }
+        c.busy_us = (total - idle) * us_per_tick;
+      } else if (key == "ctxt") {
+        fields >> c.switches;
+      }
+    }
+    return c;
+  }
+  // Per unit of `count` units done between `before` and this.
+  std::pair<double, double> PerUnit(const MachineCounters& before, double count) const {
+    if (count <= 0) return {0, 0};
+    return {(switches - before.switches) / count, (busy_us - before.busy_us) / count};
+  }
 };
 
 long RssKiB() {
@@ -99,8 +138,13 @@ struct Recorded {
 // a connection of its own with the statements prepared, run one request's
 // statements again and again for `seconds` (as pgbench -M prepared would);
 // returns those rounds per second.
-double LibpqRate(const std::string& url, const std::vector<Recorded>& statements, int connections,
-                 double seconds) {
+struct LibpqFigures {
+  double rate = 0;  // rounds per second
+  double switches_per_round = 0, cpu_us_per_round = 0;
+};
+
+LibpqFigures LibpqRate(const std::string& url, const std::vector<Recorded>& statements,
+                       int connections, double seconds) {
   std::atomic<long long> rounds{0};
   std::atomic<int> ready{0};
   std::atomic<bool> stop{false};
@@ -136,15 +180,21 @@ double LibpqRate(const std::string& url, const std::vector<Recorded>& statements
     });
   }
   while (ready < connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const MachineCounters before = MachineCounters::Now();
   const long long r0 = rounds;
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   const long long r1 = rounds;
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  const MachineCounters after = MachineCounters::Now();
   stop = true;
   for (std::thread& t : threads) t.join();
   if (errors > 0) std::cerr << "libpq replay: " << errors << " statement error(s)\n";
-  return (r1 - r0) / elapsed;
+  LibpqFigures f;
+  f.rate = (r1 - r0) / elapsed;
+  std::tie(f.switches_per_round, f.cpu_us_per_round) =
+      after.PerUnit(before, static_cast<double>(r1 - r0));
+  return f;
 }
 
 using Request = std::function<int(httplib::Client&, std::mt19937_64&)>;
@@ -174,11 +224,13 @@ Result Drive(const std::string& name, int port, int connections, double seconds,
       }
     });
   }
+  const MachineCounters before = MachineCounters::Now();
   const auto start = Clock::now();
   end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   go = true;
   for (std::thread& t : threads) t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const MachineCounters after = MachineCounters::Now();
   std::vector<double> all;
   Result r;
   r.scenario = name;
@@ -190,6 +242,8 @@ Result Drive(const std::string& name, int port, int connections, double seconds,
   std::sort(all.begin(), all.end());
   r.requests = static_cast<long>(all.size());
   r.rps = all.size() / elapsed;
+  std::tie(r.switches_per_request, r.cpu_us_per_request) =
+      after.PerUnit(before, static_cast<double>(all.size()));
   if (!all.empty()) {
     r.p50_ms = all[all.size() / 2];
     r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
@@ -353,6 +407,13 @@ int RunApi(const BenchOptions& bo) {
          auto r = c.Get(list + "&limit=100&cursor=" + deep_cursor, auth);
          return r ? r->status : 0;
        }},
+      // The floor under every figure: the listener, the hand-off to a
+      // worker and back, a JSON 404 and the load generator, with no SQL.
+      {"HTTP alone (an unmatched route, no SQL)",
+       [&](httplib::Client& c, std::mt19937_64&) {
+         auto r = c.Get("/api/no-such-route", auth);
+         return r && r->status == 404 ? 200 : (r ? r->status : 0);
+       }},
       {"one shot by id",
        [&](httplib::Client& c, std::mt19937_64& g) {
          auto r = c.Get("/api/shots/" + ids[g() % ids.size()], auth);
@@ -372,11 +433,11 @@ int RunApi(const BenchOptions& bo) {
        }},
   };
   std::vector<Result> results;
-  std::map<std::pair<std::string, int>, double> own;  // (scenario, conns) -> libpq rounds/s
+  std::map<std::pair<std::string, int>, LibpqFigures> own;  // (scenario, conns) -> libpq
   for (const Scenario& s : scenarios) {
     if (!bo.only.empty() && s.name.find(bo.only) == std::string::npos) continue;
     std::vector<Recorded> statements;
-    if (s.name != "create a shot") {
+    if (s.name != "create a shot" && s.name.rfind("HTTP alone", 0) != 0) {
       httplib::Client once("127.0.0.1", port);
       std::mt19937_64 g(1);
       {
@@ -399,26 +460,34 @@ int RunApi(const BenchOptions& bo) {
     }
   }
   if (with_256 && bo.only.empty()) {
-    for (const size_t i : {0, 1, 3}) {
+    for (const size_t i : {0, 1, 4}) {
       results.push_back(Drive(scenarios[i].name, port, 256, seconds, scenarios[i].request));
     }
   }
   const long rss = RssKiB();
-  std::printf("\n%-48s %5s %10s %9s %9s %9s %8s %10s %6s\n", "scenario", "conns", "req/s", "p50 ms",
-              "p99 ms", "max ms", "errors", "libpq/s", "ratio");
+  std::printf("\n%-48s %5s %10s %9s %9s %9s %8s %10s %6s %8s %8s\n", "scenario", "conns", "req/s",
+              "p50 ms", "p99 ms", "max ms", "errors", "libpq/s", "ratio", "cs/req", "cpu us");
   for (const Result& r : results) {
     std::printf("%-48s %5d %10.0f %9.2f %9.2f %9.2f %8ld", r.scenario.c_str(), r.connections, r.rps,
                 r.p50_ms, r.p99_ms, r.max_ms, r.errors);
     auto it = own.find({r.scenario, r.connections});
-    if (it != own.end() && it->second > 0) {
-      std::printf(" %10.0f %5.0f%%\n", it->second, 100.0 * r.rps / it->second);
+    if (it != own.end() && it->second.rate > 0) {
+      std::printf(" %10.0f %5.0f%%", it->second.rate, 100.0 * r.rps / it->second.rate);
     } else {
-      std::printf(" %10s %6s\n", "-", "-");
+      std::printf(" %10s %6s", "-", "-");
+    }
+    std::printf(" %8.1f %8.0f\n", r.switches_per_request, r.cpu_us_per_request);
+    if (it != own.end() && it->second.rate > 0) {
+      std::printf("%-48s %5s %10s %9s %9s %9s %8s %10s %6s %8.1f %8.0f\n", "  (its libpq replay)",
+                  "", "", "", "", "", "", "", "", it->second.switches_per_round,
+                  it->second.cpu_us_per_round);
     }
   }
   std::printf(
       "\nlibpq/s: the statements one such request ran, replayed prepared through libpq\n"
-      "on as many connections, same database, same run; ratio = req/s / libpq/s\n");
+      "on as many connections, same database, same run; ratio = req/s / libpq/s\n"
+      "cs/req, cpu us: context switches and CPU microseconds per request (per replayed\n"
+      "round on the replay's line), the whole machine: load generator, server, PostgreSQL\n");
   std::printf("\nshots in project: %lld; process RSS (server + load generator): %.1f MB\n", total,
               rss / 1024.0);
   server.Stop();
