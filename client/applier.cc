@@ -93,6 +93,9 @@ void Applier::Upsert(const core::TableSpec& spec, const json& row, bool canonica
     }
   }
   if (!Write(spec, row, params)) return;
+  // The row's key is only needed below when something tracks it (most rows
+  // of an initial load: nothing does).
+  if (!IsProjectRoot(spec) && !track_seen && pending_.empty()) return;
   const std::string key = core::RowKey(spec, row);
   if (IsProjectRoot(spec)) projects_.insert(key);
   if (track_seen) {
