@@ -291,8 +291,10 @@ struct SyncClient::Impl {
   void Push() {
     const std::string base = ServerUrl();
     long long done = 0;
+    long long batch = std::max<long long>(1, options.push_batch);
+    std::size_t batch_bytes = options.push_batch_bytes;
     for (;;) {
-      const std::vector<OutboxEntry> entries = store.Outbox(options.push_batch);
+      const std::vector<OutboxEntry> entries = store.Outbox(batch, batch_bytes);
       if (entries.empty()) break;
       core::PushRequest request;
       request.client_id = s.client_id;
@@ -311,6 +313,16 @@ struct SyncClient::Impl {
                       {Value::Int(entries.back().seq)})
             .Run();
         throw;
+      }
+      if (r.status == 413 && entries.size() > 1) {
+        // The server takes smaller bodies than this client sends: the same
+        // mutations again, half as many at a time (nothing was applied).
+        batch = std::max<long long>(1, static_cast<long long>(entries.size()) / 2);
+        batch_bytes = 0;
+        s.options.logger->Log(LogLevel::kInfo, "sync",
+                              "push too large for the server; sending fewer mutations at once",
+                              {{"mutations", batch}});
+        continue;
       }
       std::optional<core::PushResponse> response;
       if (r.status == 200) response = core::PushResponse::FromJson(r.body);

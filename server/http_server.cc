@@ -80,6 +80,7 @@ struct HttpServer::Impl {
   std::atomic<int> open_connections{0};
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> accept_pauses{0};
+  std::atomic<std::uint64_t> refused_requests{0};  // answered here, before any route
   std::mutex address_mu;
   std::unordered_map<std::string, int> per_address;  // open connections per ClientKey()
   std::optional<net::steady_timer> accept_pause;
@@ -377,7 +378,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     return res;
   }
 
+  // A request the listener refuses itself (malformed, oversized, too slow):
+  // no route sees it, so it is counted here.
   http::response<http::string_body> MakeError(int status, const std::string& detail) {
+    ++server_.refused_requests;
     return Build(HttpResponse::Json(status, ErrorBody(detail)), server_.NextRequestId(), 11);
   }
 
@@ -612,5 +616,6 @@ int HttpServer::open_connections() const { return impl_->open_connections.load()
 std::uint64_t HttpServer::refused_connections() const { return impl_->refused.load(); }
 
 std::uint64_t HttpServer::accept_pauses() const { return impl_->accept_pauses.load(); }
+std::uint64_t HttpServer::refused_requests() const { return impl_->refused_requests.load(); }
 
 }  // namespace vemakin::server

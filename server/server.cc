@@ -228,6 +228,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
         {"vemakin_http_connections_refused_total",
          static_cast<double>(http_ptr->refused_connections())},
         {"vemakin_http_accept_pauses_total", static_cast<double>(http_ptr->accept_pauses())},
+        {"vemakin_http_requests_refused_total", static_cast<double>(http_ptr->refused_requests())},
         {"vemakin_worker_threads", workers_ptr->threads()},
         {"vemakin_worker_queue", static_cast<double>(workers_ptr->queued())},
         {"vemakin_worker_busy", workers_ptr->busy()},

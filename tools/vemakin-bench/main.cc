@@ -499,7 +499,7 @@ int RunApi(const BenchOptions& bo) {
 // columns and values but the random ids) by one INSERT ... SELECT over a
 // recursive series, in one transaction, into a store file with the mirror's
 // schema, indexes and triggers (a Store makes it) and no outbox.
-double SetBasedInsertRate(const std::filesystem::path& path, int shots) {
+double SetBasedInsertRate(const std::filesystem::path& path, int shots, bool with_outbox) {
   namespace vc = vemakin::client;
   std::string project;
   {
@@ -520,7 +520,10 @@ double SetBasedInsertRate(const std::filesystem::path& path, int shots) {
       throw std::runtime_error("set-based insert: " + message);
     }
   };
-  exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+  // The store's own settings (client/store.cc), its page cache included.
+  exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+      "PRAGMA cache_size = -16384");
   const auto t0 = Clock::now();
   exec("BEGIN IMMEDIATE");
   exec("WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < " +
@@ -536,6 +539,18 @@ double SetBasedInsertRate(const std::filesystem::path& path, int shots) {
        "CASE WHEN n % 10 != 0 THEN printf('2026-%02d-%02d', 1 + n % 12, 1 + n % 28) END, "
        "CASE WHEN n % 7 != 0 THEN printf('%02d:%02d', 6 + n % 14, (n % 4) * 15) END, "
        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM r");
+  if (with_outbox) {
+    // Each row's mutation too, as Store::Create appends it (its fields as
+    // JSON text, a random mutation id): what the outbox adds to the limit.
+    exec(
+        "INSERT INTO outbox (mutation_id, table_name, row_id, op, fields, created_at) "
+        "SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-8' "
+        "|| substr(h, 18, 3) || '-' || substr(h, 21, 12), 'shots', id, 'create', "
+        "json_object('id', id, 'project_id', project_id, 'title', title, 'status', status, "
+        "'location', location, 'date', date, 'start_time', start_time), created_at "
+        "FROM (SELECT *, lower(hex(randomblob(16))) AS h FROM shots WHERE project_id = '" +
+        project + "')");
+  }
   exec("COMMIT");
   return shots / std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -602,12 +617,16 @@ int RunClient(int shots, int single_writes) {
   const auto c = time_list(deep_cursor, 200);
   const auto s = time_list(deep_skip, 50);
   const long rss = RssKiB();
-  const double limit = SetBasedInsertRate(dir / "limit.db", shots);
+  const double limit = SetBasedInsertRate(dir / "limit.db", shots, false);
+  const double limit_outbox = SetBasedInsertRate(dir / "limit-outbox.db", shots, true);
   std::printf("\n%-52s %12s\n", "measurement", "value");
   std::printf("%-52s %12.0f\n", "batched writes (rows/s, one transaction, with outbox)",
               shots / batched_s);
   std::printf("%-52s %12.0f\n", "limit: SQLite set-based insert (rows/s, same rows)", limit);
   std::printf("%-52s %11.0f%%\n", "batched writes / limit", 100.0 * shots / batched_s / limit);
+  std::printf("%-52s %12.0f\n", "reference: set-based, outbox rows too (rows/s)", limit_outbox);
+  std::printf("%-52s %11.0f%%\n", "batched writes / that reference",
+              100.0 * shots / batched_s / limit_outbox);
   std::printf("%-52s %12.0f\n", "single-row writes (rows/s, a transaction each, FULL)",
               single_writes / single_s);
   std::printf("%-52s %12.3f\n", "list first page, 100 rows: p50 ms", f.first);
@@ -800,18 +819,41 @@ double RawDownloadRate(const std::string& url, const std::string& project, const
 // Push limit: `count` new shots of the project (as the pushed ones: an id,
 // the project, a title) in one multi-row INSERT, one transaction, through
 // libpq; the change-capture triggers run as for any write.
-double RawPushRate(const std::string& url, const std::string& project, int count) {
-  std::mt19937_64 gen(99);
-  std::string sql = "INSERT INTO shots (id, project_id, title) VALUES ";
-  for (int i = 0; i < count; ++i) {
-    sql += (i ? ", ('" : "('") + RandomUuid(gen) + "', '" + project + "', 'Limit " +
-           std::to_string(i) + "')";
-  }
+double RawPushRate(const std::string& url, const std::string& project, int count, int batch = 0,
+                   const std::string& user = "") {
+  std::mt19937_64 gen(user.empty() ? 99 : 101);  // ids of their own for each run
+  if (batch <= 0) batch = count;
   RawPg pg(url);
+  // The rows are built before the clock starts, as the push's are.
+  std::vector<std::string> statements;
+  for (int first = 0; first < count; first += batch) {
+    std::string sql = "INSERT INTO shots (id, project_id, title) VALUES ";
+    std::string records;
+    for (int i = first; i < std::min(count, first + batch); ++i) {
+      sql += (i > first ? ", ('" : "('") + RandomUuid(gen) + "', '" + project + "', 'Limit " +
+             std::to_string(i) + "')";
+      if (!user.empty()) {
+        const std::string m = RandomUuid(gen);
+        records += (records.empty() ? "('" : ", ('") + m + "'::uuid, '{\"mutation_id\": \"" + m +
+                   "\", \"status\": \"applied\"}')";
+      }
+    }
+    if (!user.empty()) {
+      // The at-most-once record of each mutation, as a push keeps it.
+      sql +=
+          "; INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, response) "
+          "SELECT '" +
+          RandomUuid(gen) + "', m, '" + user + "', 'applied', r::jsonb FROM (VALUES " + records +
+          ") AS x(m, r)";
+    }
+    statements.push_back(std::move(sql));
+  }
   const auto t0 = Clock::now();
-  pg.Exec("BEGIN");
-  pg.Exec(sql);
-  pg.Exec("COMMIT");
+  for (const std::string& sql : statements) {
+    pg.Exec("BEGIN");
+    pg.Exec(sql);
+    pg.Exec("COMMIT");
+  }
   return count / std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
@@ -893,6 +935,12 @@ int RunSync(const SyncBenchOptions& so) {
   const double echo_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::cerr << "push done\n";
   const double push_limit = RawPushRate(database.url, project, so.pushes);
+  // A reference beside the limit: the same rows with what a push cannot do
+  // without, each mutation's at-most-once record, in transactions of one
+  // push request's size.
+  const double push_floor = RawPushRate(database.url, project, so.pushes,
+                                        static_cast<int>(vc::SyncClientOptions().push_batch),
+                                        account.at("user").at("id").get<std::string>());
 
   // 3. Live: a REST write until a watching client has applied it.
   const std::string shot = store
@@ -1004,10 +1052,13 @@ int RunSync(const SyncBenchOptions& so) {
       pushed.pushed / push_s);
   std::printf("%-60s %12.0f\n", "limit: one multi-row INSERT with triggers (rows/s)", push_limit);
   std::printf("%-60s %11.0f%%\n", "push / limit", ratio(pushed.pushed / push_s, push_limit));
+  std::printf("%-60s %12.0f\n", "reference: with mutation records, per push request (rows/s)",
+              push_floor);
+  std::printf("%-60s %11.0f%%\n", "push / that reference",
+              ratio(pushed.pushed / push_s, push_floor));
   std::printf("%-60s %12.1f\n", "push: bytes on the wire per mutation (sent)",
               static_cast<double>(pushed.bytes_sent) / std::max<long long>(1, pushed.pushed));
-  std::printf("%-60s %12.2f\n", "the pull after the push (the rows' own changes): seconds",
-              echo_s);
+  std::printf("%-60s %12.2f\n", "the pull after the push (the rows' own changes): seconds", echo_s);
   std::printf("%-60s %12.1f\n", "live: REST write -> watching client applied, p50 ms", live.first);
   std::printf("%-60s %12.1f\n", "live: p99 ms", live.second);
   std::printf("%-60s %12.2f\n",

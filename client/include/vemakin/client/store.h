@@ -151,7 +151,11 @@ class Store {
   std::optional<std::string> Setting(const std::string& key);
   void SetSetting(const std::string& key, const std::optional<std::string>& value);
   std::map<std::string, std::string> Settings();
-  std::vector<OutboxEntry> Outbox(long long limit = 1000);
+  // The oldest pending mutations in outbox order: at most `limit`, and once
+  // `max_bytes` > 0, no more than fit in that many bytes of their fields'
+  // JSON text (plus a fixed allowance per entry for ids and names); the
+  // first entry always comes, however large.
+  std::vector<OutboxEntry> Outbox(long long limit = 1000, std::size_t max_bytes = 0);
 
   // EXPLAIN QUERY PLAN of the list query `List(c, query)` would run.
   std::string TestOnlyExplainList(Collection c, const ListQuery& query);

@@ -78,7 +78,12 @@ struct VerifyReport {
 
 struct SyncClientOptions {
   std::chrono::seconds timeout{30};
-  long long push_batch = 500;
+  // A push request carries at most push_batch mutations and, past its first,
+  // no more than push_batch_bytes of their JSON: the server refuses bodies
+  // over its VEMAKIN_MAX_BODY_BYTES (1 MiB by default) with 413, and a push
+  // it refuses so is retried with half as many mutations.
+  long long push_batch = 1000;
+  std::size_t push_batch_bytes = 512 << 10;
   long long pull_batch = 5000;
   long long snapshot_batch = 2500;
   std::function<void(const SyncProgress&)> progress;  // may be empty
