@@ -24,6 +24,7 @@
 //   Claim (Register/Login) moves a guest store's owner columns to the account.
 #include "vemakin/client/sync.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
@@ -123,13 +124,15 @@ class SnapshotCache {
     // of random ids dirties index pages all over the file, and a checkpoint
     // after every few snapshot pages copied the same pages back again and
     // again (+15-20 % on a 100,000-row load, docs/PERFORMANCE.md).
+    Query q = s_.db->Prepare("PRAGMA wal_autocheckpoint");
+    if (q.Step()) checkpoint_pages_ = q.Int(0);
     s_.db->Exec("PRAGMA wal_autocheckpoint = 10000");
   }
   ~SnapshotCache() {
     const std::unique_lock<std::mutex> lock = s_.Lock();
     try {
       s_.db->Exec("PRAGMA cache_size = -16384");
-      s_.db->Exec("PRAGMA wal_autocheckpoint = 1000");
+      s_.db->Exec("PRAGMA wal_autocheckpoint = " + std::to_string(checkpoint_pages_));
     } catch (const std::exception&) {
       // The connection is gone; nothing to restore.
     }
@@ -139,6 +142,7 @@ class SnapshotCache {
 
  private:
   Store::Impl& s_;
+  long long checkpoint_pages_ = 1000;  // the setting before the snapshot
 };
 
 // ------------------------------------------------------------------ Impl
@@ -291,7 +295,9 @@ struct SyncClient::Impl {
   void Push() {
     const std::string base = ServerUrl();
     long long done = 0;
-    long long batch = std::max<long long>(1, options.push_batch);
+    // The server takes at most kMaxMutations per push.
+    const long long batch = std::clamp<long long>(
+        options.push_batch, 1, static_cast<long long>(core::PushRequest::kMaxMutations));
     std::size_t batch_bytes = options.push_batch_bytes;
     for (;;) {
       const std::vector<OutboxEntry> entries = store.Outbox(batch, batch_bytes);
@@ -315,14 +321,21 @@ struct SyncClient::Impl {
         throw;
       }
       if (r.status == 413 && entries.size() > 1) {
-        // The server takes smaller bodies than this client sends: the same
-        // mutations again, half as many at a time (nothing was applied).
-        batch = std::max<long long>(1, static_cast<long long>(entries.size()) / 2);
-        batch_bytes = 0;
+        // The server (or a proxy before it) takes smaller bodies than this
+        // client sends: the same mutations again (nothing was applied), in
+        // requests of half this one's size, for the rest of this push.
+        batch_bytes = std::max<std::size_t>(1, body.dump().size() / 2);
         s.options.logger->Log(LogLevel::kInfo, "sync",
-                              "push too large for the server; sending fewer mutations at once",
-                              {{"mutations", batch}});
+                              "push too large for the server; sending smaller requests",
+                              {{"bytes", static_cast<long long>(batch_bytes)}});
         continue;
+      }
+      if (r.status == 413) {
+        // One mutation over the cap: a vemakin server's cap holds the largest
+        // mutation the model allows, so a proxy in front takes less.
+        throw Error(ErrorCode::kFailedPrecondition,
+                    "push refused: one pending change is larger than the server accepts (HTTP "
+                    "413); raise the body size limit of the proxy in front of the server");
       }
       std::optional<core::PushResponse> response;
       if (r.status == 200) response = core::PushResponse::FromJson(r.body);

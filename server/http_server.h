@@ -116,8 +116,8 @@ class HttpServer {
   // process ran out of file descriptors (EMFILE/ENFILE), since start.
   std::uint64_t refused_connections() const;
   std::uint64_t accept_pauses() const;
-  // Requests answered by the listener itself, before routing (400, 408, 413,
-  // 415, 431: malformed, too slow or too large), since start.
+  // Requests answered by the listener itself, before routing (400, 413, 414,
+  // 415, 431: malformed or too large), since start.
   std::uint64_t refused_requests() const;
 
   struct Impl;  // opaque: defined in http_server.cc, shared with its sessions

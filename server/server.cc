@@ -100,6 +100,12 @@ Server::Server(ServerOptions options) : options_(std::move(options)), state_(new
   const auto [host, port] = ParseListenAddress(options_.listen);
   TrustedProxies proxies(options_.trusted_proxies, ParseProxyHeader(options_.proxy_header));
   PgPoolOptions pool;
+  if (options_.max_body_bytes < ServerOptions::kMinBodyBytes) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "max_body_bytes (VEMAKIN_MAX_BODY_BYTES) must be at least " +
+                    std::to_string(ServerOptions::kMinBodyBytes) +
+                    ": the largest mutation a client may push must fit in one request");
+  }
   if (options_.transaction_pooler && options_.listen_database_url.empty()) {
     throw Error(ErrorCode::kInvalidArgument,
                 "behind a transaction pooler the change bell needs a direct connection: set "

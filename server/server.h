@@ -38,7 +38,11 @@ struct ServerOptions {
   std::chrono::milliseconds statement_timeout{30000};
   std::chrono::milliseconds slow_query{1000};
   std::chrono::milliseconds slow_request{1000};
+  // At least kMinBodyBytes: one push mutation may be a 100,000-character
+  // note (up to ~600 KB of JSON with escapes), and a push of one mutation the
+  // server cannot take would stay at the head of its client's outbox.
   std::size_t max_body_bytes = 1 << 20;
+  static constexpr std::size_t kMinBodyBytes = 640 << 10;
   std::chrono::milliseconds request_timeout{15000};  // headers + body of one request
   std::chrono::milliseconds idle_timeout{75000};     // keep-alive idle
   std::string cors_origin = "*";

@@ -117,8 +117,9 @@ TEST_F(SyncCrash, AClientKilledBeforeRecordingAnAppliedPushDuplicatesNothing) {
     });
     ASSERT_EQ(store->Status().pending_mutations, 1200);
   }
-  // The server applies the second batch of 500; the client dies before it
-  // records the answer, and sends the batch again when it restarts.
+  // The server applies the second batch (1,000 mutations per push request:
+  // the last 200); the client dies before it records the answer, and sends
+  // the batch again when it restarts.
   r = Cli(db, {"sync"}, "push-answered:2");
   ASSERT_EQ(r.exit_code, -1) << "not killed: " << r.out << r.err;
   r = Cli(db, {"--json", "sync"});

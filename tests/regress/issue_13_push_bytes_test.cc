@@ -24,6 +24,16 @@ class Issue13PushBytes : public SyncFixture {
                                   std::to_string(status) + "\"}");
     return n < 0 ? 0 : n;
   }
+  // Options of a second server over the suite's schema, with this body cap.
+  static server::ServerOptions WithBodyCap(std::size_t bytes) {
+    server::ServerOptions o;
+    UseTestDatabase(o);
+    o.schema = server_->schema();
+    o.listen = "127.0.0.1:0";
+    o.logger = std::make_shared<NullLogger>();
+    o.max_body_bytes = bytes;
+    return o;
+  }
   // A project and `count` notes of `chars` characters each, written offline.
   static void WriteLongNotes(Store& store, int count, size_t chars) {
     const std::string project = store.Create(Collection::kProjects, {{"name", "Script"}})["id"];
@@ -53,28 +63,40 @@ TEST_F(Issue13PushBytes, LongNotesWrittenOfflineArriveInRequestsTheServerAccepts
   ExpectConverged(d);
 }
 
-// A server whose cap is below the client's budget refuses the first request
-// with 413; the client sends the same mutations again, fewer at a time, and
-// nothing is lost or applied twice.
-TEST_F(Issue13PushBytes, AServerWithASmallerBodyCapGetsFewerMutationsPerRequest) {
-  server::ServerOptions o;
-  UseTestDatabase(o);
-  o.schema = server_->schema();
-  o.listen = "127.0.0.1:0";
-  o.logger = std::make_shared<NullLogger>();
-  o.max_body_bytes = 150 << 10;
-  server::Server small(o);
+// A server's body cap holds the largest mutation a client may push (a
+// 100,000-character note): a smaller one is refused at start, never found out
+// by a client whose outbox it would jam.
+TEST_F(Issue13PushBytes, AServerRefusesABodyCapBelowTheLargestMutation) {
+  try {
+    server::Server refused(WithBodyCap(150 << 10));
+    ADD_FAILURE() << "a 150 KiB body cap was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("max_body_bytes"), std::string::npos) << e.what();
+  }
+}
+
+// A client whose requests are larger than the server takes (its byte budget
+// set above the cap, as a proxy with a smaller cap would make it) gets 413,
+// sends the same mutations again in smaller requests, and nothing is lost or
+// applied twice.
+TEST_F(Issue13PushBytes, ARequestRefusedAsTooLargeIsSentAgainInSmallerOnes) {
+  server::Server small(WithBodyCap(server::ServerOptions::kMinBodyBytes));
   small.Start();
   const std::string base = "http://127.0.0.1:" + std::to_string(small.port());
-  Device d = NewAccount("field", base);
-  WriteLongNotes(*d.store, 12, 40000);  // 480 KB: under the client's budget, over this cap
-  const client::SyncReport report = d.sync->Sync();
+  auto store = OpenStore("field");
+  client::SyncClientOptions so;
+  so.push_batch_bytes = 4 << 20;
+  SyncClient sync(*store, so);
+  sync.Register(base, "field-" + RandomUuid().substr(0, 8) + "@example.com", kPassword, "Field");
+  WriteLongNotes(*store, 12, 90000);  // 1.08 MB: one request under the budget, over the cap
+  const client::SyncReport report = sync.Sync();
   EXPECT_EQ(report.pushed, 13);
   EXPECT_EQ(report.rejected, 0);
-  EXPECT_EQ(d.store->Status().pending_mutations, 0);
+  EXPECT_EQ(store->Status().pending_mutations, 0);
   // The path under test was taken: the listener refused a body (413).
   EXPECT_GE(MetricAt(base, "vemakin_http_requests_refused_total"), 1);
-  const client::VerifyReport v = d.sync->Verify();
+  const client::VerifyReport v = sync.Verify();
   EXPECT_TRUE(v.equal) << v.ToJson().dump(2);
   small.Stop();
 }

@@ -984,6 +984,8 @@ int RunSync(const SyncBenchOptions& so) {
       throw std::runtime_error("a live change was not seen within 10 s");
     }
     live_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+    if (live_ms.back() > 100)
+      std::cerr << "live sample " << i << " took " << live_ms.back() << " ms\n";
   }
   stop = true;
   {  // wake the watcher's long poll
