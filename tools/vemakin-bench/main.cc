@@ -941,6 +941,10 @@ int RunSync(const SyncBenchOptions& so) {
   const double push_floor = RawPushRate(database.url, project, so.pushes,
                                         static_cast<int>(vc::SyncClientOptions().push_batch),
                                         account.at("user").at("id").get<std::string>());
+  // The limits wrote their rows into the project: the device takes them
+  // now, so that the first live sample measures one change reaching an
+  // up-to-date watcher, not a catch-up of 20,000.
+  device.PullOnly();
 
   // 3. Live: a REST write until a watching client has applied it.
   const std::string shot = store
