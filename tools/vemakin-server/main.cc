@@ -86,7 +86,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-body-bytes", options.max_body_bytes, "largest accepted request body")
       ->envname("VEMAKIN_MAX_BODY_BYTES")
-      ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(1) << 30))
+      // Checked before --dev or --migrate touch a database (Server checks it too).
+      ->check(CLI::Range(vemakin::server::ServerOptions::kMinBodyBytes, static_cast<std::size_t>(1)
+                                                                            << 30))
       ->capture_default_str();
   app.add_option("--pool-size", options.pool_size, "connections kept open")
       ->envname("VEMAKIN_POOL_SIZE")

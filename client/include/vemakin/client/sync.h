@@ -17,7 +17,8 @@
 //
 // Errors: Error kUnavailable (server unreachable or failing: nothing is lost,
 // retry later), kUnauthenticated (sign in again), kFailedPrecondition (not
-// signed in, or signed in already), kInvalidArgument / kAlreadyExists /
+// signed in, or signed in already, or a pending change larger than a proxy in
+// front of the server accepts: HTTP 413), kInvalidArgument / kAlreadyExists /
 // kNotFound / kPermissionDenied with the server's reason.
 //
 // Thread-safety: one SyncClient per thread; it may share its Store with other
