@@ -10,6 +10,7 @@
 #include "core/json_codec.h"
 #include "core/sync_protocol.h"
 #include "server/api_resources.h"
+#include "server/pull_sql.h"
 #include "server/rows.h"
 #include "server/sql_builder.h"
 #include "server/writes.h"
@@ -138,48 +139,11 @@ HttpResponse SyncApi::Pull(Ctx& ctx) {
                                 {"horizon", std::to_string(horizon.txid()) + "." +
                                                 std::to_string(horizon.seq())}});
     }
-    // One index range scan per scope (each member project, the user's own
-    // rows, the global catalog), each from the cursor and at most limit + 1
-    // long, merged: the cost follows the changes this user is behind on,
-    // never the size of the log or other users' traffic.
+    // The changes after the cursor this user may read (server/pull_sql.h):
+    // the cost follows the changes this user is behind on, never the size of
+    // the log or other users' traffic.
     const pqxx::result r = s.Exec(
-        api_.Stmt("WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),"
-                  " picked AS ("
-                  " SELECT x.txid, x.seq FROM project_members m"
-                  "  LEFT JOIN membership_starts ms ON ms.project_id = m.project_id"
-                  "  AND ms.user_id = m.user_id"
-                  "  CROSS JOIN LATERAL (SELECT coalesce(ms.since, '0'::xid8) AS since) st"
-                  "  CROSS JOIN LATERAL ("
-                  "  SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id = m.project_id"
-                  "  AND (c.txid, c.seq) > (GREATEST($2::xid8, st.since),"
-                  "   CASE WHEN st.since > $2::xid8 THEN 0 ELSE $3::bigint END)"
-                  "  ORDER BY c.txid, c.seq LIMIT $4::bigint) x WHERE m.user_id = $1::uuid"
-                  " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.user_id = $1::uuid"
-                  "  AND (c.txid, c.seq) > ($2::xid8, $3::bigint) ORDER BY c.txid, c.seq"
-                  "  LIMIT $4::bigint)"
-                  " UNION (SELECT c.txid, c.seq FROM sync_changes c WHERE c.project_id IS NULL"
-                  "  AND c.user_id IS NULL AND (c.txid, c.seq) > ($2::xid8, $3::bigint)"
-                  "  ORDER BY c.txid, c.seq LIMIT $4::bigint))"
-                  " , found AS (SELECT c.* FROM picked p"
-                  "  JOIN sync_changes c ON c.txid = p.txid AND c.seq = p.seq"
-                  "  WHERE c.txid < (SELECT xmin FROM h)" +
-                  std::string(upto ? " AND (c.txid, c.seq) <= ($6::xid8, $7::bigint)" : "") +
-                  " ORDER BY c.txid, c.seq LIMIT $4::bigint)"
-                  // The byte budget, by the sizes recorded at capture (0010;
-                  // older changes, which have none, by their text): a change whose
-                  // predecessors on the page already fill it is returned
-                  // without its row image, only to say that the page has
-                  // more. Only the row images sent are turned into text.
-                  " , sized AS (SELECT f.*, coalesce(sum(coalesce(f.data_bytes,"
-                  "  octet_length(f.data::text), 0) + 64)"
-                  "  OVER (ORDER BY f.txid, f.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1"
-                  "  PRECEDING), 0) < $5::bigint AS fits FROM found f)"
-                  " SELECT (SELECT xmin FROM h)::text, f.txid::text, f.seq, f.table_name, f.row_id,"
-                  " f.op, CASE WHEN f.fits THEN f.data::text END,"
-                  " f.table_name = 'project_members' AND f.op = 'upsert'"
-                  "  AND f.user_id = $1::uuid AND f.txid = (SELECT since FROM membership_starts"
-                  "  WHERE project_id = f.project_id AND user_id = $1::uuid), f.fits"
-                  " FROM (SELECT 1) one LEFT JOIN sized f ON true ORDER BY f.txid, f.seq"),
+        api_.Stmt(PullChangesSql(upto.has_value())),
         upto ? Params{ctx.user_id, std::to_string(from.txid()), std::to_string(from.seq()),
                       std::to_string(limit + 1), std::to_string(api_.options().max_page_bytes),
                       std::to_string(upto->txid()), std::to_string(upto->seq())}

@@ -216,7 +216,7 @@ TEST(Migrator, BigRowFlagsAreComputedForExistingRows) {
         "repeat('x', 3000));");
     tx.commit();
   }
-  m.Up();
+  m.Up(12);
   EXPECT_EQ(Lines(*conn,
                   "SELECT p.name, s.shots_big, s.notes_big, s.tasks_big FROM project_stats s "
                   "JOIN projects p ON p.id = s.project_id ORDER BY p.name"),

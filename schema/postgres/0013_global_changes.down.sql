@@ -1,0 +1,2 @@
+-- vemakin:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS idx_sync_changes_global;
