@@ -647,18 +647,9 @@ std::map<std::string, std::string> Store::Settings() {
 std::vector<OutboxEntry> Store::Outbox(long long limit, std::size_t max_bytes) {
   const std::unique_lock<std::mutex> lock = impl_->Lock();
   std::vector<OutboxEntry> out;
-  Query q = impl_->db->Prepare(
-      "SELECT seq, mutation_id, table_name, row_id, op, fields, created_at FROM outbox "
-      "ORDER BY seq LIMIT ?1",
-      {Value::Int(limit)});
-  constexpr std::size_t kPerEntry = 192;  // ids, table, op and keys of a pushed mutation
-  std::size_t bytes = 0;
-  while (q.Step()) {
-    bytes += q.Text(5)->size() + kPerEntry;
-    if (max_bytes > 0 && !out.empty() && bytes > max_bytes) break;
-    out.push_back({q.Int(0), std::string(*q.Text(1)), std::string(*q.Text(2)),
-                   std::string(*q.Text(3)), std::string(*q.Text(4)), json::parse(*q.Text(5)),
-                   std::string(*q.Text(6))});
+  for (OutboxRow& r : impl_->OutboxRows(limit, max_bytes)) {
+    out.push_back({r.seq, std::move(r.mutation_id), std::move(r.table), std::move(r.row_id),
+                   std::move(r.op), json::parse(r.fields_json), std::move(r.created_at)});
   }
   return out;
 }

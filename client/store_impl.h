@@ -42,6 +42,18 @@ nlohmann::json RowFrom(const core::TableSpec& spec, const Query& q, int offset =
 using core::TableSpec;
 using nlohmann::json;
 
+// An outbox entry as stored: OutboxEntry with its fields as the JSON text
+// written with them (a push sends that text as it is).
+struct OutboxRow {
+  long long seq = 0;
+  std::string mutation_id;
+  std::string table;
+  std::string row_id;
+  std::string op;
+  std::string fields_json;
+  std::string created_at;
+};
+
 struct Store::Impl {
   ClientOptions options;
   std::mutex mu;
@@ -96,6 +108,27 @@ struct Store::Impl {
     auto result = fn();
     tx.Commit();
     return result;
+  }
+
+  // The first `limit` outbox entries in order, as stored (fields as their
+  // JSON text), stopping before the entry that would take the texts past
+  // `max_bytes` (0: no cap; never before the first). Callers hold Lock().
+  std::vector<OutboxRow> OutboxRows(long long limit, std::size_t max_bytes) {
+    std::vector<OutboxRow> out;
+    Query q = db->Prepare(
+        "SELECT seq, mutation_id, table_name, row_id, op, fields, created_at FROM outbox "
+        "ORDER BY seq LIMIT ?1",
+        {Value::Int(limit)});
+    constexpr std::size_t kPerEntry = 192;  // ids, table, op and keys of a pushed mutation
+    std::size_t bytes = 0;
+    while (q.Step()) {
+      bytes += q.Text(5)->size() + kPerEntry;
+      if (max_bytes > 0 && !out.empty() && bytes > max_bytes) break;
+      out.push_back({q.Int(0), std::string(*q.Text(1)), std::string(*q.Text(2)),
+                     std::string(*q.Text(3)), std::string(*q.Text(4)), std::string(*q.Text(5)),
+                     std::string(*q.Text(6))});
+    }
+    return out;
   }
 
   void AppendOutbox(const std::string& table, const std::string& row_id, const std::string& op,

@@ -241,6 +241,12 @@ struct SyncClient::Impl {
   Reply Call(const std::string& base, const std::string& method, const std::string& path,
              const json* body = nullptr, std::chrono::seconds extra_wait = std::chrono::seconds(0),
              bool authed = true) {
+    return CallText(base, method, path, body ? body->dump() : "{}", extra_wait, authed);
+  }
+  // Call with the body as JSON text already.
+  Reply CallText(const std::string& base, const std::string& method, const std::string& path,
+                 std::string body, std::chrono::seconds extra_wait = std::chrono::seconds(0),
+                 bool authed = true) {
     TransportRequest request;
     request.base = base;
     request.method = method;
@@ -254,7 +260,7 @@ struct SyncClient::Impl {
       }
       if (token_server == base) request.bearer = token;
     }
-    request.body = body ? body->dump() : "{}";
+    request.body = std::move(body);
     request.gzip = path == "/api/sync/push";  // ids and field names repeat: ~8x smaller
     request.extra_wait = extra_wait;
     const TransportResponse r = transport->Exchange(request);
@@ -300,19 +306,24 @@ struct SyncClient::Impl {
         options.push_batch, 1, static_cast<long long>(core::PushRequest::kMaxMutations));
     std::size_t batch_bytes = options.push_batch_bytes;
     for (;;) {
-      const std::vector<OutboxEntry> entries = store.Outbox(batch, batch_bytes);
+      std::vector<OutboxRow> entries;
+      {
+        const std::unique_lock<std::mutex> lock = s.Lock();
+        entries = s.OutboxRows(batch, batch_bytes);
+      }
       if (entries.empty()) break;
-      core::PushRequest request;
-      request.client_id = s.client_id;
-      for (const OutboxEntry& e : entries) {
+      // The body from the fields' stored text: no JSON tree on this side.
+      core::PushRequestWriter writer(s.client_id);
+      for (const OutboxRow& e : entries) {
         const std::optional<core::MutationOp> op = core::ParseMutationOp(e.op);
         if (!op) throw Error(ErrorCode::kDataLoss, "an outbox entry has an unknown op: " + e.op);
-        request.mutations.push_back({e.mutation_id, e.table, *op, e.row_id, e.fields});
+        writer.AddMutation(e.mutation_id, e.table, *op, e.row_id, e.fields_json);
       }
-      const json body = request.ToJson();
+      std::string body = writer.Finish();
+      const std::size_t body_bytes = body.size();
       Reply r;
       try {
-        r = Call(base, "POST", "/api/sync/push", &body);
+        r = CallText(base, "POST", "/api/sync/push", std::move(body));
       } catch (const Error&) {
         const std::unique_lock<std::mutex> lock = s.Lock();
         s.db->Prepare("UPDATE outbox SET attempts = attempts + 1 WHERE seq <= ?1",
@@ -324,7 +335,7 @@ struct SyncClient::Impl {
         // The server (or a proxy before it) takes smaller bodies than this
         // client sends: the same mutations again (nothing was applied), in
         // requests of half this one's size, for the rest of this push.
-        batch_bytes = std::max<std::size_t>(1, body.dump().size() / 2);
+        batch_bytes = std::max<std::size_t>(1, body_bytes / 2);
         s.options.logger->Log(LogLevel::kInfo, "sync",
                               "push too large for the server; sending smaller requests",
                               {{"bytes", static_cast<long long>(batch_bytes)}});
@@ -349,16 +360,16 @@ struct SyncClient::Impl {
 
   // PENDING → gone: applied entries leave the outbox; rejected ones leave it
   // for the conflict log, their local effect undone (see client/applier.h).
-  void ApplyPushResults(const std::vector<OutboxEntry>& entries,
+  void ApplyPushResults(const std::vector<OutboxRow>& entries,
                         const std::vector<core::PushResult>& results) {
-    std::map<std::string, const OutboxEntry*> by_id;
-    for (const OutboxEntry& e : entries) by_id[e.mutation_id] = &e;
+    std::map<std::string, const OutboxRow*> by_id;
+    for (const OutboxRow& e : entries) by_id[e.mutation_id] = &e;
     Transition([&](SyncState& state) {
       std::optional<Applier> applier;  // built only when a rejection needs undoing
       for (const core::PushResult& result : results) {
         auto it = by_id.find(result.mutation_id);
         if (it == by_id.end()) continue;
-        const OutboxEntry& e = *it->second;
+        const OutboxRow& e = *it->second;
         s.db->Prepare("DELETE FROM outbox WHERE seq = ?1", {Value::Int(e.seq)}).Run();
         if (result.outcome == core::PushResult::Outcome::kApplied) {
           ++report.pushed;
@@ -389,7 +400,7 @@ struct SyncClient::Impl {
     });
   }
 
-  void LogConflict(const OutboxEntry& e, const core::PushResult& result) {
+  void LogConflict(const OutboxRow& e, const core::PushResult& result) {
     const int status = HttpStatusFor(result.code);
     s.options.logger->Log(LogLevel::kInfo, "sync", "the server rejected a change",
                           {{"table", e.table}, {"id", e.row_id}, {"op", e.op}, {"status", status}});
@@ -398,7 +409,7 @@ struct SyncClient::Impl {
     if (result.code == ErrorCode::kNotFound && e.op == "create") kind = "orphaned";
     const json detail = {{"http_status", status},
                          {"op", e.op},
-                         {"fields", e.fields},
+                         {"fields", json::parse(e.fields_json)},
                          {"server_detail", result.detail}};
     s.db->Prepare(
             "INSERT INTO conflict_log (mutation_id, table_name, row_id, kind, reason, detail, "

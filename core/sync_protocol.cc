@@ -92,38 +92,51 @@ json PushRequest::ToJson() const {
   return {{"client_id", client_id}, {"mutations", std::move(list)}};
 }
 
-PushRequest PushRequest::Decode(const json& body, std::vector<FieldError>* errors) {
+PushRequest PushRequest::Decode(json body, std::vector<FieldError>* errors) {
   PushRequest out;
   if (!body.is_object()) {
     errors->push_back({{"body"}, "must be a JSON object", "type"});
     return out;
   }
-  const json client = body.value("client_id", json());
-  if (!client.is_string() || !IsValidUuid(client.get<std::string>())) {
+  // Members are read in place and the fields moved out: a body holds up to
+  // kMaxMutations mutations, and copies of their trees cost more than the
+  // checks.
+  auto member = [](json& object, const char* key) -> json* {
+    auto it = object.find(key);
+    return it == object.end() ? nullptr : &*it;
+  };
+  const json* client = member(body, "client_id");
+  if (client == nullptr || !client->is_string() ||
+      !IsValidUuid(client->get_ref<const std::string&>())) {
     errors->push_back({{"body", "client_id"}, "must be a UUID", "type"});
   } else {
-    out.client_id = NormalizeUuid(client.get<std::string>());
+    out.client_id = NormalizeUuid(client->get_ref<const std::string&>());
   }
-  const json list = body.value("mutations", json());
-  if (!list.is_array() || list.size() > kMaxMutations) {
+  json* list = member(body, "mutations");
+  if (list == nullptr || !list->is_array() || list->size() > kMaxMutations) {
     errors->push_back(
         {{"body", "mutations"},
          "must be an array of at most " + std::to_string(kMaxMutations) + " mutations",
          "type"});
     return out;
   }
-  for (size_t i = 0; i < list.size(); ++i) {
-    const json& m = list[i];
+  out.mutations.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    json& m = (*list)[i];
     const std::string at = std::to_string(i);
     auto text = [&](const char* key) -> std::string {
-      const json v = m.is_object() ? m.value(key, json()) : json();
-      return v.is_string() ? v.get<std::string>() : "";
+      const json* v = m.is_object() ? member(m, key) : nullptr;
+      return v != nullptr && v->is_string() ? v->get<std::string>() : "";
     };
     Mutation mutation;
     mutation.mutation_id = text("mutation_id");
     mutation.table = text("table");
     mutation.id = text("id");
-    mutation.fields = m.is_object() ? m.value("fields", json::object()) : json();
+    if (!m.is_object()) {
+      mutation.fields = json();
+    } else if (json* fields = member(m, "fields")) {
+      mutation.fields = std::move(*fields);
+    }
     if (!IsValidUuid(mutation.mutation_id)) {
       errors->push_back({{"body", "mutations", at, "mutation_id"}, "must be a UUID", "type"});
     }
@@ -150,6 +163,35 @@ PushRequest PushRequest::Decode(const json& body, std::vector<FieldError>* error
     out.mutations.push_back(std::move(mutation));
   }
   return out;
+}
+
+PushRequestWriter::PushRequestWriter(std::string_view client_id) {
+  out_ = "{\"client_id\":";
+  AppendJsonString(client_id, &out_);
+  out_ += ",\"mutations\":[";
+}
+
+void PushRequestWriter::AddMutation(std::string_view mutation_id, std::string_view table,
+                                    MutationOp op, std::string_view id,
+                                    std::string_view fields_json) {
+  if (!first_) out_ += ",";
+  first_ = false;
+  out_ += "{\"mutation_id\":";
+  AppendJsonString(mutation_id, &out_);
+  out_ += ",\"table\":";
+  AppendJsonString(table, &out_);
+  out_ += ",\"op\":";
+  AppendJsonString(MutationOpName(op), &out_);
+  out_ += ",\"id\":";
+  AppendJsonString(id, &out_);
+  out_ += ",\"fields\":";
+  out_.append(fields_json.data(), fields_json.size());
+  out_ += "}";
+}
+
+std::string PushRequestWriter::Finish() {
+  out_ += "]}";
+  return std::move(out_);
 }
 
 PushResult PushResult::Applied(std::string mutation_id) {

@@ -104,8 +104,28 @@ struct PushRequest {
   nlohmann::json ToJson() const;
   // Decodes and checks a push body. Every problem is appended to `errors`
   // (locations under "body", the API's 422 detail); the result is only
-  // meaningful when none was. Ids come back normalised (lower case).
-  static PushRequest Decode(const nlohmann::json& body, std::vector<FieldError>* errors);
+  // meaningful when none was. Ids come back normalised (lower case). The
+  // body is taken by value: pass it with std::move, and the mutations'
+  // fields are moved out of it instead of copied.
+  static PushRequest Decode(nlohmann::json body, std::vector<FieldError>* errors);
+};
+
+// Renders a PushRequest's body from mutations whose fields are already JSON
+// text (the client's hot path: its outbox stores each mutation's fields as
+// the text written with it), without a JSON tree: the same wire format as
+// PushRequest::ToJson.
+class PushRequestWriter {
+ public:
+  explicit PushRequestWriter(std::string_view client_id);
+  // `fields_json` must be a JSON object's text.
+  void AddMutation(std::string_view mutation_id, std::string_view table, MutationOp op,
+                   std::string_view id, std::string_view fields_json);
+  // The body, closed; call once, after the last AddMutation.
+  std::string Finish();
+
+ private:
+  std::string out_;
+  bool first_ = true;
 };
 
 // What the server did with one mutation.

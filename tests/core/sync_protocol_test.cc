@@ -81,6 +81,30 @@ TEST(PushRequest, RoundTripsThroughJson) {
   EXPECT_EQ(back.mutations.at(0).op, MutationOp::kUpdate);
 }
 
+TEST(PushRequestWriter, WritesWhatToJsonWrites) {
+  PushRequest request;
+  request.client_id = "0b0e6f1e-2a1b-4c3d-8e9f-000000000001";
+  request.mutations.push_back({"0b0e6f1e-2a1b-4c3d-8e9f-000000000002", "shots", MutationOp::kCreate,
+                               "0b0e6f1e-2a1b-4c3d-8e9f-000000000003",
+                               json{{"title", "Crane \"high\"\n"}, {"project_id", "p"}}});
+  request.mutations.push_back({"0b0e6f1e-2a1b-4c3d-8e9f-000000000004", "notes", MutationOp::kDelete,
+                               "0b0e6f1e-2a1b-4c3d-8e9f-000000000005", json::object()});
+  PushRequestWriter writer(request.client_id);
+  for (const Mutation& m : request.mutations) {
+    writer.AddMutation(m.mutation_id, m.table, m.op, m.id, m.fields.dump());
+  }
+  const std::string body = writer.Finish();
+  EXPECT_EQ(json::parse(body), request.ToJson()) << body;
+  std::vector<FieldError> errors;
+  EXPECT_EQ(PushRequest::Decode(json::parse(body), &errors).ToJson(), request.ToJson());
+  EXPECT_TRUE(errors.empty());
+}
+
+TEST(PushRequestWriter, WritesAnEmptyList) {
+  EXPECT_EQ(json::parse(PushRequestWriter("c").Finish()),
+            (json{{"client_id", "c"}, {"mutations", json::array()}}));
+}
+
 TEST(PushRequest, NormalisesIds) {
   const json body = {{"client_id", "0B0E6F1E-2A1B-4C3D-8E9F-00000000000A"},
                      {"mutations",
