@@ -110,15 +110,16 @@ struct Store::Impl {
     return result;
   }
 
-  // The first `limit` outbox entries in order, as stored (fields as their
-  // JSON text), stopping before the entry that would take the texts past
-  // `max_bytes` (0: no cap; never before the first). Callers hold Lock().
-  std::vector<OutboxRow> OutboxRows(long long limit, std::size_t max_bytes) {
+  // The first `limit` outbox entries in order after seq `after`, as stored
+  // (fields as their JSON text), stopping before the entry that would take
+  // the texts past `max_bytes` (0: no cap; never before the first). Callers
+  // hold Lock().
+  std::vector<OutboxRow> OutboxRows(long long limit, std::size_t max_bytes, long long after = 0) {
     std::vector<OutboxRow> out;
     Query q = db->Prepare(
         "SELECT seq, mutation_id, table_name, row_id, op, fields, created_at FROM outbox "
-        "ORDER BY seq LIMIT ?1",
-        {Value::Int(limit)});
+        "WHERE seq > ?2 ORDER BY seq LIMIT ?1",
+        {Value::Int(limit), Value::Int(after)});
     constexpr std::size_t kPerEntry = 192;  // ids, table, op and keys of a pushed mutation
     std::size_t bytes = 0;
     while (q.Step()) {

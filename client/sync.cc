@@ -298,6 +298,14 @@ struct SyncClient::Impl {
 
   // ------------------------------------------------------------ push
 
+  // Requests go one after another (the server applies them in order); the
+  // results of one are applied to the store while the next is in flight.
+  // That is safe because applying results only deletes the answered
+  // entries and undoes rejected ones' local effects: the entries after
+  // them, which the next request carries, are read from after the last
+  // one sent and are not changed by it. A failure while results are being
+  // applied leaves their entries in the outbox, and the next push replays
+  // them (the server recorded each one).
   void Push() {
     const std::string base = ServerUrl();
     long long done = 0;
@@ -305,11 +313,16 @@ struct SyncClient::Impl {
     const long long batch = std::clamp<long long>(
         options.push_batch, 1, static_cast<long long>(core::PushRequest::kMaxMutations));
     std::size_t batch_bytes = options.push_batch_bytes;
+    long long sent = 0;           // the last entry answered
+    std::future<void> applying;   // the results of the request before
+    auto applied = [&applying] {  // rethrows what applying them threw
+      if (applying.valid()) applying.get();
+    };
     for (;;) {
       std::vector<OutboxRow> entries;
       {
         const std::unique_lock<std::mutex> lock = s.Lock();
-        entries = s.OutboxRows(batch, batch_bytes);
+        entries = s.OutboxRows(batch, batch_bytes, sent);
       }
       if (entries.empty()) break;
       // The body from the fields' stored text: no JSON tree on this side.
@@ -325,6 +338,7 @@ struct SyncClient::Impl {
       try {
         r = CallText(base, "POST", "/api/sync/push", std::move(body));
       } catch (const Error&) {
+        if (applying.valid()) applying.wait();  // its own failure is replayed later
         const std::unique_lock<std::mutex> lock = s.Lock();
         s.db->Prepare("UPDATE outbox SET attempts = attempts + 1 WHERE seq <= ?1",
                       {Value::Int(entries.back().seq)})
@@ -341,6 +355,7 @@ struct SyncClient::Impl {
                               {{"bytes", static_cast<long long>(batch_bytes)}});
         continue;
       }
+      applied();
       if (r.status == 413) {
         // One mutation over the cap: a vemakin server's cap holds the largest
         // mutation the model allows, so a proxy in front takes less.
@@ -352,10 +367,15 @@ struct SyncClient::Impl {
       if (r.status == 200) response = core::PushResponse::FromJson(r.body);
       if (!response) Fail(r, "push refused");
       FaultPoint("push-answered");
-      ApplyPushResults(entries, response->results);
+      sent = entries.back().seq;
       done += static_cast<long long>(entries.size());
+      applying = std::async(std::launch::async, [this, entries = std::move(entries),
+                                                 results = std::move(response->results)] {
+        ApplyPushResults(entries, results);
+      });
       Progress("push", done);
     }
+    applied();
   }
 
   // PENDING → gone: applied entries leave the outbox; rejected ones leave it
@@ -364,7 +384,22 @@ struct SyncClient::Impl {
                         const std::vector<core::PushResult>& results) {
     std::map<std::string, const OutboxRow*> by_id;
     for (const OutboxRow& e : entries) by_id[e.mutation_id] = &e;
+    // Every entry applied (the usual answer): the entries are consecutive
+    // in the outbox's order, and a later write only ever gets a larger seq,
+    // so their range holds them and nothing else.
+    bool all_applied = results.size() == entries.size();
+    for (size_t i = 0; all_applied && i < results.size(); ++i) {
+      all_applied = results[i].mutation_id == entries[i].mutation_id &&
+                    results[i].outcome == core::PushResult::Outcome::kApplied;
+    }
     Transition([&](SyncState& state) {
+      if (all_applied) {
+        s.db->Prepare("DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2",
+                      {Value::Int(entries.front().seq), Value::Int(entries.back().seq)})
+            .Run();
+        report.pushed += static_cast<long long>(entries.size());
+        return;
+      }
       std::optional<Applier> applier;  // built only when a rejection needs undoing
       for (const core::PushResult& result : results) {
         auto it = by_id.find(result.mutation_id);

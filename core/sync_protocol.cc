@@ -224,6 +224,18 @@ json PushResult::ToJson() const {
   return out;
 }
 
+void PushResult::AppendText(std::string* out) const {
+  if (outcome == Outcome::kRejected) {
+    *out += ToJson().dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  *out += "{\"mutation_id\":";
+  AppendJsonString(mutation_id, out);
+  *out += ",\"status\":\"applied\"";
+  if (replayed) *out += ",\"replayed\":true";
+  *out += "}";
+}
+
 std::optional<PushResult> PushResult::FromJson(const json& j) {
   if (!j.is_object()) return std::nullopt;
   const json id = j.value("mutation_id", json());
@@ -250,6 +262,16 @@ json PushResponse::ToJson() const {
   json list = json::array();
   for (const PushResult& r : results) list.push_back(r.ToJson());
   return {{"results", std::move(list)}};
+}
+
+std::string PushResponse::ToText() const {
+  std::string out = "{\"results\":[";
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (i > 0) out += ",";
+    results[i].AppendText(&out);
+  }
+  out += "]}";
+  return out;
 }
 
 std::optional<PushResponse> PushResponse::FromJson(const json& j) {

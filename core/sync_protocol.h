@@ -150,6 +150,9 @@ struct PushResult {
   // Also carries "http_status" (HttpStatusFor(code)), which clients of the
   // first protocol version read.
   nlohmann::json ToJson() const;
+  // ToJson's text appended to `out`; an applied result (nearly every one)
+  // is written without a JSON tree. Invalid UTF-8 in a detail is replaced.
+  void AppendText(std::string* out) const;
   // nullopt when `j` is not a push result. A result recorded before results
   // carried "code" gets the code of its "http_status".
   static std::optional<PushResult> FromJson(const nlohmann::json& j);
@@ -158,6 +161,8 @@ struct PushResult {
 struct PushResponse {
   std::vector<PushResult> results;
   nlohmann::json ToJson() const;
+  // ToJson's text (PushResult::AppendText for each result).
+  std::string ToText() const;
   static std::optional<PushResponse> FromJson(const nlohmann::json& j);
 };
 

@@ -402,16 +402,17 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
       }
       // The records, inserted together at the end.
       std::string rec_ids = "{", rec_outcomes = "{";
-      json rec_responses = json::array();
+      std::string rec_responses = "[";
       // The same id twice in one push applies once: the second replays the
-      // first's record (its place in rec_responses).
+      // first's result (its place in `results`).
       std::map<std::string, size_t> recorded;
       auto record = [&](const Mutation& m, PushResult result) {
         rec_ids += (rec_ids.size() > 1 ? "," : "") + m.mutation_id;
         rec_outcomes += std::string(rec_outcomes.size() > 1 ? "," : "") +
                         (result.outcome == PushResult::Outcome::kApplied ? "applied" : "rejected");
-        recorded[m.mutation_id] = rec_responses.size();
-        rec_responses.push_back(result.ToJson());
+        recorded[m.mutation_id] = results.size();
+        if (rec_responses.size() > 1) rec_responses += ",";
+        result.AppendText(&rec_responses);
         results.push_back(std::move(result));
       };
       auto known = [&](const std::string& mutation_id) {
@@ -436,7 +437,7 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
         if (known(m.mutation_id)) {
           auto it = recorded.find(m.mutation_id);
           std::optional<PushResult> result =
-              it != recorded.end() ? PushResult::FromJson(rec_responses.at(it->second))
+              it != recorded.end() ? std::optional<PushResult>(results.at(it->second))
                                    : PushResult::FromJson(json::parse(seen.at(m.mutation_id)));
           if (!result) throw Error(ErrorCode::kInternal, "unreadable mutation record");
           result->replayed = true;
@@ -498,7 +499,7 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
                     "INSERT INTO sync_mutations (client_id, mutation_id, user_id, outcome, "
                     "response) SELECT $1::uuid, m, $2::uuid, o, r FROM unnest($3::uuid[], "
                     "$4::text[], ARRAY(SELECT jsonb_array_elements($5::jsonb))) AS x(m, o, r)"),
-                {client_id, ctx.user_id, rec_ids + "}", rec_outcomes + "}", rec_responses.dump()});
+                {client_id, ctx.user_id, rec_ids + "}", rec_outcomes + "}", rec_responses + "]"});
           },
           false);
       if (failed && !careful) return spoil();
@@ -533,7 +534,7 @@ HttpResponse SyncApi::Push(Ctx& ctx) {
   api_.metrics().Count("vemakin_sync_mutations_total", "outcome=\"rejected\"", refused);
   api_.metrics().Count("vemakin_sync_mutations_total", "outcome=\"replayed\"", replayed);
   response.results = std::move(results);
-  return JsonResponse(200, response.ToJson());
+  return TextResponse(200, response.ToText());
 }
 
 // ---------------------------------------------------------------- snapshot

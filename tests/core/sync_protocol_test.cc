@@ -105,6 +105,18 @@ TEST(PushRequestWriter, WritesAnEmptyList) {
             (json{{"client_id", "c"}, {"mutations", json::array()}}));
 }
 
+TEST(PushResponse, ToTextSaysWhatToJsonSays) {
+  PushResponse response;
+  response.results.push_back(PushResult::Applied("0b0e6f1e-2a1b-4c3d-8e9f-000000000001"));
+  response.results.push_back(PushResult::Applied("0b0e6f1e-2a1b-4c3d-8e9f-000000000002"));
+  response.results.back().replayed = true;
+  response.results.push_back(PushResult::Rejected("0b0e6f1e-2a1b-4c3d-8e9f-000000000003",
+                                                  ErrorCode::kPermissionDenied,
+                                                  json("viewers cannot write"), json{{"a", 1}}));
+  EXPECT_EQ(json::parse(response.ToText()), response.ToJson());
+  EXPECT_EQ(json::parse(PushResponse().ToText()), PushResponse().ToJson());
+}
+
 TEST(PushRequest, NormalisesIds) {
   const json body = {{"client_id", "0B0E6F1E-2A1B-4C3D-8E9F-00000000000A"},
                      {"mutations",
