@@ -61,6 +61,37 @@ const std::vector<MirroredReference>& MirroredReferences(const core::TableSpec& 
   return it == all.end() ? kNone : it->second;
 }
 
+// The indexes of a table's fields in name order, computed once per table: a
+// row's keys (a JSON object's, kept in that order) meet them in one walk.
+const std::vector<size_t>& FieldsByName(const core::TableSpec& spec) {
+  static const std::map<const core::TableSpec*, std::vector<size_t>> all = [] {
+    std::map<const core::TableSpec*, std::vector<size_t>> out;
+    for (const core::TableSpec* t : core::AllSpecs()) {
+      std::vector<size_t>& order = out[t];
+      for (size_t i = 0; i < t->fields.size(); ++i) order.push_back(i);
+      std::sort(order.begin(), order.end(),
+                [t](size_t a, size_t b) { return t->fields[a].name < t->fields[b].name; });
+    }
+    return out;
+  }();
+  return all.at(&spec);
+}
+
+// A row's value of each field of `spec`, in field order: nullptr where the
+// row has none or null.
+std::vector<const json*> FieldValues(const core::TableSpec& spec, const json& row) {
+  std::vector<const json*> values(spec.fields.size(), nullptr);
+  if (!row.is_object()) return values;
+  auto it = row.begin();
+  for (const size_t i : FieldsByName(spec)) {
+    const std::string& name = spec.fields[i].name;
+    while (it != row.end() && it.key() < name) ++it;
+    if (it == row.end()) break;
+    if (it.key() == name && !it->is_null()) values[i] = &*it;
+  }
+  return values;
+}
+
 }  // namespace
 
 Applier::Applier(Store::Impl& store) : s_(store) {
@@ -82,17 +113,17 @@ void Applier::Upsert(const core::TableSpec& spec, const json& row, bool canonica
     needs_rebase = true;
     return;
   }
-  std::vector<Value> params;
-  params.reserve(spec.fields.size());
-  for (const core::FieldSpec& f : spec.fields) {
-    auto it = row.find(f.name);
-    if (it == row.end() || it->is_null()) {
-      params.push_back(Value::Null());
-    } else {
-      params.push_back(ToValue(f, canonical ? *it : core::CanonicalValue(f, *it)));
-    }
+  // The row's values in field order, pointing into `row` (or, for a row
+  // not yet canonical, into its canonical values): bound without a copy.
+  std::vector<json> canonical_values;
+  if (!canonical) canonical_values.reserve(spec.fields.size());
+  std::vector<const json*> values = FieldValues(spec, row);
+  for (size_t i = 0; i < values.size() && !canonical; ++i) {
+    if (values[i] == nullptr) continue;
+    canonical_values.push_back(core::CanonicalValue(spec.fields[i], *values[i]));
+    values[i] = &canonical_values.back();
   }
-  if (!Write(spec, row, params)) return;
+  if (!Write(spec, row, values)) return;
   // The row's key is only needed below when something tracks it (most rows
   // of an initial load: nothing does).
   if (!IsProjectRoot(spec) && !track_seen && pending_.empty()) return;
@@ -164,44 +195,46 @@ void Applier::Reapply(const core::TableSpec& spec, const std::string& id) {
   }
 }
 
-// The list counters of a page's tables are written once at its end instead
-// of by a trigger per inserted row (schema/sqlite/0006_bulk_counts.sql: that
-// trigger halved the load): each scope's counter moves by how many of the
-// page's rows it holds after the page minus before (the page writes only its
-// own rows), so the cost follows the page, not the project. The pause is
-// inside the caller's transaction, so no other connection sees it.
+// The list counters of a page's tables move once at its end instead of by a
+// trigger per inserted row (a trigger's program costs a tenth of a row's
+// apply): the page's counted tables' insert triggers are dropped inside the
+// caller's transaction and re-created from their stored SQL before it ends
+// (schema/sqlite/0007_counts_set_aside.sql); each row of them the page
+// inserts (not one it updates: a row never changes scope, so no trigger
+// counts updates either) adds one to its scope (Insert), and each scope's
+// counter moves once by that sum. Deletes keep their trigger, so a row
+// inserted and deleted within the page (a pending delete re-applied) nets to
+// nothing. No other connection sees the triggers gone; a rollback restores them.
 long long Applier::ApplyTables(const std::vector<core::SnapshotTable>& tables) {
-  std::map<const core::TableSpec*, json> ids;  // counted table -> the page's ids (JSON array)
+  std::set<const core::TableSpec*> counted;
   for (const core::SnapshotTable& t : tables) {
     const core::TableSpec* spec = core::FindSpec(t.table);
-    if (spec == nullptr || !spec->Mirrored() || spec->counter.empty() || t.rows.empty()) continue;
-    json& list = ids.emplace(spec, json::array()).first->second;
-    for (const json& row : t.rows) {
-      const auto id = row.find("id");
-      if (id != row.end() && id->is_string()) list.push_back(*id);
+    if (spec != nullptr && spec->Mirrored() && !spec->counter.empty() && !t.rows.empty()) {
+      counted.insert(spec);
     }
   }
-  // Scope -> how many of the page's rows it holds now.
-  auto held = [&](const core::TableSpec& spec, const json& list) {
-    std::map<std::string, long long> out;
-    Query q = s_.db->Prepare("SELECT " + spec.scope_column + ", count(*) FROM " + spec.name +
-                                 " WHERE id IN (SELECT value FROM json_each(?1)) GROUP BY 1",
-                             {Value::Text(list.dump())});
-    while (q.Step()) out[std::string(*q.Text(0))] = q.Int(1);
-    return out;
-  };
-  std::map<const core::TableSpec*, std::map<std::string, long long>> before;
-  for (const auto& [spec, list] : ids) before[spec] = held(*spec, list);
-  auto pause = [&](bool on) {
-    for (const auto& entry : ids) {
-      s_.db
-          ->Prepare(on ? "INSERT OR IGNORE INTO list_counts_paused (table_name) VALUES (?1)"
-                       : "DELETE FROM list_counts_paused WHERE table_name = ?1",
-                    {Value::Text(entry.first->name)})
-          .Run();
+  std::vector<std::string> set_aside;  // the dropped triggers' SQL
+  for (const core::TableSpec* spec : counted) {
+    std::vector<std::pair<std::string, std::string>> triggers;  // name, SQL
+    {
+      Query q = s_.db->Prepare(
+          "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 AND "
+          "name LIKE '%\\_count\\_insert' ESCAPE '\\'",
+          {Value::Text(spec->name)});
+      while (q.Step()) triggers.emplace_back(*q.Text(0), *q.Text(1));
+    }  // no statement of this connection is active while the schema changes
+    for (const auto& [name, sql] : triggers) {
+      s_.db->Exec("DROP TRIGGER " + name);
+      set_aside.push_back(sql);
     }
+    paused_.insert(spec);
+  }
+  auto restore = [&] {
+    paused_.clear();
+    inserted_.clear();
+    for (const std::string& sql : set_aside) s_.db->Exec(sql);
+    set_aside.clear();
   };
-  pause(true);
   long long n = 0;
   try {
     for (const core::SnapshotTable& t : tables) {
@@ -212,26 +245,23 @@ long long Applier::ApplyTables(const std::vector<core::SnapshotTable>& tables) {
         ++n;
       }
     }
-    for (const auto& [spec, list] : ids) {
-      std::map<std::string, long long> delta = held(*spec, list);
-      for (const auto& [scope, count] : before[spec]) delta[scope] -= count;
-      for (const auto& [scope, d] : delta) {
-        if (d == 0) continue;
-        s_.db
-            ->Prepare(
-                "INSERT INTO list_counts (table_name, scope_id, n) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT (table_name, scope_id) DO UPDATE SET n = n + excluded.n",
-                {Value::Text(spec->name), Value::Text(scope), Value::Int(d)})
-            .Run();
-      }
+    for (const auto& [key, d] : inserted_) {
+      if (d == 0) continue;
+      s_.db
+          ->Prepare(
+              "INSERT INTO list_counts (table_name, scope_id, n) VALUES (?1, ?2, ?3) "
+              "ON CONFLICT (table_name, scope_id) DO UPDATE SET n = n + excluded.n",
+              {Value::Text(key.first->name), Value::Text(key.second), Value::Int(d)})
+          .Run();
     }
   } catch (...) {
-    // The caller's transaction rolls back; the pause must not outlive the
-    // page even if it were committed. Not a boundary: rethrown at once.
-    pause(false);
+    // The caller's transaction rolls back, which restores the triggers; they
+    // are re-created here too so that no commit could ever lose them. Not a
+    // boundary: rethrown at once.
+    restore();
     throw;
   }
-  pause(false);
+  restore();
   return n;
 }
 
@@ -241,10 +271,10 @@ long long Applier::ApplyTables(const std::vector<core::SnapshotTable>& tables) {
 // schema parity should make impossible) is logged and skipped, so one bad
 // row never jams the sync; `vemakin verify` then names its table.
 bool Applier::Write(const core::TableSpec& spec, const json& row,
-                    const std::vector<Value>& params) {
+                    const std::vector<const json*>& values) {
   for (int attempt = 0;; ++attempt) {
     try {
-      s_.db->Prepare(UpsertSql(spec), params).Run();
+      Insert(spec, values);
       return true;
     } catch (const Error& e) {
       if (e.code() == ErrorCode::kAlreadyExists && attempt == 0 &&
@@ -257,6 +287,29 @@ bool Applier::Write(const core::TableSpec& spec, const json& row,
       return false;
     }
   }
+}
+
+// The upsert of `values` (field order, nullptr for NULL). In a paused table
+// (ApplyTables) the row is first inserted if its key is new, and counted.
+void Applier::Insert(const core::TableSpec& spec, const std::vector<const json*>& values) {
+  auto run = [&](const std::string& sql) {
+    Query q = s_.db->Prepare(sql);
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (values[i] != nullptr) q.Bind(static_cast<int>(i) + 1, spec.fields[i], *values[i]);
+    }
+    q.Run();
+  };
+  if (paused_.count(&spec)) {
+    run(UpsertSql(spec, true));
+    if (sqlite3_changes(s_.db->raw()) > 0) {
+      const size_t scope = static_cast<size_t>(spec.Find(spec.scope_column) - spec.fields.data());
+      if (values[scope] != nullptr && values[scope]->is_string()) {
+        ++inserted_[{&spec, values[scope]->get_ref<const std::string&>()}];
+      }
+      return;
+    }
+  }
+  run(UpsertSql(spec, false));
 }
 
 // Deletes the rows of `spec` other than `row` that hold one of its unique
@@ -351,21 +404,17 @@ void Applier::Reinsert(const core::TableSpec& spec, const std::string& id, const
   if (spec.Find("user_id")) row["user_id"] = s_.owner_id;
   if (spec.Find("created_at")) row["created_at"] = now;
   if (spec.Find("updated_at")) row["updated_at"] = now;
-  std::vector<Value> params;
-  for (const core::FieldSpec& f : spec.fields) {
-    auto it = row.find(f.name);
-    params.push_back(it == row.end() ? Value::Null() : ToValue(f, *it));
-  }
-  s_.db->Prepare(UpsertSql(spec), params).Run();
+  Insert(spec, FieldValues(spec, row));
   if (IsProjectRoot(spec)) {
     projects_.insert(id);
     s_.AddOwnerMembership(id, now);
   }
 }
 
-const std::string& Applier::UpsertSql(const core::TableSpec& spec) {
-  auto it = upsert_sql_.find(&spec);
-  if (it != upsert_sql_.end()) return it->second;
+const std::string& Applier::UpsertSql(const core::TableSpec& spec, bool insert_only) {
+  std::map<const core::TableSpec*, std::string>& cache = insert_only ? insert_sql_ : upsert_sql_;
+  auto it = cache.find(&spec);
+  if (it != cache.end()) return it->second;
   std::string cols, marks, sets;
   int n = 0;
   std::string key;
@@ -378,10 +427,12 @@ const std::string& Applier::UpsertSql(const core::TableSpec& spec) {
     if (!in_key) sets += (sets.empty() ? "" : ", ") + f.name + " = excluded." + f.name;
   }
   // An upsert, never INSERT OR REPLACE: a replace deletes first, and the
-  // delete would cascade to the row's children.
+  // delete would cascade to the row's children. DO NOTHING names the key:
+  // any other constraint the row breaks still fails the statement.
   const std::string sql = "INSERT INTO " + spec.name + " (" + cols + ") VALUES (" + marks +
-                          ") ON CONFLICT (" + key + ") DO UPDATE SET " + sets;
-  return upsert_sql_.emplace(&spec, sql).first->second;
+                          ") ON CONFLICT (" + key + ") DO " +
+                          (insert_only ? "NOTHING" : "UPDATE SET " + sets);
+  return cache.emplace(&spec, sql).first->second;
 }
 
 }  // namespace vemakin::client

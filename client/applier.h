@@ -76,19 +76,25 @@ class Applier {
 
  private:
   bool Write(const core::TableSpec& spec, const nlohmann::json& row,
-             const std::vector<Value>& params);
+             const std::vector<const nlohmann::json*>& values);
+  void Insert(const core::TableSpec& spec, const std::vector<const nlohmann::json*>& values);
   void DropClashingGlobalRows(const core::TableSpec& spec, const nlohmann::json& row);
   void RemoveProject(const std::string& id);
   bool ParentsPresent(const core::TableSpec& spec, const nlohmann::json& row);
   bool RowExists(const core::TableSpec& spec, const std::string& id);
   void SetFields(const core::TableSpec& spec, const std::string& id, const nlohmann::json& fields);
   void Reinsert(const core::TableSpec& spec, const std::string& id, const nlohmann::json& fields);
-  const std::string& UpsertSql(const core::TableSpec& spec);
+  const std::string& UpsertSql(const core::TableSpec& spec, bool insert_only);
 
   Store::Impl& s_;
-  std::set<std::string> pending_;   // "table:row key" with outbox entries
-  std::set<std::string> projects_;  // project ids in the mirror
-  std::map<const core::TableSpec*, std::string> upsert_sql_;
+  std::set<std::string> pending_;                             // "table:row key" with outbox entries
+  std::set<std::string> projects_;                            // project ids in the mirror
+  std::map<const core::TableSpec*, std::string> upsert_sql_;  // ON CONFLICT DO UPDATE
+  std::map<const core::TableSpec*, std::string> insert_sql_;  // ON CONFLICT DO NOTHING
+  // ApplyTables: the page's counted tables, and how many rows each scope of
+  // them gained.
+  std::set<const core::TableSpec*> paused_;
+  std::map<std::pair<const core::TableSpec*, std::string>, long long> inserted_;
 };
 
 }  // namespace vemakin::client

@@ -98,6 +98,39 @@ Query SqliteDb::Prepare(const std::string& sql, const std::vector<Value>& params
   return Query(db_.get(), stmt);
 }
 
+void Query::Bind(int index, const core::FieldSpec& f, const nlohmann::json& v) {
+  int rc = SQLITE_OK;
+  if (v.is_null()) {
+    rc = sqlite3_bind_null(stmt_, index);
+  } else {
+    switch (f.type) {
+      case core::FieldType::kInteger:
+        rc = sqlite3_bind_int64(stmt_, index, v.get<long long>());
+        break;
+      case core::FieldType::kBoolean:
+        rc = sqlite3_bind_int(stmt_, index, v.get<bool>() ? 1 : 0);
+        break;
+      case core::FieldType::kNumber:
+        rc = sqlite3_bind_double(stmt_, index, v.get<double>());
+        break;
+      case core::FieldType::kJsonObject:
+      case core::FieldType::kUuidArray: {
+        const std::string text = v.dump();
+        rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                               SQLITE_TRANSIENT);
+        break;
+      }
+      default: {
+        const std::string& text = v.get_ref<const std::string&>();
+        rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                               SQLITE_STATIC);
+        break;
+      }
+    }
+  }
+  if (rc != SQLITE_OK) ThrowSqlite(db_, rc, "bind");
+}
+
 bool Query::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -79,6 +79,11 @@ class Query {
     while (Step()) {
     }
   }
+  // Binds a validated wire value of `field` at `index` (1-based) as ToValue
+  // converts it. Text is bound without a copy: `value` must outlive this
+  // execution (the next Prepare of the statement clears the binding).
+  // Throws nlohmann::json::type_error for a value of the wrong JSON type.
+  void Bind(int index, const core::FieldSpec& field, const nlohmann::json& value);
   std::optional<std::string_view> Text(int col) const;
   long long Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }

@@ -54,7 +54,7 @@ TEST(MirrorSchema, CreatesEveryTableAndRecordsTheVersion) {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"),
       "client_config\nconflict_log\nequipment\ngear_brands\ngear_catalog\ngear_categories\n"
-      "list_counts\nlist_counts_paused\nnotes\noutbox\npostprod_tasks\nproject_members\n"
+      "list_counts\nnotes\noutbox\npostprod_tasks\nproject_members\n"
       "projects\nshots\nsnapshot_seen\nsync_state\n");
 }
 
