@@ -200,13 +200,39 @@ PushResult PushResult::Applied(std::string mutation_id) {
   return r;
 }
 
+namespace {
+
+// `v` with every NUL in its strings and keys replaced by U+FFFD. A detail can
+// quote the client's own input (an unknown field's name), and the server keeps
+// each result as jsonb, which cannot hold \u0000: a NUL there failed the
+// whole push, at every retry (SPEC.md 4.6).
+json WithoutNul(json v) {
+  auto scrub = [](std::string s) {
+    for (size_t at = s.find('\0'); at != std::string::npos; at = s.find('\0', at)) {
+      s.replace(at, 1, "\xEF\xBF\xBD");
+    }
+    return s;
+  };
+  if (v.is_string()) return scrub(v.get<std::string>());
+  if (v.is_array()) {
+    for (json& item : v) item = WithoutNul(std::move(item));
+  } else if (v.is_object()) {
+    json out = json::object();
+    for (auto it = v.begin(); it != v.end(); ++it) out[scrub(it.key())] = WithoutNul(it.value());
+    return out;
+  }
+  return v;
+}
+
+}  // namespace
+
 PushResult PushResult::Rejected(std::string mutation_id, ErrorCode code, json detail,
                                 json current) {
   PushResult r;
   r.mutation_id = std::move(mutation_id);
   r.outcome = Outcome::kRejected;
   r.code = code;
-  r.detail = std::move(detail);
+  r.detail = WithoutNul(std::move(detail));
   r.current = std::move(current);
   return r;
 }

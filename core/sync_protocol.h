@@ -144,6 +144,7 @@ struct PushResult {
   nlohmann::json current;
 
   static PushResult Applied(std::string mutation_id);
+  // A NUL in `detail`'s strings or keys becomes U+FFFD.
   static PushResult Rejected(std::string mutation_id, ErrorCode code, nlohmann::json detail,
                              nlohmann::json current);
 

@@ -211,6 +211,20 @@ TEST(PushResult, RoundTripsAndCarriesTheHttpStatusOfItsCode) {
   EXPECT_TRUE(PushResult::FromJson(replayed.ToJson())->replayed);
 }
 
+// A rejection's detail may quote the client's input; the server keeps it as
+// jsonb, which refuses \u0000, so a NUL leaves the detail as U+FFFD.
+TEST(PushResult, ARejectionsDetailCarriesNoNul) {
+  const std::string nul_key("x\0y", 3);
+  const PushResult r = PushResult::Rejected(
+      "m", ErrorCode::kInvalidArgument,
+      json::array({{{"loc", {"body", nul_key}}, {"msg", nul_key + " is not a field"}}}), nullptr);
+  std::string text;
+  r.AppendText(&text);
+  EXPECT_EQ(text.find("\\u0000"), std::string::npos) << text;
+  EXPECT_EQ(r.detail[0].at("loc")[1], "x\xEF\xBF\xBDy");
+  EXPECT_EQ(r.detail[0].at("msg"), "x\xEF\xBF\xBDy is not a field");
+}
+
 // Results recorded by an earlier server version carry only http_status.
 TEST(PushResult, ARecordWithoutACodeTakesTheCodeOfItsStatus) {
   const std::optional<PushResult> r = PushResult::FromJson(

@@ -50,7 +50,10 @@ const core::TableSpec& CollectionSpec(Collection c);
 struct ClientOptions {
   std::filesystem::path path = "vemakin.db";  // ":memory:" for a private in-memory store
   std::chrono::milliseconds busy_timeout{5000};
-  // null = DefaultLogger(). Called with the store's lock held: it must not call the Store.
+  // null = DefaultLogger(). Called from the caller's thread and from a sync's
+  // own threads (a push applies one request's results while the next is in
+  // flight), often with the store's lock held: it must be thread-safe, as
+  // core/log.h requires, and must not call the Store.
   std::shared_ptr<Logger> logger;
 };
 
